@@ -53,3 +53,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/tests/integration/" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.integration)
+
+
+# librdkafka's mock cluster (3 brokers, real TCP on loopback) with ctypes fault injection.
+from tests.support.fixtures import librdkafka_mock  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Client-side logic: partitioning and (later) the producer and consumer."""
