@@ -1,4 +1,10 @@
-"""rdpy: a pure-Python Apache Kafka client with librdkafka's semantics and confluent-kafka-python's API."""
+"""rdpy: a pure-Python Apache Kafka client with librdkafka's semantics and confluent-kafka-python's API.
+
+The clients (Producer, ...) are imported on first use, so that `import rdpy.protocol` or
+`import rdpy.records` stays free of sockets and threads (tests/unit/test_sans_io.py).
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from rdpy._version import __version__
 from rdpy.constants import (
@@ -25,11 +31,33 @@ __all__ = [
     "OFFSET_END",
     "OFFSET_INVALID",
     "OFFSET_STORED",
+    "Producer",
     "TIMESTAMP_CREATE_TIME",
     "TIMESTAMP_LOG_APPEND_TIME",
     "TIMESTAMP_NOT_AVAILABLE",
+    "ThrottleEvent",
     "TopicPartition",
     "__version__",
     "libversion",
     "version",
 ]
+
+if TYPE_CHECKING:
+    from rdpy.producer import Producer, ThrottleEvent
+
+_LAZY = {"Producer": "rdpy.producer", "ThrottleEvent": "rdpy.producer"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rdpy' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,390 @@
+"""One broker connection, served by its own thread as an explicit state machine.
+
+States follow librdkafka's names: INIT -> TRY_CONNECT -> CONNECT -> APIVERSION_QUERY -> UP, and
+DOWN after a failure (reconnect after a jittered, doubling backoff). `serve_once(now)` is one step:
+ops from other threads, connection upkeep, request (re)sends and timeouts, producer batching, then
+one select() on the socket and the wake-up pipe. Connections are sparse: a broker connects only
+when it has something to send.
+"""
+
+from __future__ import annotations
+
+import random
+import select
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rdpy._version import __version__
+from rdpy.client.transport import Connection, TransportError, resolve
+from rdpy.errors import ErrorCode
+from rdpy.protocol import ProtocolError, ProtocolSession
+from rdpy.protocol.base import Message as ProtocolMessage
+from rdpy.protocol.messages import ApiVersionsRequest
+from rdpy.protocol.versions import negotiate
+
+if TYPE_CHECKING:
+    from rdpy.client.handle import Handle
+    from rdpy.client.produce import ProduceServer
+    from rdpy.client.toppar import Toppar
+
+INIT = "INIT"
+DOWN = "DOWN"
+TRY_CONNECT = "TRY_CONNECT"
+CONNECT = "CONNECT"
+APIVERSION_QUERY = "APIVERSION_QUERY"
+UP = "UP"
+
+#: Longest sleep of an idle broker thread (it still wakes at once on work via the wake pipe).
+IDLE_WAKEUP = 1.0
+_API_VERSIONS = 18
+
+#: on_done(broker, error_code, response or None, request); runs on the broker thread.
+RequestCallback = Callable[["Broker", int, Any, "Request"], None]
+
+
+class Request:
+    """A request queued on a broker: built for the negotiated version when it is sent."""
+
+    __slots__ = ("api_key", "build", "on_done", "timeout", "deadline", "sent_at", "version",
+                 "expect_response", "context", "purged")
+
+    def __init__(self, api_key: int, build: Callable[[int], ProtocolMessage],
+                 on_done: RequestCallback, timeout: float, context: Any = None,
+                 expect_response: bool = True) -> None:
+        self.api_key = api_key
+        self.build = build
+        self.on_done = on_done
+        self.timeout = timeout
+        self.deadline = 0.0
+        self.sent_at = 0.0
+        self.version = -1
+        self.expect_response = expect_response
+        self.context = context
+        self.purged = False
+
+
+class Broker:
+    """A broker connection and its thread. `node_id` < 0 for bootstrap brokers."""
+
+    def __init__(self, handle: Handle, node_id: int, host: str, port: int) -> None:
+        self.handle = handle
+        self.node_id = node_id
+        self.host = host
+        self.port = port
+        self.name = (f"{host}:{port}/{node_id}" if node_id >= 0 else f"{host}:{port}/bootstrap")
+        settings = handle.settings
+        self.clock = handle.clock
+        self.state = INIT
+        self.state_since = self.clock()
+        self.conn: Connection | None = None
+        self.session = ProtocolSession(settings.get_str("client.id"))
+        self.versions: dict[int, int] = {}
+        #: Requests waiting for the connection to be UP (broker thread + ops).
+        self.outq: deque[Request] = deque()
+        #: Sent requests awaiting a response, by correlation id (broker thread).
+        self.waitresp: dict[int, Request] = {}
+        self.toppars: list[Toppar] = []
+        self.ops: deque[tuple[str, Any]] = deque()
+        self._ops_lock = threading.Lock()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._woken = False
+        self.terminating = False
+        self.reconnect_backoff = settings.get_int("reconnect.backoff.ms") / 1000.0
+        self.reconnect_backoff_max = settings.get_int("reconnect.backoff.max.ms") / 1000.0
+        self.next_connect_at = 0.0
+        self.setup_timeout = settings.get_int("socket.connection.setup.timeout.ms") / 1000.0
+        self.max_inflight = settings.get_int("max.in.flight.requests.per.connection")
+        self.max_frame = settings.get_int("receive.message.max.bytes") + 512
+        self.connects = 0
+        self.disconnects = 0
+        self.last_error: str | None = None
+        self.producer: ProduceServer | None = None
+        if handle.kind == "producer":
+            from rdpy.client.produce import ProduceServer
+
+            self.producer = ProduceServer(self)
+        self.thread = threading.Thread(target=self._run, name=f"rdpy:broker:{self.name}",
+                                       daemon=True)
+
+    # --- any thread ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def wake(self) -> None:
+        """Any thread. Ends the broker thread's select() early (at most one byte pending)."""
+        if self._woken:
+            return
+        self._woken = True
+        try:
+            self._wake_w.send(b"\x01")
+        except (BlockingIOError, OSError):
+            pass
+
+    def post(self, kind: str, payload: Any = None) -> None:
+        """Any thread, takes the ops lock. Queues an op for the broker thread and wakes it."""
+        with self._ops_lock:
+            self.ops.append((kind, payload))
+        self.wake()
+
+    def enqueue_request(self, request: Request) -> None:
+        """Any thread. The request is sent when the connection is UP (connecting if needed)."""
+        self.post("request", request)
+
+    def terminate(self) -> None:
+        self.post("terminate")
+
+    def is_up(self) -> bool:
+        return self.state == UP
+
+    # --- broker thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self.terminating:
+                self.serve_once(self.clock())
+        finally:
+            self._close_connection()
+            for s in (self._wake_r, self._wake_w):
+                s.close()
+
+    def serve_once(self, now: float) -> None:
+        """Broker thread. One step of the state machine, ending in one bounded select()."""
+        self._serve_ops(now)
+        if self.terminating:
+            return
+        next_wakeup = now + IDLE_WAKEUP
+        state = self.state
+        if state in (INIT, DOWN):
+            if self._wants_connection() and now >= self.next_connect_at:
+                self._connect(now)
+            elif self._wants_connection():
+                next_wakeup = min(next_wakeup, self.next_connect_at)
+        elif state in (CONNECT, APIVERSION_QUERY):
+            if now - self.state_since > self.setup_timeout:
+                self._fail(ErrorCode._TRANSPORT,
+                           f"Connection setup timed out in state {state}", now)
+            else:
+                next_wakeup = min(next_wakeup, self.state_since + self.setup_timeout)
+        if self.state == UP:
+            self._send_queued(now)
+            if self.producer is not None:
+                next_wakeup = min(next_wakeup, self.producer.serve(now))
+        elif self.producer is not None and self.toppars:
+            next_wakeup = min(next_wakeup, self.producer.scan_timeouts(now))
+        if self.waitresp:
+            next_wakeup = min(next_wakeup, self._scan_request_timeouts(now))
+        self._io(max(0.0, next_wakeup - now))
+
+    def _serve_ops(self, now: float) -> None:
+        if not self.ops:
+            return
+        with self._ops_lock:
+            ops = list(self.ops)
+            self.ops.clear()
+        for kind, payload in ops:
+            if kind == "request":
+                self.outq.append(payload)
+            elif kind == "toppar_join":
+                if payload not in self.toppars:
+                    self.toppars.append(payload)
+            elif kind == "toppar_leave":
+                if payload in self.toppars:
+                    self.toppars.remove(payload)
+                    if self.producer is not None:
+                        self.producer.release(payload)
+            elif kind == "purge" and self.producer is not None:
+                self.producer.purge(payload, now)
+            elif kind == "terminate":
+                self.terminating = True
+                self._close_connection()
+
+    def _wants_connection(self) -> bool:
+        if self.outq or self.waitresp:
+            return True
+        for tp in self.toppars:
+            if tp.msgq or tp.xmitq:
+                return True
+        return False
+
+    def _set_state(self, state: str, now: float) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_since = now
+            self.handle.broker_state_changed(self)
+
+    def _connect(self, now: float) -> None:
+        self._set_state(TRY_CONNECT, now)
+        try:
+            family, addr = random.choice(resolve(self.host, self.port))
+            self.conn = Connection(family, addr, self.max_frame,
+                                   self.handle.settings.get_int("socket.send.buffer.bytes"),
+                                   self.handle.settings.get_int("socket.receive.buffer.bytes"),
+                                   self.handle.settings.get_bool("socket.nagle.disable"))
+        except TransportError as exc:
+            code = ErrorCode._RESOLVE if exc.resolve else ErrorCode._TRANSPORT
+            self._fail(code, exc.reason, now)
+            return
+        self.connects += 1
+        self._set_state(CONNECT, now)
+        if self.conn.connected:
+            self._on_connected(now)
+
+    def _on_connected(self, now: float) -> None:
+        self._set_state(APIVERSION_QUERY, now)
+        self._send_api_versions(3, now)
+
+    def _send_api_versions(self, version: int, now: float) -> None:
+        request = Request(
+            _API_VERSIONS,
+            lambda v: ApiVersionsRequest(client_software_name="rdpy",
+                                         client_software_version=__version__),
+            self._on_api_versions,
+            self.handle.settings.get_int("api.version.request.timeout.ms") / 1000.0,
+        )
+        self._transmit(request, version, now)
+
+    def _on_api_versions(self, broker: Broker, err: int, response: Any, request: Request) -> None:
+        now = self.clock()
+        if err:
+            return  # the connection failure was already handled
+        if response.error_code == ErrorCode.UNSUPPORTED_VERSION and request.version > 0:
+            theirs = {k.api_key: k.max_version for k in response.api_keys}
+            self._send_api_versions(min(theirs.get(_API_VERSIONS, 0), request.version - 1), now)
+            return
+        if response.error_code:
+            self._fail(ErrorCode._TRANSPORT,
+                       f"ApiVersionRequest failed: broker error {response.error_code}", now)
+            return
+        self.versions = negotiate({k.api_key: (k.min_version, k.max_version)
+                                   for k in response.api_keys})
+        self.reconnect_backoff = self.handle.settings.get_int("reconnect.backoff.ms") / 1000.0
+        self._set_state(UP, now)
+
+    def version_for(self, api_key: int) -> int | None:
+        """Broker thread. The negotiated version of `api_key`, None if the broker lacks it."""
+        return self.versions.get(api_key)
+
+    def inflight_count(self) -> int:
+        return len(self.waitresp)
+
+    def can_send(self) -> bool:
+        return self.state == UP and len(self.waitresp) < self.max_inflight
+
+    def _send_queued(self, now: float) -> None:
+        while self.outq and len(self.waitresp) < self.max_inflight:
+            request = self.outq.popleft()
+            version = self.version_for(request.api_key)
+            if version is None:
+                request.on_done(self, ErrorCode._UNSUPPORTED_FEATURE, None, request)
+                continue
+            self.send_request(request, version, now)
+
+    def send_request(self, request: Request, version: int, now: float) -> None:
+        """Broker thread, state UP. Encodes and queues `request` on the socket."""
+        self._transmit(request, version, now)
+
+    def _transmit(self, request: Request, version: int, now: float) -> None:
+        assert self.conn is not None
+        message = request.build(version)
+        corr, frame = self.session.send_request(message, version, request.expect_response)
+        request.version = version
+        request.sent_at = now
+        request.deadline = now + request.timeout
+        self.conn.queue(frame)
+        if request.expect_response:
+            self.waitresp[corr] = request
+
+    def _scan_request_timeouts(self, now: float) -> float:
+        expired = [c for c, r in self.waitresp.items() if r.deadline <= now]
+        if expired:
+            # Responses come in order on one connection: a timed-out request means the
+            # connection is stuck, so it is torn down (librdkafka does the same).
+            self._fail(ErrorCode._TIMED_OUT,
+                       f"{len(expired)} request(s) timed out: disconnect", now,
+                       request_error=ErrorCode._TIMED_OUT)
+            return now
+        return min(r.deadline for r in self.waitresp.values())
+
+    def _io(self, timeout: float) -> None:
+        conn = self.conn
+        rlist: list[Any] = [self._wake_r]
+        wlist: list[Any] = []
+        if conn is not None:
+            rlist.append(conn.sock)
+            if conn.wants_write():
+                wlist.append(conn.sock)
+        try:
+            readable, writable, _ = select.select(rlist, wlist, [], timeout)
+        except (OSError, ValueError):
+            readable, writable = [], []
+        if self._wake_r in readable:
+            try:
+                while self._wake_r.recv(256):
+                    pass
+            except (BlockingIOError, OSError):
+                pass
+            self._woken = False
+        if conn is None or self.conn is not conn:
+            return
+        now = self.clock()
+        try:
+            if conn.sock in writable:
+                if not conn.connected:
+                    conn.finish_connect()
+                    self._on_connected(now)
+                conn.send()
+            if conn.sock in readable and conn.connected:
+                for frame in conn.receive():
+                    self._on_frame(frame, now)
+                    if self.conn is not conn:
+                        return
+            if conn.connected and conn.wants_write() and self.conn is conn:
+                conn.send()
+        except TransportError as exc:
+            self._fail(ErrorCode._TRANSPORT, exc.reason, now)
+        except ProtocolError as exc:
+            self._fail(ErrorCode._BAD_MSG, f"Protocol error: {exc}", now)
+
+    def _on_frame(self, frame: bytes | bytearray, now: float) -> None:
+        corr, response, _ = self.session.receive(frame)
+        request = self.waitresp.pop(corr, None)
+        if request is None or request.purged:
+            return
+        request.on_done(self, 0, response, request)
+
+    def _close_connection(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        self.session.clear()
+
+    def _fail(self, err: int, reason: str, now: float,
+              request_error: int = ErrorCode._TRANSPORT) -> None:
+        """Broker thread. Close the connection, fail what was in flight, back off, report."""
+        was_up = self.state == UP
+        ms = int((now - self.state_since) * 1000)
+        state = self.state
+        if self.conn is not None:
+            self.disconnects += 1
+        self._close_connection()
+        inflight = list(self.waitresp.values())
+        self.waitresp.clear()
+        jitter = random.uniform(0.75, 1.5)
+        self.next_connect_at = now + self.reconnect_backoff * jitter
+        self.reconnect_backoff = min(self.reconnect_backoff * 2, self.reconnect_backoff_max)
+        self._set_state(DOWN, now)
+        text = f"{self.name}: {reason} (after {ms}ms in state {state})"
+        if was_up and not inflight and err == ErrorCode._TRANSPORT and reason == "Disconnected":
+            # An idle connection closed by the broker is not worth an error event.
+            self.handle.log(6, "FAIL", text)
+        else:
+            self.handle.report_broker_error(self, err, text)
+        for request in inflight:
+            if not request.purged:
+                request.on_done(self, request_error, None, request)

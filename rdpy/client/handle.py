@@ -1,0 +1,458 @@
+"""The client handle: configuration, brokers, metadata, topics, the reply queue, the main thread.
+
+One Handle per Producer (and later Consumer/AdminClient). Background threads never call user
+code: they push ops on `reply_q`, and the application's poll()/flush() serves them.
+
+Locks: `lock` (re-entrant) guards the metadata cache, the broker and topic tables and partition
+leadership; `_cnt_lock` guards the message counters used for backpressure.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rdpy.client.broker import UP, Broker, Request
+from rdpy.client.metadata import BrokerInfo, MetadataCache, PartitionInfo, TopicInfo
+from rdpy.client.msg import ProducerMessage
+from rdpy.client.partitioner import TopicPartitioner
+from rdpy.client.queue import OpQueue
+from rdpy.client.toppar import Topic, Toppar
+from rdpy.config.conf import Settings
+from rdpy.errors import ErrorCode, KafkaError
+from rdpy.protocol.messages import MetadataRequest
+from rdpy.protocol.messages.metadata import MetadataRequestTopic
+
+_METADATA = 3
+_MAIN_TICK = 0.1
+_instance_counter = 0
+_instance_lock = threading.Lock()
+
+#: Ops on the reply queue: ("dr", [ProducerMessage]), ("error", KafkaError),
+#: ("log", (level, facility, text)), ("throttle", (broker_name, node_id, ms)).
+Op = tuple[str, Any]
+
+
+def parse_bootstrap(servers: str) -> list[tuple[str, int]]:
+    """'host:port,host2' -> [(host, port)] with Kafka's default port 9092."""
+    out: list[tuple[str, int]] = []
+    for item in servers.replace(" ", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        for prefix in ("PLAINTEXT://", "SSL://", "SASL_PLAINTEXT://", "SASL_SSL://"):
+            if item.upper().startswith(prefix):
+                item = item[len(prefix):]
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else 9092
+        elif item.count(":") == 1:
+            host, _, p = item.partition(":")
+            port = int(p)
+        else:
+            host, port = item, 9092
+        out.append((host, port))
+    return out
+
+
+class Handle:
+    """Shared engine state of one client instance."""
+
+    def __init__(self, settings: Settings, kind: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        global _instance_counter
+        self.settings = settings
+        self.kind = kind
+        self.clock = clock
+        with _instance_lock:
+            _instance_counter += 1
+            n = _instance_counter
+        self.name = f"{settings.get_str('client.id')}#{kind}-{n}"
+        self.lock = threading.RLock()
+        self.reply_q: OpQueue[Op] = OpQueue()
+        self.metadata = MetadataCache()
+        self.brokers: dict[int, Broker] = {}
+        self.bootstrap: list[Broker] = []
+        self.topics: dict[str, Topic] = {}
+        self.flushing = False
+        self.terminating = False
+        self._cnt_lock = threading.Lock()
+        self.msg_cnt = 0
+        self.msg_bytes = 0
+        self.log_level = settings.get_int("log_level")
+        self.logger: Any = settings.callbacks.get("logger")
+        self._all_down_reported = False
+        self._last_error_text: dict[int, str] = {}
+        self._metadata_inflight = False
+        self._metadata_requested_at = -1e9
+        self._last_full_refresh = clock()
+        self.fast_refresh = settings.get_int("topic.metadata.refresh.fast.interval.ms") / 1000.0
+        self.refresh_interval = settings.get_int("topic.metadata.refresh.interval.ms") / 1000.0
+        self.propagation_max = settings.get_int("topic.metadata.propagation.max.ms") / 1000.0
+        self.metadata_timeout = settings.get_int("metadata.request.timeout.ms") / 1000.0 \
+            if settings.get("metadata.request.timeout.ms") is not None else 10.0
+        self.allow_auto_create = (settings.get_bool("allow.auto.create.topics")
+                                  or (kind == "producer"
+                                      and not settings.is_modified("allow.auto.create.topics")))
+        self._main_wake = threading.Event()
+        self._main = threading.Thread(target=self._main_loop, name=f"rdpy:main:{self.name}",
+                                      daemon=True)
+
+    # --- life cycle (app thread) --------------------------------------------------------------
+
+    def start(self) -> None:
+        servers = self.settings.get_str("bootstrap.servers") or ""
+        addresses = parse_bootstrap(servers)
+        if not addresses:
+            self.log(5, "CONFWARN", "No `bootstrap.servers` configured: "
+                                    "client will not be able to connect to Kafka cluster")
+        with self.lock:
+            for i, (host, port) in enumerate(addresses):
+                broker = Broker(self, -1 - i, host, port)
+                self.bootstrap.append(broker)
+                broker.start()
+        self._main.start()
+        self.request_metadata(reason="bootstrap")
+
+    def destroy(self, timeout: float = 5.0) -> None:
+        """App thread. Stops every thread; waits up to `timeout` s for them to end."""
+        if self.terminating:
+            return
+        self.terminating = True
+        self._main_wake.set()
+        with self.lock:
+            brokers = self.bootstrap + list(self.brokers.values())
+        for b in brokers:
+            b.terminate()
+        deadline = time.monotonic() + timeout
+        for b in brokers:
+            if b.thread.is_alive() and b.thread is not threading.current_thread():
+                b.thread.join(max(0.0, deadline - time.monotonic()))
+        if self._main.is_alive() and self._main is not threading.current_thread():
+            self._main.join(max(0.0, deadline - time.monotonic()))
+
+    def all_brokers(self) -> list[Broker]:
+        with self.lock:
+            return list(self.brokers.values()) + self.bootstrap
+
+    # --- events to the application (any thread) -----------------------------------------------
+
+    def deliver(self, msgs: list[ProducerMessage]) -> None:
+        """Any thread. Queue delivery reports for `msgs` (err set on each, 0 for success)."""
+        if msgs:
+            self.reply_q.push(("dr", msgs))
+
+    def report_error(self, code: int, reason: str, fatal: bool = False) -> None:
+        self.reply_q.push(("error", KafkaError(code, reason, fatal=fatal)))
+
+    def report_broker_error(self, broker: Broker, code: int, text: str) -> None:
+        """Broker thread. error_cb for connection failures, suppressing exact repeats."""
+        self.log(3, "FAIL", text)
+        # librdkafka does not repeat an identical error for the same broker.
+        key = broker.node_id
+        if self._last_error_text.get(key) == text:
+            return
+        self._last_error_text[key] = text
+        self.report_error(code, text)
+
+    def log(self, level: int, facility: str, text: str) -> None:
+        """Any thread. A log line for the `logger` (served from poll) or Python logging."""
+        if level > self.log_level:
+            return
+        if self.logger is not None:
+            self.reply_q.push(("log", (level, facility, text)))
+        else:
+            logging.getLogger("rdpy").log(_syslog_to_logging(level), "%s [%s] %s",
+                                          self.name, facility, text)
+
+    def throttled(self, broker: Broker, ms: int) -> None:
+        self.reply_q.push(("throttle", (broker.host, broker.node_id, ms)))
+
+    def broker_state_changed(self, broker: Broker) -> None:
+        """Broker thread. Tracks 'all brokers down' and asks for metadata when one comes up."""
+        if broker.state == UP:
+            self._all_down_reported = False
+            self._last_error_text.pop(broker.node_id, None)
+            self._main_wake.set()
+            return
+        if broker.state != "DOWN":
+            return
+        brokers = self.all_brokers()
+        down = sum(1 for b in brokers if b.state in ("DOWN", "INIT", "TRY_CONNECT"))
+        if down == len(brokers) and not self._all_down_reported and not self.terminating:
+            attempted = [b for b in brokers if b.connects or b.state == "DOWN"]
+            if len(attempted) == len(brokers) or broker.node_id < 0:
+                self._all_down_reported = True
+                self.report_error(ErrorCode._ALL_BROKERS_DOWN,
+                                  f"{down}/{len(brokers)} brokers are down")
+
+    # --- counters (app thread, takes _cnt_lock) -----------------------------------------------
+
+    def reserve(self, size: int, max_msgs: int, max_bytes: int) -> bool:
+        with self._cnt_lock:
+            if self.msg_cnt + 1 > max_msgs or self.msg_bytes + size > max_bytes:
+                return False
+            self.msg_cnt += 1
+            self.msg_bytes += size
+            return True
+
+    def release(self, count: int, size: int) -> None:
+        with self._cnt_lock:
+            self.msg_cnt -= count
+            self.msg_bytes -= size
+
+    # --- topics and metadata -------------------------------------------------------------------
+
+    def get_topic(self, name: str) -> Topic:
+        """App thread. The topic object, created (and its metadata requested) on first use."""
+        topic = self.topics.get(name)
+        if topic is not None:
+            return topic
+        with self.lock:
+            topic = self.topics.get(name)
+            if topic is None:
+                t = self.settings.topic
+                topic = Topic(name, TopicPartitioner(
+                    t.get_str("partitioner") or "consistent_random",
+                    self.settings.get_int("sticky.partitioning.linger.ms")), self.clock())
+                self.topics[name] = topic
+        self.request_metadata(reason="new topic")
+        return topic
+
+    def refresh_topic_metadata(self, topic: str, reason: str) -> None:
+        self.request_metadata(reason=reason)
+
+    def request_metadata(self, reason: str, force: bool = False) -> bool:
+        """Any thread. Ask any usable broker for the known topics (deduplicated)."""
+        now = self.clock()
+        with self.lock:
+            if self.terminating:
+                return False
+            if self._metadata_inflight and not force:
+                return False
+            if not force and now - self._metadata_requested_at < self.fast_refresh:
+                self._main_wake.set()  # the main thread retries when the interval has passed
+                return False
+            broker = self._any_broker()
+            if broker is None:
+                return False
+            topics = sorted(self.topics)
+            self._metadata_inflight = True
+            self._metadata_requested_at = now
+        allow = self.allow_auto_create
+
+        def build(version: int) -> MetadataRequest:
+            return MetadataRequest(
+                topics=[MetadataRequestTopic(name=t) for t in topics],
+                allow_auto_topic_creation=allow,
+            )
+
+        broker.enqueue_request(Request(_METADATA, build, self._on_metadata,
+                                       self.metadata_timeout, context=topics))
+        return True
+
+    def _any_broker(self) -> Broker | None:
+        """Handle lock. An UP broker if any (learned first), else one not backing off."""
+        learned = list(self.brokers.values())
+        candidates = learned + self.bootstrap
+        up = [b for b in candidates if b.state == UP]
+        if up:
+            return random.choice([b for b in up if b.node_id >= 0] or up)
+        now = self.clock()
+        ready = [b for b in candidates if b.next_connect_at <= now]
+        pool = [b for b in ready if b.node_id >= 0] or ready or candidates
+        return random.choice(pool) if pool else None
+
+    def _on_metadata(self, broker: Broker, err: int, response: Any, request: Request) -> None:
+        """Broker thread. Apply a Metadata response to the cache, toppars and brokers."""
+        with self.lock:
+            self._metadata_inflight = False
+        if err:
+            self._main_wake.set()
+            return
+        now = self.clock()
+        requested: list[str] = request.context
+        expired: list[ProducerMessage] = []
+        with self.lock:
+            cache = self.metadata
+            cache.cluster_id = response.cluster_id
+            cache.controller_id = response.controller_id
+            cache.updated_at = now
+            for b in response.brokers:
+                info = BrokerInfo(b.node_id, b.host, b.port, b.rack)
+                cache.brokers[b.node_id] = info
+                if b.node_id not in self.brokers and not self.terminating:
+                    new = Broker(self, b.node_id, b.host, b.port)
+                    self.brokers[b.node_id] = new
+                    new.start()
+            for t in response.topics:
+                if t.name is None:
+                    continue
+                partitions = [PartitionInfo(p.partition_index, p.leader_id, p.leader_epoch,
+                                            tuple(p.replica_nodes), tuple(p.isr_nodes),
+                                            p.error_code)
+                              for p in sorted(t.partitions, key=lambda p: p.partition_index)]
+                cache.topics[t.name] = TopicInfo(t.name, t.error_code, partitions, t.topic_id,
+                                                 t.is_internal, now)
+                topic = self.topics.get(t.name)
+                if topic is not None:
+                    expired += self._apply_topic_metadata(topic, t.error_code, partitions, now)
+            for name in requested:
+                if name in self.topics and not any(t.name == name for t in response.topics):
+                    self.topics[name].exists = False
+        self.deliver(expired)
+
+    def _apply_topic_metadata(self, topic: Topic, error: int, partitions: list[PartitionInfo],
+                              now: float) -> list[ProducerMessage]:
+        """Handle lock. Update a topic's partitions and leaders; place waiting messages."""
+        if error in (ErrorCode.UNKNOWN_TOPIC_OR_PART, ErrorCode.UNKNOWN_TOPIC_ID):
+            topic.exists = False
+            topic.error = error
+            return []
+        if error and not partitions:
+            topic.error = error
+            if error == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+                return self._fail_unassigned(topic, error)
+            return []
+        topic.exists = True
+        topic.error = 0
+        while len(topic.partitions) < len(partitions):
+            topic.partitions.append(Toppar(topic.name, len(topic.partitions)))
+        for info in partitions:
+            if info.id >= len(topic.partitions):
+                continue
+            tp = topic.partitions[info.id]
+            tp.leader_epoch = info.leader_epoch
+            self._set_leader(tp, info.leader if not info.error or info.leader >= 0 else -1)
+        return self._place_unassigned(topic)
+
+    def _set_leader(self, tp: Toppar, leader_id: int) -> None:
+        """Handle lock. Delegate a partition to its (new) leader's broker thread."""
+        new = self.brokers.get(leader_id) if leader_id >= 0 else None
+        old = tp.leader
+        tp.leader_id = leader_id if new is not None else -1
+        if new is old:
+            return
+        tp.leader = new
+        if old is not None:
+            old.post("toppar_leave", tp)
+        if new is not None:
+            new.post("toppar_join", tp)
+
+    def _place_unassigned(self, topic: Topic) -> list[ProducerMessage]:
+        """Handle lock. Partition messages produced before the partition count was known."""
+        with topic.ua_lock:
+            if not topic.ua:
+                return []
+            msgs = list(topic.ua)
+            topic.ua.clear()
+        failed: list[ProducerMessage] = []
+        count = len(topic.partitions)
+        now_us = int(self.clock() * 1_000_000)
+        for m in msgs:
+            if m.partition < 0:
+                m.partition = topic.partitioner.partition(m.key, count, now_us)
+            elif m.partition >= count:
+                m.err = ErrorCode._UNKNOWN_PARTITION
+                failed.append(m)
+                continue
+            tp = topic.partitions[m.partition]
+            tp.enqueue(m)
+            if tp.leader is not None:
+                tp.leader.wake()
+        return failed
+
+    def _fail_unassigned(self, topic: Topic, err: int) -> list[ProducerMessage]:
+        with topic.ua_lock:
+            msgs = list(topic.ua)
+            topic.ua.clear()
+        for m in msgs:
+            m.err = err
+        return msgs
+
+    # --- the main thread -----------------------------------------------------------------------
+
+    def _main_loop(self) -> None:
+        """Main thread: metadata refresh, unknown-topic and queued-message timeouts."""
+        while not self.terminating:
+            self._main_wake.wait(_MAIN_TICK)
+            self._main_wake.clear()
+            if self.terminating:
+                break
+            self.serve_main(self.clock())
+
+    def serve_main(self, now: float) -> None:
+        """Main thread. One tick: timeouts of messages no broker thread serves, refreshes."""
+        failed: list[ProducerMessage] = []
+        need_refresh = False
+        with self.lock:
+            topics = list(self.topics.values())
+        for topic in topics:
+            if topic.exists is True and topic.ua:
+                with self.lock:
+                    failed += self._place_unassigned(topic)
+            if topic.exists is not True:
+                need_refresh = True
+                failed += self._expire_unassigned(topic, now)
+                continue
+            for tp in topic.partitions:
+                if tp.leader is None:
+                    need_refresh = True
+                    failed += _expire_msgq(tp, now)
+        self.deliver(failed)
+        if need_refresh or now - self._last_full_refresh >= self.refresh_interval:
+            if self.request_metadata(reason="refresh") and not need_refresh:
+                self._last_full_refresh = now
+        elif not self.brokers and now - self._metadata_requested_at > 1.0:
+            self.request_metadata(reason="no brokers known")
+
+    def _expire_unassigned(self, topic: Topic, now: float) -> list[ProducerMessage]:
+        """Unknown topic: fail with _UNKNOWN_TOPIC after topic.metadata.propagation.max.ms,
+        and any message whose message.timeout.ms passed with _MSG_TIMED_OUT."""
+        with topic.ua_lock:
+            if not topic.ua:
+                return []
+            if topic.exists is False and now - topic.created_at >= self.propagation_max:
+                msgs = list(topic.ua)
+                topic.ua.clear()
+                for m in msgs:
+                    m.err = ErrorCode._UNKNOWN_TOPIC
+                return msgs
+            if topic.ua[0].deadline > now:
+                return []
+            expired = [m for m in topic.ua if m.deadline <= now]
+            keep = [m for m in topic.ua if m.deadline > now]
+            topic.ua.clear()
+            topic.ua.extend(keep)
+        for m in expired:
+            m.err = ErrorCode._MSG_TIMED_OUT
+        return expired
+
+
+def _expire_msgq(tp: Toppar, now: float) -> list[ProducerMessage]:
+    """Any thread, takes the toppar lock. Timed-out messages of a leaderless partition."""
+    with tp.lock:
+        if not tp.msgq or tp.msgq[0].deadline > now:
+            return []
+        expired = [m for m in tp.msgq if m.deadline <= now]
+        keep = [m for m in tp.msgq if m.deadline > now]
+        tp.msgq.clear()
+        tp.msgq.extend(keep)
+        tp.msgq_bytes = sum(m.size for m in keep)
+    for m in expired:
+        m.err = ErrorCode._MSG_TIMED_OUT
+    return expired
+
+
+def _syslog_to_logging(level: int) -> int:
+    if level <= 3:
+        return logging.ERROR
+    if level == 4:
+        return logging.WARNING
+    if level <= 6:
+        return logging.INFO
+    return logging.DEBUG

@@ -1,0 +1,71 @@
+"""The producer's internal message: one object per produce() call, alive until its delivery report.
+
+Kept deliberately small (slots, no methods on the hot path). The public `rdpy.Message` handed to
+delivery callbacks is created only when the report is served, from these fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Optional
+
+Headers = Optional[list[tuple[str, Optional[bytes]]]]
+DeliveryCallback = Callable[[Any, Any], None]
+
+
+class ProducerMessage:
+    """One produced message. Owned by whichever queue holds it; never shared between threads.
+
+    `timestamp` is milliseconds since the epoch (create time), `enq_time` the monotonic time of
+    produce() in seconds, `deadline` the monotonic time at which message.timeout.ms expires
+    (0 for none). `msgid` orders messages within a partition (retries are re-inserted by it).
+    """
+
+    __slots__ = (
+        "topic",
+        "partition",
+        "key",
+        "value",
+        "headers",
+        "timestamp",
+        "on_delivery",
+        "enq_time",
+        "deadline",
+        "size",
+        "msgid",
+        "retries",
+        "offset",
+        "ts_type",
+        "err",
+        "possibly_persisted",
+    )
+
+    def __init__(
+        self,
+        topic: str,
+        partition: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        timestamp: int,
+        on_delivery: DeliveryCallback | None,
+        enq_time: float,
+        deadline: float,
+        size: int,
+    ) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+        self.on_delivery = on_delivery
+        self.enq_time = enq_time
+        self.deadline = deadline
+        self.size = size
+        self.msgid = 0
+        self.retries = 0
+        self.offset = -1001
+        self.ts_type = 1  # TIMESTAMP_CREATE_TIME until the broker says log-append time
+        self.err = 0
+        self.possibly_persisted = False

@@ -1,0 +1,309 @@
+"""The producer's side of a broker thread: batching, ProduceRequests, responses, retries, timeouts.
+
+Everything here runs on the owning broker's thread and touches only that broker's toppars'
+transmit queues; application threads reach it through each toppar's locked `msgq`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from rdpy.client.msg import ProducerMessage
+from rdpy.errors import ErrAction, ErrorCode, RequestKind, err_action
+from rdpy.protocol.messages.produce import (
+    PartitionProduceData,
+    ProduceRequest,
+    TopicProduceData,
+)
+from rdpy.records import RecordBatchBuilder, codec_id
+
+if TYPE_CHECKING:
+    from rdpy.client.broker import Broker
+    from rdpy.client.toppar import Toppar
+
+_PRODUCE = 0
+#: Produce v3 is the first to carry RecordBatch v2 (headers, create timestamps).
+_MIN_PRODUCE_VERSION = 3
+_TIMESTAMP_LOG_APPEND_TIME = 2
+
+
+class ProduceServer:
+    """Per-broker producer logic. Broker thread only."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        handle = broker.handle
+        self.handle = handle
+        s = handle.settings
+        t = s.topic
+        self.linger = s.get_float("linger.ms") / 1000.0
+        self.batch_num = s.get_int("batch.num.messages")
+        self.batch_size = s.get_int("batch.size")
+        self.message_max_bytes = s.get_int("message.max.bytes")
+        self.retries = s.get_int("retries")
+        self.backoff = s.get_int("retry.backoff.ms") / 1000.0
+        self.backoff_max = s.get_int("retry.backoff.max.ms") / 1000.0
+        self.acks = t.get_int("acks")
+        self.request_timeout = t.get_int("request.timeout.ms") / 1000.0
+        codec = t.get_enum("compression.codec")
+        if codec == "inherit":
+            codec = s.get_enum("compression.codec")
+        self.codec = codec_id(codec)
+        level = t.get_int("compression.level")
+        self.compression_level: int | None = None if level < 0 else level
+
+    # --- serving ------------------------------------------------------------------------------
+
+    def serve(self, now: float) -> float:
+        """Move queued messages to transmit queues, expire old ones, send ready batches.
+
+        Returns the monotonic time at which this broker should look again (linger, backoff).
+        """
+        wakeup = now + 1.0
+        broker = self.broker
+        flushing = self.handle.flushing
+        ready: list[Toppar] = []
+        for tp in broker.toppars:
+            if tp.msgq:
+                tp.move_msgq_to_xmitq()
+            xmitq = tp.xmitq
+            if not xmitq:
+                continue
+            if xmitq[0].deadline <= now:
+                self._expire(tp, now)
+                xmitq = tp.xmitq
+                if not xmitq:
+                    continue
+            wakeup = min(wakeup, xmitq[0].deadline)
+            if tp.backoff_until > now:
+                wakeup = min(wakeup, tp.backoff_until)
+                continue
+            send_at = xmitq[0].enq_time + self.linger
+            if (flushing or send_at <= now or len(xmitq) >= self.batch_num
+                    or tp.xmit_bytes >= self.batch_size):
+                ready.append(tp)
+            else:
+                wakeup = min(wakeup, send_at)
+        while ready and broker.can_send():
+            ready = self._send_produce_request(ready, now)
+            if ready:
+                wakeup = now  # more batches waiting: come back at once
+        return wakeup
+
+    def scan_timeouts(self, now: float) -> float:
+        """Broker not UP: expire messages whose message.timeout.ms passed."""
+        wakeup = now + 1.0
+        for tp in self.broker.toppars:
+            if tp.msgq:
+                tp.move_msgq_to_xmitq()
+            if tp.xmitq:
+                self._expire(tp, now)
+                if tp.xmitq:
+                    wakeup = min(wakeup, min(m.deadline for m in tp.xmitq))
+        return wakeup
+
+    def _expire(self, tp: Toppar, now: float) -> None:
+        """Fail every transmit-queue message whose message.timeout.ms has passed.
+
+        Retried messages can sit ahead of newer ones with later deadlines, so the whole queue
+        is checked; callers only come here when the oldest message has expired.
+        """
+        expired = [m for m in tp.xmitq if m.deadline <= now]
+        if not expired:
+            return
+        for m in expired:
+            m.err = ErrorCode._MSG_TIMED_OUT
+        tp.set_xmitq(deque(m for m in tp.xmitq if m.deadline > now))
+        self.handle.deliver(expired)
+
+    def _send_produce_request(self, ready: list[Toppar], now: float) -> list[Toppar]:
+        """Build one ProduceRequest with one batch per ready partition; returns the leftovers."""
+        broker = self.broker
+        version = broker.version_for(_PRODUCE)
+        if version is None or version < _MIN_PRODUCE_VERSION:
+            for tp in ready:
+                msgs = list(tp.xmitq)
+                tp.xmitq.clear()
+                for m in msgs:
+                    m.err = ErrorCode._UNSUPPORTED_FEATURE
+                self.handle.deliver(msgs)
+            return []
+        by_topic: dict[str, list[PartitionProduceData]] = {}
+        batches: dict[tuple[str, int], tuple[Toppar, list[ProducerMessage]]] = {}
+        request_size = 0
+        leftover: list[Toppar] = []
+        for tp in ready:
+            if request_size >= self.message_max_bytes:
+                leftover.append(tp)
+                continue
+            msgs, records = self._build_batch(tp)
+            request_size += len(records)
+            by_topic.setdefault(tp.topic, []).append(
+                PartitionProduceData(index=tp.partition, records=records))
+            batches[(tp.topic, tp.partition)] = (tp, msgs)
+            tp.inflight += len(msgs)
+            if tp.xmitq and len(tp.xmitq) >= self.batch_num:
+                leftover.append(tp)
+        acks = self.acks
+        request_obj = ProduceRequest(
+            transactional_id=None,
+            acks=acks,
+            timeout_ms=int(self.request_timeout * 1000),
+            topic_data=[TopicProduceData(name=name, partition_data=parts)
+                        for name, parts in by_topic.items()],
+        )
+        from rdpy.client.broker import Request
+
+        request = Request(_PRODUCE, lambda v: request_obj, self._on_response,
+                          self.request_timeout, context=batches, expect_response=acks != 0)
+        broker.send_request(request, version, now)
+        if acks == 0:
+            # No response will come: the messages are done once written to the socket buffer.
+            for tp, msgs in batches.values():
+                tp.inflight -= len(msgs)
+                self.handle.deliver(msgs)
+        return leftover
+
+    def _build_batch(self, tp: Toppar) -> tuple[list[ProducerMessage], bytes]:
+        builder = RecordBatchBuilder(
+            compression=self.codec,
+            compression_level=self.compression_level,
+            max_bytes=self.batch_size,
+            compression_fallback=True,
+        )
+        xmitq = tp.xmitq
+        append = builder.append
+        msgs: list[ProducerMessage] = []
+        limit = self.batch_num
+        while xmitq and len(msgs) < limit:
+            m = xmitq[0]
+            if not append(m.timestamp, m.key, m.value, m.headers):
+                break
+            xmitq.popleft()
+            tp.xmit_bytes -= m.size
+            msgs.append(m)
+        return msgs, builder.build()
+
+    # --- responses ----------------------------------------------------------------------------
+
+    def _on_response(self, broker: Broker, err: int, response: Any, request: Any) -> None:
+        now = broker.clock()
+        batches: dict[tuple[str, int], tuple[Toppar, list[ProducerMessage]]] = request.context
+        if err:
+            for tp, msgs in batches.values():
+                tp.inflight -= len(msgs)
+                self._partition_error(tp, msgs, err, now)
+            return
+        seen: set[tuple[str, int]] = set()
+        for topic_response in response.responses:
+            for pr in topic_response.partition_responses:
+                key = (topic_response.name, pr.index)
+                entry = batches.get(key)
+                if entry is None or key in seen:
+                    continue
+                seen.add(key)
+                tp, msgs = entry
+                tp.inflight -= len(msgs)
+                if pr.error_code:
+                    self._partition_error(tp, msgs, pr.error_code, now)
+                    continue
+                self._delivered(msgs, pr.base_offset, pr.log_append_time_ms)
+        for key, (tp, msgs) in batches.items():
+            if key not in seen:
+                tp.inflight -= len(msgs)
+                self._partition_error(tp, msgs, ErrorCode._BAD_MSG, now)
+        if response.throttle_time_ms:
+            self.handle.throttled(broker, response.throttle_time_ms)
+
+    def _delivered(self, msgs: list[ProducerMessage], base_offset: int,
+                   log_append_time: int) -> None:
+        offset = base_offset
+        for m in msgs:
+            m.offset = offset if base_offset >= 0 else -1001
+            offset += 1
+            if log_append_time >= 0:
+                m.timestamp = log_append_time
+                m.ts_type = _TIMESTAMP_LOG_APPEND_TIME
+        self.handle.deliver(msgs)
+
+    def _partition_error(self, tp: Toppar, msgs: list[ProducerMessage], err: int,
+                         now: float) -> None:
+        """Retry or fail one partition's batch, as rd_kafka_handle_Produce_error does."""
+        actions = err_action(err, RequestKind.PRODUCE)
+        if actions & ErrAction.REFRESH:
+            self.handle.refresh_topic_metadata(tp.topic, f"produce error {ErrorCode(err).name}"
+                                               if err in ErrorCode._value2member_map_ else "")
+        if not actions & (ErrAction.RETRY | ErrAction.REFRESH) or actions & ErrAction.PERMANENT:
+            self._fail(msgs, err)
+            return
+        retry: list[ProducerMessage] = []
+        failed: list[ProducerMessage] = []
+        for m in msgs:
+            if m.deadline <= now:
+                m.err = ErrorCode._MSG_TIMED_OUT
+                failed.append(m)
+            elif m.retries >= self.retries:
+                m.err = err
+                failed.append(m)
+            else:
+                m.retries += 1
+                if actions & ErrAction.MSG_POSSIBLY_PERSISTED:
+                    m.possibly_persisted = True
+                retry.append(m)
+        if failed:
+            self.handle.deliver(failed)
+        if retry:
+            self._requeue(tp, retry, now)
+
+    def _requeue(self, tp: Toppar, msgs: list[ProducerMessage], now: float) -> None:
+        """Put retried messages back in msgid order with exponential backoff."""
+        tp.retry_backoff = min(max(tp.retry_backoff * 2, self.backoff), self.backoff_max)
+        tp.backoff_until = now + tp.retry_backoff
+        if tp.leader is self.broker and tp in self.broker.toppars:
+            tp.set_xmitq(deque(sorted(msgs + list(tp.xmitq), key=_msgid)))
+        else:
+            tp.requeue_front(msgs)
+            leader = tp.leader
+            if leader is not None:
+                leader.wake()
+
+    def _fail(self, msgs: list[ProducerMessage], err: int) -> None:
+        for m in msgs:
+            m.err = err
+        self.handle.deliver(msgs)
+
+    # --- ops from other threads ----------------------------------------------------------------
+
+    def release(self, tp: Toppar) -> None:
+        """The partition moved to another leader: hand its transmit queue back to msgq."""
+        if tp.xmitq:
+            msgs = list(tp.xmitq)
+            tp.set_xmitq(deque())
+            tp.requeue_front(msgs)
+        leader = tp.leader
+        if leader is not None:
+            leader.wake()
+
+    def purge(self, what: tuple[bool, bool, Any], now: float) -> None:
+        """Purge this broker's transmit queues and/or in-flight requests (rd_kafka_purge)."""
+        in_queue, in_flight, done = what
+        if in_queue:
+            for tp in self.broker.toppars:
+                if tp.xmitq:
+                    msgs = list(tp.xmitq)
+                    tp.set_xmitq(deque())
+                    self._fail(msgs, ErrorCode._PURGE_QUEUE)
+        if in_flight:
+            for request in list(self.broker.waitresp.values()):
+                if request.api_key == _PRODUCE and not request.purged:
+                    request.purged = True
+                    for tp, msgs in request.context.values():
+                        tp.inflight -= len(msgs)
+                        self._fail(msgs, ErrorCode._PURGE_INFLIGHT)
+        if done is not None:
+            done.set()
+
+
+def _msgid(m: ProducerMessage) -> int:
+    return m.msgid

@@ -1,0 +1,402 @@
+"""Producer: confluent-kafka-python's API on rdpy's engine, with librdkafka's semantics.
+
+produce() only validates, picks a partition and queues; broker threads batch and send; delivery
+reports (and error, log and throttle events) are served by poll()/flush() on the caller's thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from rdpy.admin import BrokerMetadata, ClusterMetadata, PartitionMetadata, TopicMetadata
+from rdpy.client.broker import Broker, Request
+from rdpy.client.handle import Handle, Op
+from rdpy.client.msg import Headers, ProducerMessage
+from rdpy.client.queue import MAX_BLOCK_SLICE
+from rdpy.config import Conf
+from rdpy.errors import ErrorCode, KafkaError, KafkaException
+from rdpy.message import Message
+from rdpy.protocol.messages import MetadataRequest
+from rdpy.protocol.messages.metadata import MetadataRequestTopic
+
+_METADATA = 3
+#: Bytes librdkafka adds per message when accounting queue.buffering.max.kbytes is not needed
+#: here: we count key + value + header bytes, as librdkafka's rkm_len/keylen do.
+_new_message = Message.__new__
+
+
+class ThrottleEvent:
+    """A broker throttled this client: `broker_name`, `broker_id`, `throttle_time` (seconds)."""
+
+    def __init__(self, broker_name: str, broker_id: int, throttle_time: float) -> None:
+        self.broker_name = broker_name
+        self.broker_id = broker_id
+        self.throttle_time = throttle_time
+
+    def __str__(self) -> str:
+        return (f"{self.broker_name}/{self.broker_id} throttled for "
+                f"{int(self.throttle_time * 1000)} ms")
+
+
+def _to_bytes(value: Any, what: str) -> bytes | None:
+    if value is None or type(value) is bytes:
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(f"a bytes-like object is required, not '{type(value).__name__}'")
+
+
+def _headers(headers: Any) -> Headers:
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out: list[tuple[str, bytes | None]] = []
+    for item in items:
+        try:
+            k, v = item
+        except (TypeError, ValueError):
+            raise TypeError("expected list of (key, value) tuples or dict") from None
+        if not isinstance(k, str):
+            raise TypeError(f"expected header key to be unicode string, not {type(k).__name__}")
+        if v is None or type(v) is bytes:
+            out.append((k, v))
+        elif isinstance(v, str):
+            out.append((k, v.encode("utf-8")))
+        elif isinstance(v, (bytearray, memoryview)):
+            out.append((k, bytes(v)))
+        else:
+            raise TypeError("expected header value to be None, binary, or unicode string, "
+                            f"not {type(v).__name__}")
+    return out
+
+
+class Producer:
+    """An asynchronous Kafka producer (confluent_kafka.Producer's API).
+
+    `Producer(config: dict, **kwargs)`: configuration properties as librdkafka names them, plus
+    the Python callbacks `on_delivery`/`dr_cb`/`dr_msg_cb`, `error_cb`, `throttle_cb`, `logger`.
+    """
+
+    def __init__(self, config: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
+        merged: dict[str, Any] = dict(config or {})
+        merged.update(kwargs)
+        conf = Conf.from_dict(merged, "producer")
+        settings = conf.finalize("producer")
+        self._settings = settings
+        self._handle = Handle(settings, "producer")
+        for warning in settings.warnings:
+            self._handle.log(4, "CONFWARN", warning)
+        callbacks = settings.callbacks
+        self._dr_cb: Callable[[Any, Any], None] | None = callbacks.get("on_delivery")  # type: ignore[assignment]
+        self._error_cb: Any = callbacks.get("error_cb")
+        self._throttle_cb: Any = callbacks.get("throttle_cb")
+        self._logger: Any = callbacks.get("logger")
+        self._only_error = settings.get_bool("delivery.report.only.error")
+        self._max_msgs = settings.get_int("queue.buffering.max.messages")
+        self._max_bytes = settings.get_int("queue.buffering.max.kbytes") * 1024
+        self._message_max_bytes = settings.get_int("message.max.bytes")
+        self._batch_num = settings.get_int("batch.num.messages")
+        self._message_timeout = settings.topic.get_int("message.timeout.ms") / 1000.0
+        self._flush_lock = threading.Lock()
+        self._flushers = 0
+        self._closed = False
+        self._handle.start()
+
+    # --- produce -------------------------------------------------------------------------------
+
+    def produce(self, topic: str, value: Any = None, key: Any = None, partition: int = -1,
+                on_delivery: Callable[[Any, Any], None] | None = None, timestamp: int = 0,
+                headers: Any = None, *, callback: Callable[[Any, Any], None] | None = None) -> None:
+        """Queue one message; its delivery report is served later by poll()/flush().
+
+        Raises BufferError when queue.buffering.max.messages/kbytes is reached, KafkaException
+        for a message larger than message.max.bytes or a partition the topic does not have.
+        """
+        if not isinstance(topic, str):
+            raise TypeError(f"expected topic to be str, not {type(topic).__name__}")
+        if self._closed:
+            raise KafkaException(KafkaError(ErrorCode._DESTROY, "Producer is closed"))
+        value = _to_bytes(value, "value")
+        key = _to_bytes(key, "key")
+        hdrs = _headers(headers)
+        size = (len(value) if value is not None else 0) + (len(key) if key is not None else 0)
+        if hdrs:
+            size += sum(len(k) + (len(v) if v is not None else 0) for k, v in hdrs)
+        if size > self._message_max_bytes:
+            raise KafkaException(KafkaError(
+                ErrorCode.MSG_SIZE_TOO_LARGE,
+                "Unable to produce message: Broker: Message size too large"))
+        handle = self._handle
+        if not handle.reserve(size, self._max_msgs, self._max_bytes):
+            raise BufferError("Local: Queue full")
+        if callback is not None:
+            on_delivery = callback
+        now = time.monotonic()
+        if not timestamp:
+            timestamp = int(time.time() * 1000)
+        msg = ProducerMessage(topic, partition, key, value, hdrs, timestamp, on_delivery, now,
+                              now + self._message_timeout if self._message_timeout else 1e18,
+                              size)
+        t = handle.topics.get(topic) or handle.get_topic(topic)
+        parts = t.partitions
+        if t.exists and parts:
+            count = len(parts)
+            if partition < 0:
+                msg.partition = t.partitioner.partition(key, count, int(now * 1_000_000))
+            elif partition >= count:
+                handle.release(1, size)
+                raise KafkaException(KafkaError(
+                    ErrorCode._UNKNOWN_PARTITION,
+                    "Unable to produce message: Local: Unknown partition"))
+            tp = parts[msg.partition]
+            qlen = tp.enqueue(msg)
+            if qlen == 1 or qlen >= self._batch_num:
+                leader = tp.leader
+                if leader is not None:
+                    leader.wake()
+        else:
+            with t.ua_lock:
+                t.ua.append(msg)
+
+    # --- events --------------------------------------------------------------------------------
+
+    def poll(self, timeout: float | None = None) -> int:
+        """Serve queued delivery reports and events; wait up to `timeout` s (None/-1: forever)
+        for the first one. Returns the number of events served."""
+        q = self._handle.reply_q
+        deadline = _deadline(timeout)
+        while True:
+            ops = q.pop_all()
+            if ops:
+                return self._serve(ops)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return 0
+            q.wait(min(remaining, MAX_BLOCK_SLICE))
+
+    def _serve(self, ops: list[Op]) -> int:
+        served = 0
+        for i, (kind, payload) in enumerate(ops):
+            try:
+                served += self._serve_op(kind, payload)
+            except BaseException:
+                # A callback raised: keep the events not yet served for the next poll().
+                rest = ops[i + 1:]
+                if rest:
+                    self._handle.reply_q.push_front(rest)
+                raise
+        return served
+
+    def _serve_op(self, kind: str, payload: Any) -> int:
+        if kind == "dr":
+            return self._serve_delivery_reports(payload)
+        if kind == "error":
+            if self._error_cb is not None:
+                self._error_cb(payload)
+                return 1
+            return 0
+        if kind == "log":
+            level, fac, text = payload
+            logger = self._logger
+            if logger is not None:
+                logger.log(_syslog_to_logging(level), "%s [%s] %s",
+                           self._handle.name, fac, text) if hasattr(logger, "log") else None
+            return 0
+        if kind == "throttle":
+            host, node_id, ms = payload
+            if self._throttle_cb is not None:
+                self._throttle_cb(ThrottleEvent(host, node_id, ms / 1000.0))
+                return 1
+        return 0
+
+    def _serve_delivery_reports(self, msgs: list[ProducerMessage]) -> int:
+        self._handle.release(len(msgs), sum(m.size for m in msgs))
+        served = 0
+        default_cb = self._dr_cb
+        only_error = self._only_error
+        now = time.monotonic()
+        for i, m in enumerate(msgs):
+            cb = m.on_delivery or default_cb
+            if cb is None or (only_error and not m.err):
+                continue
+            err = KafkaError(m.err) if m.err else None
+            report = _delivery_report(m, err, now)
+            try:
+                cb(err, report)
+            except BaseException:
+                rest = msgs[i + 1:]
+                if rest:
+                    # Already released from the counters: re-reserve before re-queueing.
+                    self._handle.release(-len(rest), -sum(r.size for r in rest))
+                    self._handle.reply_q.push_front([("dr", rest)])
+                raise
+            served += 1
+        return served
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Wait until every message is delivered or failed and its report served; returns the
+        number of messages still queued (0 when done within `timeout` seconds)."""
+        handle = self._handle
+        deadline = _deadline(timeout)
+        with self._flush_lock:
+            self._flushers += 1
+            handle.flushing = True
+        try:
+            for b in handle.all_brokers():
+                b.wake()
+            while len(self) > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.poll(min(remaining, MAX_BLOCK_SLICE))
+        finally:
+            with self._flush_lock:
+                self._flushers -= 1
+                handle.flushing = self._flushers > 0
+        return len(self)
+
+    def __len__(self) -> int:
+        """Messages not yet delivered plus events waiting to be served (rd_kafka_outq_len)."""
+        handle = self._handle
+        pending_events = sum(1 for kind, _ in handle.reply_q.snapshot() if kind != "dr")
+        return handle.msg_cnt + pending_events
+
+    def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
+        """Fail queued (_PURGE_QUEUE) and/or in-flight (_PURGE_INFLIGHT) messages; their reports
+        are served by the next poll()/flush()."""
+        handle = self._handle
+        purged: list[ProducerMessage] = []
+        if in_queue:
+            with handle.lock:
+                topics = list(handle.topics.values())
+            for t in topics:
+                with t.ua_lock:
+                    purged += t.ua
+                    t.ua.clear()
+                for tp in t.partitions:
+                    purged += tp.take_all()
+            for m in purged:
+                m.err = ErrorCode._PURGE_QUEUE
+            handle.deliver(purged)
+        events = []
+        for b in handle.all_brokers():
+            done = threading.Event() if blocking else None
+            b.post("purge", (in_queue, in_flight, done))
+            if done is not None:
+                events.append((b, done))
+        for b, done in events:
+            while b.thread.is_alive() and not done.wait(MAX_BLOCK_SLICE):
+                pass
+
+    # --- metadata ------------------------------------------------------------------------------
+
+    def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
+        """Ask the cluster for its brokers and topics (all, or just `topic`)."""
+        handle = self._handle
+        deadline = _deadline(timeout)
+        result: dict[str, Any] = {}
+        done = threading.Event()
+
+        def build(version: int) -> MetadataRequest:
+            topics = None if topic is None else [MetadataRequestTopic(name=topic)]
+            return MetadataRequest(topics=topics, allow_auto_topic_creation=handle.allow_auto_create)
+
+        def on_done(broker: Broker, err: int, response: Any, request: Request) -> None:
+            result["err"] = err
+            result["response"] = response
+            result["broker"] = broker
+            done.set()
+
+        while True:
+            with handle.lock:
+                broker = handle._any_broker()
+            if broker is not None:
+                broker.enqueue_request(Request(_METADATA, build, on_done,
+                                               max(0.1, min(deadline - time.monotonic(), 60))))
+                while not done.wait(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic()))):
+                    if time.monotonic() >= deadline:
+                        break
+                if done.is_set() and not result["err"]:
+                    return _cluster_metadata(result["response"], result["broker"])
+                done.clear()
+            if time.monotonic() >= deadline:
+                raise KafkaException(KafkaError(ErrorCode._TRANSPORT if result.get("err")
+                                                else ErrorCode._TIMED_OUT,
+                                                "Failed to get metadata: Local: Broker transport "
+                                                "failure" if result.get("err") else
+                                                "Failed to get metadata: Local: Timed out"))
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    # --- life cycle ----------------------------------------------------------------------------
+
+    def close(self) -> bool:
+        """Flush outstanding messages, then stop the client's threads. Returns True."""
+        if self._closed:
+            return True
+        self.flush()
+        self._closed = True
+        self._handle.destroy()
+        return True
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None and not handle.terminating:
+            handle.destroy(timeout=1.0)
+
+
+def _deadline(timeout: float | None) -> float:
+    if timeout is None or timeout < 0:
+        return float("inf")
+    return time.monotonic() + timeout
+
+
+def _delivery_report(m: ProducerMessage, err: KafkaError | None, now: float) -> Message:
+    report: Message = _new_message(Message)
+    report._topic = m.topic
+    report._partition = m.partition
+    report._offset = m.offset
+    report._key = m.key
+    report._value = m.value
+    # confluent-kafka does not hand headers back on delivery reports.
+    report._headers = None
+    report._error = err
+    report._timestamp = (m.ts_type, m.timestamp)
+    report._latency = now - m.enq_time
+    report._leader_epoch = None
+    report._delivery_count = None
+    return report
+
+
+def _cluster_metadata(response: Any, broker: Broker) -> ClusterMetadata:
+    md = ClusterMetadata()
+    md.cluster_id = response.cluster_id
+    md.controller_id = response.controller_id
+    md.orig_broker_id = broker.node_id if broker.node_id >= 0 else -1
+    md.orig_broker_name = broker.name
+    for b in response.brokers:
+        bm = BrokerMetadata()
+        bm.id, bm.host, bm.port = b.node_id, b.host, b.port
+        md.brokers[b.node_id] = bm
+    for t in response.topics:
+        tm = TopicMetadata()
+        tm.topic = t.name
+        tm.error = KafkaError(t.error_code) if t.error_code else None
+        for p in t.partitions:
+            pm = PartitionMetadata()
+            pm.id, pm.leader = p.partition_index, p.leader_id
+            pm.replicas, pm.isrs = list(p.replica_nodes), list(p.isr_nodes)
+            pm.error = KafkaError(p.error_code) if p.error_code else None
+            tm.partitions[p.partition_index] = pm
+        md.topics[t.name] = tm
+    return md
+
+
+def _syslog_to_logging(level: int) -> int:
+    from rdpy.client.handle import _syslog_to_logging as convert
+
+    return convert(level)
