@@ -6,6 +6,7 @@ reports (and error, log and throttle events) are served by poll()/flush() on the
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -143,6 +144,10 @@ class Producer:
                               now + self._message_timeout if self._message_timeout else 1e18,
                               size)
         t = handle.topics.get(topic) or handle.get_topic(topic)
+        if t.error == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+            handle.release(1, size)
+            raise KafkaException(KafkaError(
+                t.error, "Unable to produce message: Broker: Topic authorization failed"))
         parts = t.partitions
         if t.exists and parts:
             count = len(parts)
@@ -180,10 +185,13 @@ class Producer:
             q.wait(min(remaining, MAX_BLOCK_SLICE))
 
     def _serve(self, ops: list[Op]) -> int:
+        """Serve ops in order; returns how many were served. As in librdkafka, one batch of
+        delivery reports is one event, and events without a callback still count."""
         served = 0
         for i, (kind, payload) in enumerate(ops):
             try:
-                served += self._serve_op(kind, payload)
+                self._serve_op(kind, payload)
+                served += 1
             except BaseException:
                 # A callback raised: keep the events not yet served for the next poll().
                 rest = ops[i + 1:]
@@ -307,6 +315,8 @@ class Producer:
             return MetadataRequest(topics=topics, allow_auto_topic_creation=handle.allow_auto_create)
 
         def on_done(broker: Broker, err: int, response: Any, request: Request) -> None:
+            if not err:
+                handle.apply_metadata(response, None if topic is None else [topic])
             result["err"] = err
             result["response"] = response
             result["broker"] = broker
@@ -316,8 +326,7 @@ class Producer:
             with handle.lock:
                 broker = handle._any_broker()
             if broker is not None:
-                broker.enqueue_request(Request(_METADATA, build, on_done,
-                                               max(0.1, min(deadline - time.monotonic(), 60))))
+                broker.enqueue_request(Request(_METADATA, build, on_done, handle.request_timeout))
                 while not done.wait(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic()))):
                     if time.monotonic() >= deadline:
                         break
@@ -345,8 +354,14 @@ class Producer:
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
-        if handle is not None and not handle.terminating:
-            handle.destroy(timeout=1.0)
+        if handle is None or handle.terminating:
+            return
+        if sys.is_finalizing():
+            # Interpreter exit: daemon threads are already frozen (possibly holding locks) and
+            # end with the process; waiting for them could hang.
+            handle.terminating = True
+            return
+        handle.destroy(timeout=1.0)
 
 
 def _deadline(timeout: float | None) -> float:
@@ -358,14 +373,15 @@ def _deadline(timeout: float | None) -> float:
 def _delivery_report(m: ProducerMessage, err: KafkaError | None, now: float) -> Message:
     report: Message = _new_message(Message)
     report._topic = m.topic
-    report._partition = m.partition
-    report._offset = m.offset
+    report._partition = m.partition if m.partition >= 0 else None
+    report._offset = m.offset if m.offset >= 0 else None
     report._key = m.key
     report._value = m.value
     # confluent-kafka does not hand headers back on delivery reports.
     report._headers = None
     report._error = err
-    report._timestamp = (m.ts_type, m.timestamp)
+    # A failed message has no timestamp, as in librdkafka (TIMESTAMP_NOT_AVAILABLE, -1).
+    report._timestamp = (m.ts_type, m.timestamp) if err is None else (0, -1)
     report._latency = now - m.enq_time
     report._leader_epoch = None
     report._delivery_count = None

@@ -266,6 +266,18 @@ class Broker:
         self.reconnect_backoff = self.handle.settings.get_int("reconnect.backoff.ms") / 1000.0
         self._set_state(UP, now)
 
+    def _retry_api_versions_v0(self, now: float) -> bool:
+        """An ApiVersions answer we cannot parse (some brokers answer an unsupported version
+        in a layout of their own): ask again with v0, which every broker speaks."""
+        pending = [(c, r) for c, r in self.waitresp.items() if r.api_key == _API_VERSIONS]
+        if not pending or pending[0][1].version == 0:
+            return False
+        for corr, _ in pending:
+            del self.waitresp[corr]
+        self.session.clear()
+        self._send_api_versions(0, now)
+        return True
+
     def version_for(self, api_key: int) -> int | None:
         """Broker thread. The negotiated version of `api_key`, None if the broker lacks it."""
         return self.versions.get(api_key)
@@ -352,7 +364,12 @@ class Broker:
             self._fail(ErrorCode._BAD_MSG, f"Protocol error: {exc}", now)
 
     def _on_frame(self, frame: bytes | bytearray, now: float) -> None:
-        corr, response, _ = self.session.receive(frame)
+        try:
+            corr, response, _ = self.session.receive(frame)
+        except ProtocolError:
+            if self.state == APIVERSION_QUERY and self._retry_api_versions_v0(now):
+                return
+            raise
         request = self.waitresp.pop(corr, None)
         if request is None or request.purged:
             return
@@ -385,6 +402,10 @@ class Broker:
             self.handle.log(6, "FAIL", text)
         else:
             self.handle.report_broker_error(self, err, text)
-        for request in inflight:
+        # Requests not sent yet fail too (librdkafka purges the broker's output queue); their
+        # owners decide whether to retry, possibly on another broker.
+        unsent = list(self.outq)
+        self.outq.clear()
+        for request in inflight + unsent:
             if not request.purged:
                 request.on_done(self, request_error, None, request)

@@ -93,8 +93,7 @@ class Handle:
         self.fast_refresh = settings.get_int("topic.metadata.refresh.fast.interval.ms") / 1000.0
         self.refresh_interval = settings.get_int("topic.metadata.refresh.interval.ms") / 1000.0
         self.propagation_max = settings.get_int("topic.metadata.propagation.max.ms") / 1000.0
-        self.metadata_timeout = settings.get_int("metadata.request.timeout.ms") / 1000.0 \
-            if settings.get("metadata.request.timeout.ms") is not None else 10.0
+        self.request_timeout = settings.get_int("socket.timeout.ms") / 1000.0
         self.allow_auto_create = (settings.get_bool("allow.auto.create.topics")
                                   or (kind == "producer"
                                       and not settings.is_modified("allow.auto.create.topics")))
@@ -124,8 +123,13 @@ class Handle:
             return
         self.terminating = True
         self._main_wake.set()
-        with self.lock:
+        # Never block forever here: at interpreter exit a frozen daemon thread may hold it.
+        locked = self.lock.acquire(timeout=timeout)
+        try:
             brokers = self.bootstrap + list(self.brokers.values())
+        finally:
+            if locked:
+                self.lock.release()
         for b in brokers:
             b.terminate()
         deadline = time.monotonic() + timeout
@@ -220,8 +224,21 @@ class Handle:
                     t.get_str("partitioner") or "consistent_random",
                     self.settings.get_int("sticky.partitioning.linger.ms")), self.clock())
                 self.topics[name] = topic
+                info = self.metadata.topics.get(name)
+                if info is not None:
+                    # Known from an earlier list_topics(): usable at once.
+                    self.deliver(self._apply_topic_metadata(topic, info.error, info.partitions,
+                                                            self.clock()))
+                    return topic
         self.request_metadata(reason="new topic")
         return topic
+
+    def set_topic_error(self, name: str, err: int) -> None:
+        """Any thread. A permanent topic error (e.g. authorization) seen in a response."""
+        with self.lock:
+            topic = self.topics.get(name)
+            if topic is not None:
+                topic.error = err
 
     def refresh_topic_metadata(self, topic: str, reason: str) -> None:
         self.request_metadata(reason=reason)
@@ -252,7 +269,7 @@ class Handle:
             )
 
         broker.enqueue_request(Request(_METADATA, build, self._on_metadata,
-                                       self.metadata_timeout, context=topics))
+                                       self.request_timeout, context=topics))
         return True
 
     def _any_broker(self) -> Broker | None:
@@ -268,14 +285,21 @@ class Handle:
         return random.choice(pool) if pool else None
 
     def _on_metadata(self, broker: Broker, err: int, response: Any, request: Request) -> None:
-        """Broker thread. Apply a Metadata response to the cache, toppars and brokers."""
+        """Broker thread. The answer to the handle's own Metadata request."""
         with self.lock:
             self._metadata_inflight = False
         if err:
             self._main_wake.set()
             return
+        self.apply_metadata(response, request.context)
+
+    def apply_metadata(self, response: Any, requested: list[str] | None) -> None:
+        """Any thread. Apply a Metadata response to the cache, toppars and brokers.
+
+        `requested`: the topics asked for (None: all topics), so that a topic the cluster
+        does not list is known not to exist.
+        """
         now = self.clock()
-        requested: list[str] = request.context
         expired: list[ProducerMessage] = []
         with self.lock:
             cache = self.metadata
@@ -301,8 +325,9 @@ class Handle:
                 topic = self.topics.get(t.name)
                 if topic is not None:
                     expired += self._apply_topic_metadata(topic, t.error_code, partitions, now)
-            for name in requested:
-                if name in self.topics and not any(t.name == name for t in response.topics):
+            listed = {t.name for t in response.topics}
+            for name in (requested if requested is not None else list(self.topics)):
+                if name in self.topics and name not in listed:
                     self.topics[name].exists = False
         self.deliver(expired)
 
@@ -411,7 +436,7 @@ class Handle:
             self.request_metadata(reason="no brokers known")
 
     def _expire_unassigned(self, topic: Topic, now: float) -> list[ProducerMessage]:
-        """Unknown topic: fail with _UNKNOWN_TOPIC after topic.metadata.propagation.max.ms,
+        """Unknown topic: fail with UNKNOWN_TOPIC_OR_PART after topic.metadata.propagation.max.ms,
         and any message whose message.timeout.ms passed with _MSG_TIMED_OUT."""
         with topic.ua_lock:
             if not topic.ua:
@@ -419,8 +444,9 @@ class Handle:
             if topic.exists is False and now - topic.created_at >= self.propagation_max:
                 msgs = list(topic.ua)
                 topic.ua.clear()
+                # librdkafka 2.x reports the broker's UNKNOWN_TOPIC_OR_PART, not _UNKNOWN_TOPIC.
                 for m in msgs:
-                    m.err = ErrorCode._UNKNOWN_TOPIC
+                    m.err = ErrorCode.UNKNOWN_TOPIC_OR_PART
                 return msgs
             if topic.ua[0].deadline > now:
                 return []

@@ -46,6 +46,7 @@ class ProduceServer:
         self.backoff_max = s.get_int("retry.backoff.max.ms") / 1000.0
         self.acks = t.get_int("acks")
         self.request_timeout = t.get_int("request.timeout.ms") / 1000.0
+        self.socket_timeout = s.get_int("socket.timeout.ms") / 1000.0
         codec = t.get_enum("compression.codec")
         if codec == "inherit":
             codec = s.get_enum("compression.codec")
@@ -155,8 +156,13 @@ class ProduceServer:
         )
         from rdpy.client.broker import Request
 
+        # librdkafka times an in-flight ProduceRequest out after socket.timeout.ms, or sooner
+        # when the oldest message's message.timeout.ms expires first; request.timeout.ms is
+        # only the ack timeout the broker is given.
+        oldest = min(msgs[0].deadline for _, msgs in batches.values())
+        timeout = max(0.001, min(self.socket_timeout, oldest - now))
         request = Request(_PRODUCE, lambda v: request_obj, self._on_response,
-                          self.request_timeout, context=batches, expect_response=acks != 0)
+                          timeout, context=batches, expect_response=acks != 0)
         broker.send_request(request, version, now)
         if acks == 0:
             # No response will come: the messages are done once written to the socket buffer.
@@ -231,6 +237,9 @@ class ProduceServer:
                          now: float) -> None:
         """Retry or fail one partition's batch, as rd_kafka_handle_Produce_error does."""
         actions = err_action(err, RequestKind.PRODUCE)
+        if err == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+            # librdkafka marks the topic: later produce() calls fail at once.
+            self.handle.set_topic_error(tp.topic, err)
         if actions & ErrAction.REFRESH:
             self.handle.refresh_topic_metadata(tp.topic, f"produce error {ErrorCode(err).name}"
                                                if err in ErrorCode._value2member_map_ else "")

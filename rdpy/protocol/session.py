@@ -48,13 +48,15 @@ class ProtocolSession:
     2**31-1 to 0.
     """
 
-    __slots__ = ("client_id", "_next_id", "_pending", "_header")
+    __slots__ = ("client_id", "_next_id", "_pending", "_header", "trailing_bytes_ignored")
 
     def __init__(self, client_id: str | None, first_correlation_id: int = 0) -> None:
         self.client_id = client_id
         self._next_id = first_correlation_id & 0x7FFFFFFF
         self._pending: dict[int, PendingRequest] = {}
         self._header = RequestHeader(client_id=client_id)
+        #: Bytes after a response's last known field, skipped (see receive()).
+        self.trailing_bytes_ignored = 0
 
     def pending(self) -> int:
         """Number of requests sent and still awaiting a response."""
@@ -121,9 +123,9 @@ class ProtocolSession:
         try:
             resp = cls.read(r, version)
             if r.pos != r.end:
-                raise ProtocolError(
-                    f"{r.end - r.pos} unexpected trailing bytes at offset {r.pos}", cls.NAME, version
-                )
+                # Tolerated, as the Java client and librdkafka do: some brokers (librdkafka's
+                # own mock cluster, Metadata v12) append bytes we have no field for.
+                self.trailing_bytes_ignored += r.end - r.pos
         except ProtocolError:
             if api_key == API_VERSIONS_KEY and version > 0:
                 # A broker that does not support our ApiVersions version answers with a v0 body

@@ -95,6 +95,16 @@ def test_session_roundtrip_and_correlation() -> None:
     assert isinstance(got.response, av.ApiVersionsResponse) and s.pending() == 0
 
 
+def test_session_tolerates_trailing_bytes_and_counts_them() -> None:
+    # librdkafka's mock cluster appends a byte to Metadata v12; Java and librdkafka ignore it.
+    s = ProtocolSession("cid")
+    corr, _ = s.send_request(md.MetadataRequest(topics=None), 12)
+    resp = md.MetadataResponse(cluster_id="c", controller_id=1)
+    got = s.receive(_response_frame(corr, resp, 3, 12) + b"\x00\x07")
+    assert got.response == resp
+    assert s.trailing_bytes_ignored == 2
+
+
 def test_session_acks0_and_wrap() -> None:
     s = ProtocolSession(None, first_correlation_id=2**31 - 1)
     c, _ = s.send_request(pr.ProduceRequest(acks=0), 9)
