@@ -88,6 +88,7 @@ class Producer:
         merged.update(kwargs)
         conf = Conf.from_dict(merged, "producer")
         settings = conf.finalize("producer")
+        _refuse_unimplemented(settings)
         self._settings = settings
         self._handle = Handle(settings, "producer")
         for warning in settings.warnings:
@@ -362,6 +363,25 @@ class Producer:
             handle.terminating = True
             return
         handle.destroy(timeout=1.0)
+
+
+def _refuse_unimplemented(settings: Any) -> None:
+    """Features this version of rdpy does not have fail loudly instead of being ignored."""
+    missing: list[str] = []
+    if settings.get_bool("enable.idempotence"):
+        missing.append("`enable.idempotence=true` (the idempotent producer)")
+    if settings.get_str("transactional.id"):
+        missing.append("`transactional.id` (transactions)")
+    protocol = (settings.get_enum("security.protocol") or "plaintext").lower()
+    if protocol != "plaintext":
+        missing.append(f"`security.protocol={protocol}` (TLS and SASL)")
+    if settings.get_int("statistics.interval.ms") > 0:
+        missing.append("`statistics.interval.ms` (statistics)")
+    if missing:
+        raise KafkaException(KafkaError(
+            ErrorCode._NOT_IMPLEMENTED,
+            "Failed to create producer: rdpy does not implement " + ", ".join(missing)
+            + " yet"))
 
 
 def _deadline(timeout: float | None) -> float:

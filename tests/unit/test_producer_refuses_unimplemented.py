@@ -1,0 +1,33 @@
+"""Features rdpy does not have yet fail at Producer() instead of being silently ignored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rdpy import KafkaError, KafkaException, Producer
+
+
+@pytest.mark.parametrize(
+    "conf, named",
+    [
+        ({"enable.idempotence": True}, "enable.idempotence"),
+        ({"transactional.id": "t1"}, "transactional.id"),
+        ({"security.protocol": "SASL_SSL"}, "security.protocol=sasl_ssl"),
+        ({"statistics.interval.ms": 5000}, "statistics.interval.ms"),
+    ],
+)
+def test_unimplemented_feature_is_refused(conf: dict[str, Any], named: str) -> None:
+    with pytest.raises(KafkaException) as excinfo:
+        Producer({"bootstrap.servers": "127.0.0.1:1", **conf})
+    err = excinfo.value.args[0]
+    assert err.code() == KafkaError._NOT_IMPLEMENTED
+    assert named in err.str() and "rdpy does not implement" in err.str()
+
+
+def test_plain_configuration_is_accepted() -> None:
+    producer = Producer({"bootstrap.servers": "127.0.0.1:1", "security.protocol": "plaintext",
+                         "statistics.interval.ms": 0, "enable.idempotence": False})
+    assert len(producer) == 0
+    producer.purge()
