@@ -1,0 +1,82 @@
+"""The broker connection state machine, stepped by hand with a fake clock.
+
+No threads are started: the test calls serve_once(now) itself, so every transition and every
+reconnect delay is observed exactly. The peer is a closed loopback port (connection refused).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rdpy.client.broker import DOWN, INIT, Broker, Request
+from rdpy.client.handle import Handle
+from rdpy.config import Conf
+from rdpy.protocol.messages import MetadataRequest
+from tests.support.broker import free_loopback_port
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_broker(**conf: Any) -> tuple[Handle, Broker, FakeClock]:
+    clock = FakeClock()
+    port = free_loopback_port()
+    settings = Conf.from_dict({"bootstrap.servers": f"127.0.0.1:{port}", **conf},
+                              "producer").finalize("producer")
+    handle = Handle(settings, "producer", clock=clock)
+    broker = Broker(handle, -1, "127.0.0.1", port)
+    handle.bootstrap.append(broker)  # as Handle.start() does, minus the threads
+    return handle, broker, clock
+
+
+def step_until_down(broker: Broker, clock: FakeClock, limit: int = 50) -> None:
+    for _ in range(limit):
+        broker.serve_once(clock.now)
+        if broker.state == DOWN:
+            return
+    raise AssertionError(f"broker stayed in {broker.state}")
+
+
+def test_idle_broker_does_not_connect() -> None:
+    _, broker, clock = make_broker()
+    broker.serve_once(clock.now)
+    assert broker.state == INIT and broker.connects == 0
+
+
+def test_refused_connection_backs_off_with_doubling_jittered_delay() -> None:
+    handle, broker, clock = make_broker(**{"reconnect.backoff.ms": 100,
+                                           "reconnect.backoff.max.ms": 1000})
+    failures: list[int] = []
+    broker.enqueue_request(Request(3, lambda v: MetadataRequest(topics=[]),
+                                   lambda b, err, resp, req: failures.append(err), 5.0))
+    step_until_down(broker, clock)
+    assert broker.connects == 1
+    assert failures == [-195]  # the queued request fails with _TRANSPORT
+    delays = []
+    for _ in range(5):
+        delays.append(broker.next_connect_at - clock.now)
+        broker.enqueue_request(Request(3, lambda v: MetadataRequest(topics=[]),
+                                       lambda b, err, resp, req: None, 5.0))
+        # Before the delay has passed nothing happens ...
+        clock.now = broker.next_connect_at - 0.001
+        broker.serve_once(clock.now)
+        assert broker.state == DOWN
+        # ... after it, the broker connects again and fails again.
+        connects = broker.connects
+        clock.now = broker.next_connect_at
+        step_until_down(broker, clock)
+        assert broker.connects == connects + 1
+    # reconnect.backoff.ms doubles per failure up to reconnect.backoff.max.ms, with -25%/+50%
+    # jitter around it (librdkafka's rule).
+    for delay, base in zip(delays, [0.1, 0.2, 0.4, 0.8, 1.0]):
+        assert 0.75 * base <= delay <= 1.5 * base, (delays, base)
+    errors = [op for op in handle.reply_q.pop_all() if op[0] == "error"]
+    # Identical consecutive connection errors are reported once, then _ALL_BROKERS_DOWN.
+    texts = [e[1].str() for e in errors]
+    assert any("Connect to" in t for t in texts)
+    assert [e[1].str() for e in errors if e[1].code() == -187] == ["1/1 brokers are down"]
