@@ -104,6 +104,7 @@ class Producer:
         self._message_max_bytes = settings.get_int("message.max.bytes")
         self._batch_num = settings.get_int("batch.num.messages")
         self._message_timeout = settings.topic.get_int("message.timeout.ms") / 1000.0
+        self._user_partitioner: Any = callbacks.get("partitioner")
         self._flush_lock = threading.Lock()
         self._flushers = 0
         self._closed = False
@@ -153,7 +154,14 @@ class Producer:
         if t.exists and parts:
             count = len(parts)
             if partition < 0:
-                msg.partition = t.partitioner.partition(key, count, int(now * 1_000_000))
+                if self._user_partitioner is not None:
+                    try:
+                        msg.partition = self._call_partitioner(key, count)
+                    except BaseException:
+                        handle.release(1, size)
+                        raise
+                else:
+                    msg.partition = t.partitioner.partition(key, count, int(now * 1_000_000))
             elif partition >= count:
                 handle.release(1, size)
                 raise KafkaException(KafkaError(
@@ -216,12 +224,55 @@ class Producer:
                 logger.log(_syslog_to_logging(level), "%s [%s] %s",
                            self._handle.name, fac, text) if hasattr(logger, "log") else None
             return 0
+        if kind == "place":
+            self._place_with_user_partitioner(payload)
+            return 0
         if kind == "throttle":
             host, node_id, ms = payload
             if self._throttle_cb is not None:
                 self._throttle_cb(ThrottleEvent(host, node_id, ms / 1000.0))
                 return 1
         return 0
+
+    def _call_partitioner(self, key: bytes | None, count: int) -> int:
+        """App thread. The user's partitioner(key, partition_count) -> int, checked."""
+        partition = self._user_partitioner(key, count)
+        if not isinstance(partition, int) or isinstance(partition, bool) \
+                or not 0 <= partition < count:
+            raise KafkaException(KafkaError(
+                ErrorCode._UNKNOWN_PARTITION,
+                f"Unable to produce message: partitioner returned {partition!r} for a topic "
+                f"with {count} partitions"))
+        return partition
+
+    def _place_with_user_partitioner(self, topic: Any) -> None:
+        """App thread (poll). Partition messages that waited for the topic's metadata."""
+        with topic.ua_lock:
+            msgs = [m for m in topic.ua if m.partition < 0]
+            rest = [m for m in topic.ua if m.partition >= 0]
+            topic.ua.clear()
+            topic.ua.extend(rest)
+        parts = topic.partitions
+        failed: list[ProducerMessage] = []
+        for i, m in enumerate(msgs):
+            try:
+                m.partition = self._call_partitioner(m.key, len(parts))
+            except KafkaException as exc:
+                m.err = exc.args[0].code()
+                failed.append(m)
+                continue
+            except BaseException:
+                # The partitioner raised: keep the unplaced messages for the next poll().
+                with topic.ua_lock:
+                    topic.ua.extendleft(reversed(msgs[i:]))
+                self._handle.deliver(failed)
+                self._handle.reply_q.push(("place", topic))
+                raise
+            tp = parts[m.partition]
+            tp.enqueue(m)
+            if tp.leader is not None:
+                tp.leader.wake()
+        self._handle.deliver(failed)
 
     def _serve_delivery_reports(self, msgs: list[ProducerMessage]) -> int:
         self._handle.release(len(msgs), sum(m.size for m in msgs))

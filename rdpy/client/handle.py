@@ -85,6 +85,7 @@ class Handle:
         self.msg_bytes = 0
         self.log_level = settings.get_int("log_level")
         self.logger: Any = settings.callbacks.get("logger")
+        self.user_partitioner: Any = settings.callbacks.get("partitioner")
         self._all_down_reported = False
         self._last_error_text: dict[int, str] = {}
         self._metadata_inflight = False
@@ -378,6 +379,12 @@ class Handle:
         failed: list[ProducerMessage] = []
         count = len(topic.partitions)
         now_us = int(self.clock() * 1_000_000)
+        if self.user_partitioner is not None and any(m.partition < 0 for m in msgs):
+            # User code runs only on the application's thread: poll() places these.
+            with topic.ua_lock:
+                topic.ua.extendleft(reversed([m for m in msgs if m.partition < 0]))
+            msgs = [m for m in msgs if m.partition >= 0]
+            self.reply_q.push(("place", topic))
         for m in msgs:
             if m.partition < 0:
                 m.partition = topic.partitioner.partition(m.key, count, now_us)
@@ -417,7 +424,7 @@ class Handle:
         with self.lock:
             topics = list(self.topics.values())
         for topic in topics:
-            if topic.exists is True and topic.ua:
+            if topic.exists is True and topic.ua and self.user_partitioner is None:
                 with self.lock:
                     failed += self._place_unassigned(topic)
             if topic.exists is not True:

@@ -260,6 +260,12 @@ class Conf(_AnyConf):
                     conf.callbacks["logger"] = value
                 continue
             if client_type == "producer":
+                if name == "partitioner" and callable(value):
+                    # rdpy extension (confluent-kafka refuses callables here): a Python
+                    # partitioner(key, partition_count) -> partition, always called on the
+                    # application's thread, from produce() or poll()/flush().
+                    conf.callbacks["partitioner"] = value
+                    continue
                 if name.lower() == "on_delivery":
                     if not callable(value):
                         raise invalid_arg(f"{name} requires a callable object")

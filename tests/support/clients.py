@@ -32,9 +32,9 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
         "interruptible_wait": True,
     },
     "rdpy": {
-        # Not yet: rdpy rejects a callable `partitioner` like confluent-kafka does (issue 4
-        # asks for it; the calling contract is still to be decided).
-        "callable_partitioner": False,
+        # rdpy accepts partitioner=callable(key, partition_count) -> int, called on the
+        # application's thread only.
+        "callable_partitioner": True,
         "interruptible_wait": True,
     },
 }

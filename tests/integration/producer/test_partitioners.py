@@ -3,6 +3,8 @@ built-in partitioner, on librdkafka's mock cluster; and the Python-callable part
 
 from __future__ import annotations
 
+import threading
+
 import random
 from types import ModuleType
 from typing import Any
@@ -106,7 +108,7 @@ def test_callable_partitioner(client: ModuleType, librdkafka_mock: LibrdkafkaMoc
     calls: list[tuple[Any, ...]] = []
 
     def last_byte_partitioner(key: bytes | None, partition_count: int, *rest: Any) -> int:
-        calls.append((key, partition_count))
+        calls.append((key, partition_count, threading.get_ident()))
         return (key[-1] if key else 0) % partition_count
 
     conf = {
@@ -125,3 +127,7 @@ def test_callable_partitioner(client: ModuleType, librdkafka_mock: LibrdkafkaMoc
     got = _placements(lambda: client.Producer(conf), topic, list(keys))
     assert got == [k[-1] % PARTITIONS for k in keys]
     assert calls and all(c[1] == PARTITIONS for c in calls)
+    # User code runs only on the application's thread (from produce() or poll()/flush()),
+    # including for messages produced before the topic's partition count was known.
+    assert {c[2] for c in calls} == {threading.get_ident()}
+    assert len(calls) >= len(keys)
