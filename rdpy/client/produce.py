@@ -80,17 +80,27 @@ class ProduceServer:
             if tp.backoff_until > now:
                 wakeup = min(wakeup, tp.backoff_until)
                 continue
-            send_at = xmitq[0].enq_time + self.linger
-            if (flushing or send_at <= now or len(xmitq) >= self.batch_num
-                    or tp.xmit_bytes >= self.batch_size):
+            if self._ready(tp, now, flushing):
                 ready.append(tp)
             else:
-                wakeup = min(wakeup, send_at)
+                wakeup = min(wakeup, xmitq[0].enq_time + self.linger)
         while ready and broker.can_send():
-            ready = self._send_produce_request(ready, now)
-            if ready:
-                wakeup = now  # more batches waiting: come back at once
+            ready = self._send_produce_request(ready, now, flushing)
+        if ready:
+            # In-flight limit reached: a response (socket readable) wakes us.
+            return wakeup
+        for tp in broker.toppars:
+            if tp.xmitq and tp.backoff_until <= now:
+                # What a full batch left behind waits for its own linger time.
+                wakeup = min(wakeup, tp.xmitq[0].enq_time + self.linger)
         return wakeup
+
+    def _ready(self, tp: Toppar, now: float, flushing: bool) -> bool:
+        """A batch should be sent now: flush, linger elapsed, or a full batch is waiting."""
+        xmitq = tp.xmitq
+        return bool(xmitq) and (flushing or xmitq[0].enq_time + self.linger <= now
+                                or len(xmitq) >= self.batch_num
+                                or tp.xmit_bytes >= self.batch_size)
 
     def scan_timeouts(self, now: float) -> float:
         """Broker not UP: expire messages whose message.timeout.ms passed."""
@@ -118,7 +128,8 @@ class ProduceServer:
         tp.set_xmitq(deque(m for m in tp.xmitq if m.deadline > now))
         self.handle.deliver(expired)
 
-    def _send_produce_request(self, ready: list[Toppar], now: float) -> list[Toppar]:
+    def _send_produce_request(self, ready: list[Toppar], now: float,
+                              flushing: bool) -> list[Toppar]:
         """Build one ProduceRequest with one batch per ready partition; returns the leftovers."""
         broker = self.broker
         version = broker.version_for(_PRODUCE)
@@ -144,7 +155,7 @@ class ProduceServer:
                 PartitionProduceData(index=tp.partition, records=records))
             batches[(tp.topic, tp.partition)] = (tp, msgs)
             tp.inflight += len(msgs)
-            if tp.xmitq and len(tp.xmitq) >= self.batch_num:
+            if self._ready(tp, now, flushing):
                 leftover.append(tp)
         acks = self.acks
         request_obj = ProduceRequest(
@@ -214,6 +225,7 @@ class ProduceServer:
                 if pr.error_code:
                     self._partition_error(tp, msgs, pr.error_code, now)
                     continue
+                tp.retry_backoff = 0.0
                 self._delivered(msgs, pr.base_offset, pr.log_append_time_ms)
         for key, (tp, msgs) in batches.items():
             if key not in seen:
