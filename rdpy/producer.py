@@ -103,7 +103,10 @@ class Producer:
         self._max_bytes = settings.get_int("queue.buffering.max.kbytes") * 1024
         self._message_max_bytes = settings.get_int("message.max.bytes")
         self._batch_num = settings.get_int("batch.num.messages")
-        self._message_timeout = settings.topic.get_int("message.timeout.ms") / 1000.0
+        self._linger = settings.get_float("linger.ms") / 1000.0
+        self._batch_size = settings.get_int("batch.size")
+        # message.timeout.ms=0 means no timeout (librdkafka: infinite).
+        self._message_timeout = settings.topic.get_int("message.timeout.ms") / 1000.0 or 1e12
         self._user_partitioner: Any = callbacks.get("partitioner")
         self._flush_lock = threading.Lock()
         self._flushers = 0
@@ -120,33 +123,40 @@ class Producer:
         Raises BufferError when queue.buffering.max.messages/kbytes is reached, KafkaException
         for a message larger than message.max.bytes or a partition the topic does not have.
         """
-        if not isinstance(topic, str):
+        if type(topic) is not str and not isinstance(topic, str):
             raise TypeError(f"expected topic to be str, not {type(topic).__name__}")
         if self._closed:
             raise KafkaException(KafkaError(ErrorCode._DESTROY, "Producer is closed"))
-        value = _to_bytes(value, "value")
-        key = _to_bytes(key, "key")
-        hdrs = _headers(headers)
+        # The hot path: checks inlined, one lock for the counters, one for the partition queue.
+        if value is not None and type(value) is not bytes:
+            value = _to_bytes(value, "value")
+        if key is not None and type(key) is not bytes:
+            key = _to_bytes(key, "key")
         size = (len(value) if value is not None else 0) + (len(key) if key is not None else 0)
-        if hdrs:
-            size += sum(len(k) + (len(v) if v is not None else 0) for k, v in hdrs)
+        hdrs: Headers = None
+        if headers:
+            hdrs = _headers(headers)
+            if hdrs:
+                size += sum(len(k) + (len(v) if v is not None else 0) for k, v in hdrs)
         if size > self._message_max_bytes:
             raise KafkaException(KafkaError(
                 ErrorCode.MSG_SIZE_TOO_LARGE,
                 "Unable to produce message: Broker: Message size too large"))
         handle = self._handle
-        if not handle.reserve(size, self._max_msgs, self._max_bytes):
-            raise BufferError("Local: Queue full")
+        with handle._cnt_lock:
+            if handle.msg_cnt >= self._max_msgs or handle.msg_bytes + size > self._max_bytes:
+                raise BufferError("Local: Queue full")
+            handle.msg_cnt += 1
+            handle.msg_bytes += size
         if callback is not None:
             on_delivery = callback
         now = time.monotonic()
         if not timestamp:
             timestamp = int(time.time() * 1000)
         msg = ProducerMessage(topic, partition, key, value, hdrs, timestamp, on_delivery, now,
-                              now + self._message_timeout if self._message_timeout else 1e18,
-                              size)
+                              now + self._message_timeout, size)
         t = handle.topics.get(topic) or handle.get_topic(topic)
-        if t.error == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+        if t.error and t.error == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
             handle.release(1, size)
             raise KafkaException(KafkaError(
                 t.error, "Unable to produce message: Broker: Topic authorization failed"))
@@ -169,10 +179,13 @@ class Producer:
                     "Unable to produce message: Local: Unknown partition"))
             tp = parts[msg.partition]
             qlen = tp.enqueue(msg)
-            if qlen == 1 or qlen >= self._batch_num:
-                leader = tp.leader
-                if leader is not None:
-                    leader.wake()
+            leader = tp.leader
+            # Wake the leader's thread only if it would otherwise sleep past this message's
+            # linger time, or a full batch is waiting: one wake-up per batch, not per message.
+            if leader is not None and (leader.sleep_until > now + self._linger
+                                       or qlen >= self._batch_num
+                                       or tp.msgq_bytes >= self._batch_size):
+                leader.wake()
         else:
             with t.ua_lock:
                 t.ua.append(msg)

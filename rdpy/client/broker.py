@@ -93,6 +93,8 @@ class Broker:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._woken = False
+        #: When the thread's select() will return by itself (inf while it is awake).
+        self.sleep_until = float("inf")
         self.terminating = False
         self.reconnect_backoff = settings.get_int("reconnect.backoff.ms") / 1000.0
         self.reconnect_backoff_max = settings.get_int("reconnect.backoff.max.ms") / 1000.0
@@ -155,6 +157,8 @@ class Broker:
 
     def serve_once(self, now: float) -> None:
         """Broker thread. One step of the state machine, ending in one bounded select()."""
+        # While awake, producers must wake us (we may have looked at their queue already).
+        self.sleep_until = float("inf")
         self._serve_ops(now)
         if self.terminating:
             return
@@ -179,6 +183,9 @@ class Broker:
             next_wakeup = min(next_wakeup, self.producer.scan_timeouts(now))
         if self.waitresp:
             next_wakeup = min(next_wakeup, self._scan_request_timeouts(now))
+        # Published after everything was looked at: a producer whose message is due later
+        # than this need not wake us (see needs_wakeup()).
+        self.sleep_until = next_wakeup
         self._io(max(0.0, next_wakeup - now))
 
     def _serve_ops(self, now: float) -> None:

@@ -195,15 +195,7 @@ class Handle:
                 self.report_error(ErrorCode._ALL_BROKERS_DOWN,
                                   f"{down}/{len(brokers)} brokers are down")
 
-    # --- counters (app thread, takes _cnt_lock) -----------------------------------------------
-
-    def reserve(self, size: int, max_msgs: int, max_bytes: int) -> bool:
-        with self._cnt_lock:
-            if self.msg_cnt + 1 > max_msgs or self.msg_bytes + size > max_bytes:
-                return False
-            self.msg_cnt += 1
-            self.msg_bytes += size
-            return True
+    # --- counters (produce() increments them inline under _cnt_lock) --------------------------
 
     def release(self, count: int, size: int) -> None:
         with self._cnt_lock:

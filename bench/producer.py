@@ -1,0 +1,499 @@
+"""Producer throughput: rdpy vs confluent-kafka, kafka-python and aiokafka, end to end.
+
+One run starts a local Tansu broker (or uses --bootstrap), creates a 1-partition and a
+6-partition topic, and for every case -- values of 100 and 1000 bytes, acks=1 and acks=all,
+1 and 6 partitions -- runs each client in a fresh subprocess that produces the same number of
+keyless messages and waits for every delivery acknowledgement. Reported per client: msgs/s and
+value MB/s (first send to last acknowledgement), client CPU microseconds per message (user+sys
+of the client process over the same interval, all its threads), peak RSS of the process, and
+msgs/s ratios against kafka-python, aiokafka and confluent-kafka.
+
+    python bench/producer.py [--quick] [--messages N] [--bootstrap host:port]
+                             [--clients rdpy,confluent-kafka,...] [--batch matched|native]
+
+Exits non-zero if any client fails, reports a delivery error, or loses an acknowledgement;
+the performance targets are printed, not enforced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import (  # noqa: E402
+    create_topics,
+    emit_result,
+    format_table,
+    machine_notes,
+    open_broker,
+    run_worker,
+)
+
+CLIENTS = ["rdpy", "confluent-kafka", "kafka-python", "aiokafka", "aiokafka-batch"]
+DEFAULT_CLIENTS = CLIENTS
+# Rows the ratios are taken against; "aiokafka" is the per-message send() API.
+REFERENCES = [("kafka-python", "kafka-python"), ("aiokafka", "aiokafka"), ("confluent-kafka", "confluent")]
+SIZES = (100, 1000)
+ACKS = ("1", "all")
+PARTITIONS = (1, 6)
+DEFAULT_MESSAGES = {100: 200_000, 1000: 50_000}
+QUICK_MESSAGES = {100: 20_000, 1000: 5_000}
+LINGER_MS = 5  # librdkafka's default linger.ms; set explicitly for every client
+BATCH_BYTES = 1_000_000  # librdkafka's default batch.size, given to the others with --batch matched
+# Targets from issue 4 (informational): rdpy at 100-byte values, acks=1.
+TARGET_VS_KAFKA_PYTHON = 4.0
+TARGET_VS_AIOKAFKA = 1.0
+
+
+def topic_name(prefix: str, partitions: int) -> str:
+    return f"{prefix}-p{partitions}"
+
+
+def value_of(size: int) -> bytes:
+    """A fixed, incompressible-looking value (compression is off anyway); the same object is
+    passed for every message, as a service re-sending a prepared payload would."""
+    seed = bytes(range(256)) * (size // 256 + 1)
+    return seed[:size]
+
+
+# --- workers (one client, one case, one fresh process) -----------------------------------------
+
+
+class Counter:
+    __slots__ = ("ok", "err", "first_error")
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.err = 0
+        self.first_error: Optional[str] = None
+
+    def error(self, e: Any) -> None:
+        self.err += 1
+        if self.first_error is None:
+            self.first_error = repr(e)
+
+
+def _cpu() -> float:
+    """User+sys CPU seconds of this process, all threads (getrusage: microsecond resolution,
+    where os.times() ticks at 10 ms)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _result(a: argparse.Namespace, c: Counter, elapsed: float, cpu: float, note: str = "") -> dict[str, Any]:
+    return {
+        "client": a.worker,
+        "messages": a.messages,
+        "ok": c.ok,
+        "errors": c.err,
+        "first_error": c.first_error,
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "cpu_process": _cpu(),
+        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "note": note,
+    }
+
+
+def worker_librdkafka_api(a: argparse.Namespace) -> Callable[[], None]:
+    """rdpy and confluent-kafka: the same code, the confluent-kafka idiom
+    `produce(...); poll(0)` with a delivery callback, then flush()."""
+    if a.worker == "rdpy":
+        import rdpy as mod
+    else:
+        import confluent_kafka as mod  # type: ignore[no-redef]
+
+    conf = {
+        "bootstrap.servers": a.bootstrap,
+        "acks": a.acks,
+        "linger.ms": LINGER_MS,
+        "compression.type": "none",
+    }
+    if a.batch == "matched":
+        conf["batch.size"] = BATCH_BYTES  # the default, spelled out
+    p = mod.Producer(conf)
+    c = Counter()
+
+    def on_delivery(err: Any, msg: Any) -> None:
+        if err is None:
+            c.ok += 1
+        else:
+            c.error(err)
+
+    # Warm-up outside the timing: metadata and the connection to the leader.
+    warm = Counter()
+    p.produce(a.topic, b"warm-up", on_delivery=lambda e, m: warm.error(e) if e else None)
+    if p.flush(30) != 0 or warm.err:
+        raise RuntimeError(f"warm-up message not delivered: {warm.first_error or 'flush timed out'}")
+
+    value = value_of(a.size)
+    topic = a.topic
+    produce, poll = p.produce, p.poll
+    t0, cpu0 = time.perf_counter(), _cpu()
+    for _ in range(a.messages):
+        while True:
+            try:
+                produce(topic, value, on_delivery=on_delivery)
+                break
+            except BufferError:
+                poll(0.05)
+        poll(0)
+    left = p.flush(a.timeout)
+    elapsed, cpu = time.perf_counter() - t0, _cpu() - cpu0
+    note = f"flush({a.timeout}) returned {left} still queued" if left else ""
+    emit_result(_result(a, c, elapsed, cpu, note))
+
+    def finish() -> None:
+        if hasattr(p, "close"):
+            p.close()
+
+    return finish
+
+
+def worker_kafka_python(a: argparse.Namespace) -> Callable[[], None]:
+    """kafka-python: send() with callback/errback on each future, then flush()."""
+    from kafka import KafkaProducer
+
+    kw: dict[str, Any] = {}
+    if a.batch == "matched":
+        kw["batch_size"] = BATCH_BYTES
+    p = KafkaProducer(
+        bootstrap_servers=a.bootstrap,
+        acks=1 if a.acks == "1" else "all",
+        linger_ms=LINGER_MS,
+        compression_type=None,
+        # kafka-python 3.x defaults to an idempotent producer (kept with acks=all); the others
+        # are not idempotent by default, and rdpy's producer is the non-idempotent one.
+        enable_idempotence=False,
+        **kw,
+    )
+    p.send(a.topic, b"warm-up").get(timeout=30)
+    c = Counter()
+
+    def ok(_md: Any) -> None:
+        c.ok += 1
+
+    value = value_of(a.size)
+    topic, send, err = a.topic, p.send, c.error
+    t0, cpu0 = time.perf_counter(), _cpu()
+    for _ in range(a.messages):
+        send(topic, value).add_callback(ok).add_errback(err)
+    note = ""
+    try:
+        p.flush(timeout=a.timeout)
+    except Exception as e:  # KafkaTimeoutError
+        note = f"flush: {e!r}"
+    # Callbacks run on the sender thread; give the last ones a moment after flush() returns.
+    deadline = time.monotonic() + 5
+    while c.ok + c.err < a.messages and time.monotonic() < deadline:
+        time.sleep(0.001)
+    elapsed, cpu = time.perf_counter() - t0, _cpu() - cpu0
+    emit_result(_result(a, c, elapsed, cpu, note))
+    return lambda: p.close(timeout=10)
+
+
+def worker_aiokafka(a: argparse.Namespace) -> Callable[[], None]:
+    """aiokafka: `await producer.send(...)` per message, a done-callback counting each result
+    (measured faster than collecting the futures and gathering them), then wait for all.
+    aiokafka-batch: the create_batch()/send_batch() API, partitions round-robin, a batch's
+    acknowledgement counting for all its messages."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    async def run() -> None:
+        kw: dict[str, Any] = {}
+        if a.batch == "matched":
+            kw["max_batch_size"] = BATCH_BYTES
+        p = AIOKafkaProducer(
+            bootstrap_servers=a.bootstrap,
+            acks=1 if a.acks == "1" else "all",
+            linger_ms=LINGER_MS,
+            compression_type=None,
+            **kw,
+        )
+        await p.start()
+        try:
+            await p.send_and_wait(a.topic, b"warm-up")
+            c = Counter()
+            value = value_of(a.size)
+            topic, n = a.topic, a.messages
+            loop = asyncio.get_running_loop()
+            done = loop.create_future()
+            note = ""
+            if a.worker == "aiokafka":
+
+                def on_done(f: asyncio.Future[Any]) -> None:
+                    e = f.exception()
+                    if e is None:
+                        c.ok += 1
+                    else:
+                        c.error(e)
+                    if c.ok + c.err == n and not done.done():
+                        done.set_result(None)
+
+                send = p.send
+                t0, cpu0 = time.perf_counter(), _cpu()
+                for _ in range(n):
+                    try:
+                        fut = await send(topic, value)
+                    except Exception as e:
+                        c.error(e)
+                        continue
+                    fut.add_done_callback(on_done)
+            else:
+                parts = sorted(await p.partitions_for(topic))
+
+                def batch_done(k: int) -> Callable[[asyncio.Future[Any]], None]:
+                    def cb(f: asyncio.Future[Any]) -> None:
+                        e = f.exception()
+                        if e is None:
+                            c.ok += k
+                        else:
+                            for _ in range(k):
+                                c.error(e)
+                        if c.ok + c.err == n and not done.done():
+                            done.set_result(None)
+
+                    return cb
+
+                t0, cpu0 = time.perf_counter(), _cpu()
+                i = nb = 0
+                while i < n:
+                    b = p.create_batch()
+                    k = 0
+                    while i < n and b.append(key=None, value=value, timestamp=None) is not None:
+                        i += 1
+                        k += 1
+                    b.close()
+                    fut = await p.send_batch(b, topic, partition=parts[nb % len(parts)])
+                    nb += 1
+                    fut.add_done_callback(batch_done(k))
+            if c.ok + c.err < n:
+                try:
+                    await asyncio.wait_for(asyncio.shield(done), a.timeout)
+                except asyncio.TimeoutError:
+                    note = f"not all acknowledged after {a.timeout}s"
+            elapsed, cpu = time.perf_counter() - t0, _cpu() - cpu0
+            emit_result(_result(a, c, elapsed, cpu, note))
+        finally:
+            await p.stop()
+
+    asyncio.run(run())
+    return lambda: None
+
+
+WORKERS = {
+    "rdpy": worker_librdkafka_api,
+    "confluent-kafka": worker_librdkafka_api,
+    "kafka-python": worker_kafka_python,
+    "aiokafka": worker_aiokafka,
+    "aiokafka-batch": worker_aiokafka,
+}
+
+
+def worker_main(a: argparse.Namespace) -> int:
+    finish = WORKERS[a.worker](a)
+    finish()
+    return 0
+
+
+# --- driver ------------------------------------------------------------------------------------
+
+
+def client_versions() -> str:
+    from importlib.metadata import version
+
+    import confluent_kafka
+
+    parts = [f"rdpy {version('rdpy')}", f"confluent-kafka {confluent_kafka.version()[0]} (librdkafka {confluent_kafka.libversion()[0]})"]
+    for dist in ("kafka-python", "aiokafka"):
+        parts.append(f"{dist} {version(dist)}")
+    return ", ".join(parts)
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def fmt_ratio(x: Optional[float]) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def run_case(
+    a: argparse.Namespace, bootstrap: str, size: int, acks: str, partitions: int, n: int
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Every client once (or best of --repeat) on one case; returns results and failures."""
+    best: dict[str, dict[str, Any]] = {}
+    failures: list[str] = []
+    for rep in range(a.repeat):
+        order = a.clients if rep % 2 == 0 else list(reversed(a.clients))
+        for client in order:
+            argv = [
+                str(Path(__file__).resolve()), "--worker", client, "--bootstrap", bootstrap,
+                "--topic", topic_name(a.topic_prefix, partitions), "--size", str(size), "--acks", acks,
+                "--messages", str(n), "--batch", a.batch, "--timeout", str(a.timeout),
+            ]  # fmt: skip
+            out = run_worker(argv, timeout=a.timeout + 60)
+            r = out.result
+            label = f"{client} [{size} B, acks={acks}, {partitions} partition(s)]"
+            problems = []
+            if r is None:
+                problems.append("no result" + (" (killed: hung)" if out.timed_out else f" (exit {out.returncode})"))
+            else:
+                if r["errors"]:
+                    problems.append(f"{r['errors']} delivery errors, first: {r['first_error']}")
+                missing = r["messages"] - r["ok"] - r["errors"]
+                if missing:
+                    problems.append(f"{missing} messages never acknowledged")
+                if r["note"]:
+                    problems.append(r["note"])
+                if out.timed_out:
+                    problems.append(f"hung after reporting (close/exit), killed after {a.timeout + 60}s")
+                elif out.returncode != 0:
+                    problems.append(f"exit status {out.returncode} after reporting")
+            if problems:
+                tail = "\n    ".join(out.stderr.strip().splitlines()[-15:])
+                failures.append(f"{label}: " + "; ".join(problems) + (f"\n    stderr:\n    {tail}" if tail else ""))
+                print(f"  FAILED {label}: {'; '.join(problems)}", file=sys.stderr, flush=True)
+            if r is not None and r["ok"] == r["messages"]:
+                r["rate"] = r["messages"] / r["elapsed"]
+                if client not in best or r["rate"] > best[client]["rate"]:
+                    best[client] = r
+    return best, failures
+
+
+def case_table(results: dict[str, dict[str, Any]], size: int, clients: list[str]) -> str:
+    rows = []
+    for client in clients:
+        r = results.get(client)
+        if r is None:
+            rows.append([client, "FAILED", "", "", "", "", "", ""])
+            continue
+        rate = r["rate"]
+        ratios = []
+        for ref, _ in REFERENCES:
+            base = results.get(ref)
+            ratios.append(fmt_ratio(rate / base["rate"] if base else None))
+        rows.append(
+            [
+                client,
+                f"{rate:,.0f}",
+                f"{rate * size / 1e6:,.1f}",
+                f"{r['cpu'] / r['messages'] * 1e6:,.1f}",
+                f"{r['maxrss_kb'] / 1024:,.0f}",
+                *ratios,
+            ]
+        )
+    headers = ["client", "msgs/s", "MB/s", "CPU µs/msg", "peak RSS MB", *[f"vs {lbl}" for _, lbl in REFERENCES]]
+    return format_table(headers, rows)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--bootstrap", help="use this cluster instead of starting a local Tansu")
+    ap.add_argument("--messages", type=int, help="messages per client per case (default 200k at 100 B, 50k at 1000 B)")
+    ap.add_argument("--quick", action="store_true", help="10x fewer messages (20k / 5k)")
+    ap.add_argument("--clients", default=",".join(DEFAULT_CLIENTS), help=f"comma-separated subset of {','.join(CLIENTS)}")
+    ap.add_argument("--sizes", default=",".join(map(str, SIZES)), help="value sizes in bytes")
+    ap.add_argument("--acks", default=",".join(ACKS), help="acks settings: 1, all (0 works too)")
+    ap.add_argument("--partitions", default=",".join(map(str, PARTITIONS)), help="topic partition counts")
+    ap.add_argument(
+        "--batch",
+        choices=("matched", "native"),
+        default="matched",
+        help="matched: every client gets librdkafka's 1 MB batch size (kafka-python batch_size, "
+        "aiokafka max_batch_size); native: each client's own default (16 KiB for kafka-python/aiokafka)",
+    )
+    ap.add_argument("--repeat", type=int, default=3, help="runs per client and case; the fastest is kept")
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds a client may wait for its acknowledgements")
+    ap.add_argument("--topic-prefix", default="rdpy-bench-producer")
+    # Worker mode (internal): one client, one case, in this process.
+    ap.add_argument("--worker", choices=CLIENTS, help=argparse.SUPPRESS)
+    ap.add_argument("--topic", help=argparse.SUPPRESS)
+    ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.worker:
+        return worker_main(a)
+
+    a.clients = [c.strip() for c in a.clients.split(",") if c.strip()]
+    unknown = set(a.clients) - set(CLIENTS)
+    if unknown:
+        ap.error(f"unknown clients {sorted(unknown)}; choose from {CLIENTS}")
+    sizes = [int(s) for s in a.sizes.split(",")]
+    acks_list = [s.strip() for s in a.acks.split(",")]
+    part_list = [int(s) for s in a.partitions.split(",")]
+
+    def count(size: int) -> int:
+        if a.messages:
+            return int(a.messages)
+        table = QUICK_MESSAGES if a.quick else DEFAULT_MESSAGES
+        # Sizes other than 100/1000: the 100-byte count scaled to the same volume, at least 1000.
+        return table.get(size, max(1000, table[100] * 100 // size))
+
+    print(machine_notes())
+    print(f"load average before the run: {load_average()} (the clients and the broker share the machine)")
+    print(client_versions())
+    broker = open_broker(a.bootstrap)
+    t_start = time.perf_counter()
+    failures: list[str] = []
+    summary: list[tuple[str, dict[str, dict[str, Any]]]] = []
+    try:
+        print(f"broker: {broker.description}")
+        create_topics(broker.bootstrap, {topic_name(a.topic_prefix, n): n for n in part_list})
+        batch_note = (
+            f"batch {BATCH_BYTES:,} bytes for every client"
+            if a.batch == "matched"
+            else "each client's default batch size"
+        )
+        print(
+            f"keys None, compression none, linger 5 ms, {batch_note}; rdpy/confluent-kafka: produce()+poll(0)"
+            f" then flush(); kafka-python: send()+callbacks then flush(); aiokafka: await send() + done"
+            f" callback; aiokafka-batch: create_batch()/send_batch() (no per-message reports, not a ratio"
+            f" reference); best of {a.repeat} run(s), each client in a fresh process"
+        )
+        for size in sizes:
+            for acks in acks_list:
+                for parts in part_list:
+                    n = count(size)
+                    title = f"{size}-byte values, acks={acks}, {parts} partition{'s' if parts > 1 else ''}, {n:,} messages"
+                    print(f"\n### {title}\n", flush=True)
+                    results, fails = run_case(a, broker.bootstrap, size, acks, parts, n)
+                    failures += fails
+                    summary.append((f"{size} B, acks={acks}, {parts}p", results))
+                    print(case_table(results, size, a.clients), flush=True)
+    finally:
+        broker.stop()
+
+    print(f"\nTargets (issue 4, informational): rdpy at 100-byte values, acks=1:"
+          f" >= {TARGET_VS_KAFKA_PYTHON:g}x kafka-python msgs/s and >= {TARGET_VS_AIOKAFKA:g}x aiokafka msgs/s")
+    for label, results in summary:
+        if not label.startswith("100 B, acks=1,"):
+            continue
+        r, kp, aio = results.get("rdpy"), results.get("kafka-python"), results.get("aiokafka")
+        for ref_name, ref, target in (("kafka-python", kp, TARGET_VS_KAFKA_PYTHON), ("aiokafka", aio, TARGET_VS_AIOKAFKA)):
+            if r is None or ref is None:
+                print(f"  {label}: rdpy vs {ref_name}: not measured")
+                continue
+            ratio = r["rate"] / ref["rate"]
+            print(f"  {label}: rdpy vs {ref_name} {ratio:.2f}x (target {target:g}x): {'met' if ratio >= target else 'NOT met'}")
+    print(f"\ntotal time {time.perf_counter() - t_start:.0f} s, load average at the end {load_average()}")
+    if failures:
+        print(f"\n{len(failures)} FAILURE(S):", file=sys.stderr)
+        for f in failures:
+            print(f"  {f}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
