@@ -57,7 +57,7 @@ class Connection:
         self.sock = sock
         self.addr = addr
         self.connected = False
-        self._out: deque[bytes] = deque()
+        self._out: deque[bytes | bytearray] = deque()
         self._out_head = 0  # bytes of _out[0] already sent
         self.decoder = FrameDecoder(max_frame_size)
         self.bytes_sent = 0
@@ -80,7 +80,7 @@ class Connection:
             raise TransportError(f"Connect to {_fmt(self.addr)} failed: {_strerror(err)}")
         self.connected = True
 
-    def queue(self, frame: bytes) -> None:
+    def queue(self, frame: bytes | bytearray) -> None:
         self._out.append(frame)
 
     def wants_write(self) -> bool:

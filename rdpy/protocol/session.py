@@ -78,12 +78,12 @@ class ProtocolSession:
 
     def send_request(
         self, request: Message, api_version: int, expect_response: bool | None = None
-    ) -> tuple[int, bytes]:
+    ) -> tuple[int, bytearray]:
         """Encode ``request`` at ``api_version`` into a complete frame.
 
-        Returns ``(correlation_id, frame_bytes)``. ``expect_response=None`` means "yes", except for
-        ProduceRequest with ``acks == 0`` to which brokers never answer; such requests are not
-        remembered.
+        Returns ``(correlation_id, frame)``; the frame is a fresh bytearray owned by the caller.
+        ``expect_response=None`` means "yes", except for ProduceRequest with ``acks == 0`` to
+        which brokers never answer; such requests are not remembered.
         """
         api_key = request.API_KEY
         if api_key < 0 or api_key not in API_MODULES or request.NAME != API_MODULES[api_key][1]:
@@ -102,7 +102,8 @@ class ProtocolSession:
             expect_response = not (api_key == _PRODUCE_KEY and getattr(request, "acks", 1) == 0)
         if expect_response:
             self._pending[corr] = PendingRequest(api_key, api_version, request)
-        return corr, bytes(out)
+        # Handed out as is: a copy of a 1 MB ProduceRequest would cost as much as encoding it.
+        return corr, out
 
     def receive(self, frame: Buffer) -> Response:
         """Decode one response frame (size prefix already stripped, see FrameDecoder)."""
