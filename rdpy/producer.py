@@ -184,7 +184,7 @@ class Producer:
             # linger time, or a full batch is waiting: one wake-up per batch, not per message.
             if leader is not None and (leader.sleep_until > now + self._linger
                                        or qlen >= self._batch_num
-                                       or tp.msgq_bytes >= self._batch_size):
+                                       or qlen * size >= self._batch_size):
                 leader.wake()
         else:
             with t.ua_lock:
@@ -196,6 +196,11 @@ class Producer:
         """Serve queued delivery reports and events; wait up to `timeout` s (None/-1: forever)
         for the first one. Returns the number of events served."""
         q = self._handle.reply_q
+        if not q:
+            if timeout == 0:
+                return 0  # the common poll(0) after each produce(): no lock, no clock
+        else:
+            return self._serve(q.pop_all())
         deadline = _deadline(timeout)
         while True:
             ops = q.pop_all()

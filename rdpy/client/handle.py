@@ -459,15 +459,8 @@ class Handle:
 
 
 def _expire_msgq(tp: Toppar, now: float) -> list[ProducerMessage]:
-    """Any thread, takes the toppar lock. Timed-out messages of a leaderless partition."""
-    with tp.lock:
-        if not tp.msgq or tp.msgq[0].deadline > now:
-            return []
-        expired = [m for m in tp.msgq if m.deadline <= now]
-        keep = [m for m in tp.msgq if m.deadline > now]
-        tp.msgq.clear()
-        tp.msgq.extend(keep)
-        tp.msgq_bytes = sum(m.size for m in keep)
+    """Main thread. Timed-out messages at the head of a leaderless partition's queue."""
+    expired = tp.take_expired(now) if tp.msgq and tp.msgq[0].deadline <= now else []
     for m in expired:
         m.err = ErrorCode._MSG_TIMED_OUT
     return expired

@@ -26,6 +26,7 @@ class OpQueue(Generic[T]):
         self._cond = threading.Condition(threading.Lock())
 
     def __len__(self) -> int:
+        # No lock: len() of a deque is atomic, and callers only use it as a hint.
         return len(self._items)
 
     def push(self, op: T) -> None:

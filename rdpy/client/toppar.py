@@ -7,6 +7,7 @@ Messages for a topic whose metadata is not known yet wait in the topic's unassig
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from typing import TYPE_CHECKING
@@ -19,20 +20,26 @@ if TYPE_CHECKING:
 
 
 class Toppar:
-    """One partition of one topic, as the producer sees it."""
+    """One partition of one topic, as the producer sees it.
+
+    `msgq` is appended to by application threads WITHOUT a lock: deque.append and
+    deque.popleft are atomic in CPython, appends only happen at the tail, and everything else
+    works at the head (draining by popleft, putting older messages back with extendleft).
+    The threads that work at the head (the leader's broker thread, the main thread, purge)
+    serialise among themselves with `lock`; produce() never takes it.
+    """
 
     __slots__ = (
         "topic",
         "partition",
         "lock",
         "msgq",
-        "msgq_bytes",
         "xmitq",
         "xmit_bytes",
         "leader",
         "leader_id",
         "leader_epoch",
-        "next_msgid",
+        "_msgids",
         "backoff_until",
         "retry_backoff",
         "inflight",
@@ -42,9 +49,8 @@ class Toppar:
         self.topic = topic
         self.partition = partition
         self.lock = threading.Lock()
-        #: Application threads append here (under `lock`).
+        #: Application threads append here (lock-free, see the class docstring).
         self.msgq: deque[ProducerMessage] = deque()
-        self.msgq_bytes = 0
         #: Owned by the leader's broker thread; no lock.
         self.xmitq: deque[ProducerMessage] = deque()
         self.xmit_bytes = 0
@@ -52,7 +58,8 @@ class Toppar:
         self.leader: Broker | None = None
         self.leader_id = -1
         self.leader_epoch = -1
-        self.next_msgid = 1
+        #: Per-partition message order (itertools.count's next() is atomic in CPython).
+        self._msgids = itertools.count(1)
         #: Broker thread: no new batch before this monotonic time (retry backoff).
         self.backoff_until = 0.0
         self.retry_backoff = 0.0
@@ -60,27 +67,24 @@ class Toppar:
         self.inflight = 0
 
     def enqueue(self, msg: ProducerMessage) -> int:
-        """App thread, takes `lock`. Appends and returns the new queue length."""
-        with self.lock:
-            msg.msgid = self.next_msgid
-            self.next_msgid += 1
-            self.msgq.append(msg)
-            self.msgq_bytes += msg.size
-            return len(self.msgq)
+        """Any thread, no lock. Appends and returns the new queue length."""
+        msg.msgid = next(self._msgids)
+        q = self.msgq
+        q.append(msg)
+        return len(q)
 
     def move_msgq_to_xmitq(self) -> None:
-        """Leader's broker thread, takes `lock`. Appends everything queued to the transmit queue."""
+        """Leader's broker thread, takes `lock`. Moves everything queued to the transmit queue."""
+        msgq = self.msgq
+        xmitq = self.xmitq
+        size = 0
         with self.lock:
-            if not self.msgq:
-                return
-            q = self.msgq
-            size = self.msgq_bytes
-            self.msgq = deque()
-            self.msgq_bytes = 0
-        if self.xmitq:
-            self.xmitq.extend(q)
-        else:
-            self.xmitq = q
+            pop = msgq.popleft
+            append = xmitq.append
+            for _ in range(len(msgq)):
+                m = pop()
+                size += m.size
+                append(m)
         self.xmit_bytes += size
 
     def set_xmitq(self, msgs: deque[ProducerMessage]) -> None:
@@ -91,19 +95,32 @@ class Toppar:
     def take_all(self) -> list[ProducerMessage]:
         """Any thread, takes `lock`. Removes and returns everything in msgq (for purge)."""
         with self.lock:
-            msgs = list(self.msgq)
-            self.msgq = deque()
-            self.msgq_bytes = 0
-        return msgs
+            pop = self.msgq.popleft
+            return [pop() for _ in range(len(self.msgq))]
+
+    def take_expired(self, now: float) -> list[ProducerMessage]:
+        """Any thread, takes `lock`. Removes the messages at the head whose deadline passed."""
+        msgq = self.msgq
+        out: list[ProducerMessage] = []
+        with self.lock:
+            while msgq and msgq[0].deadline <= now:
+                out.append(msgq.popleft())
+        return out
 
     def requeue_front(self, msgs: list[ProducerMessage]) -> None:
         """Any thread, takes `lock`. Puts `msgs` back ahead of newer messages, in msgid order."""
         if not msgs:
             return
+        msgq = self.msgq
         with self.lock:
-            merged = sorted(list(msgs) + list(self.msgq), key=_msgid)
-            self.msgq = deque(merged)
-            self.msgq_bytes = sum(m.size for m in merged)
+            # Head messages older than some of `msgs` (possible after a leader change) are
+            # merged with them; newer ones stay where they are.
+            newest = max(m.msgid for m in msgs)
+            head = list(msgs)
+            while msgq and msgq[0].msgid < newest:
+                head.append(msgq.popleft())
+            head.sort(key=_msgid)
+            msgq.extendleft(reversed(head))
 
     def __repr__(self) -> str:
         return f"Toppar({self.topic!r}, {self.partition}, leader={self.leader_id})"
