@@ -24,6 +24,8 @@ from rdpy.protocol.messages import MetadataRequest
 from rdpy.protocol.messages.metadata import MetadataRequestTopic
 
 _METADATA = 3
+_monotonic = time.monotonic
+_wallclock = time.time
 #: Bytes librdkafka adds per message when accounting queue.buffering.max.kbytes is not needed
 #: here: we count key + value + header bytes, as librdkafka's rkm_len/keylen do.
 _new_message = Message.__new__
@@ -150,9 +152,9 @@ class Producer:
             handle.msg_bytes += size
         if callback is not None:
             on_delivery = callback
-        now = time.monotonic()
+        now = _monotonic()
         if not timestamp:
-            timestamp = int(time.time() * 1000)
+            timestamp = int(_wallclock() * 1000)
         msg = ProducerMessage(topic, partition, key, value, hdrs, timestamp, on_delivery, now,
                               now + self._message_timeout, size)
         t = handle.topics.get(topic) or handle.get_topic(topic)

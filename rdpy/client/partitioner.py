@@ -305,6 +305,11 @@ class TopicPartitioner:
         if self._sticky_enabled and (
             key is None or (not key and self.name == "consistent_random")
         ):
+            p = self._sticky
+            since = self._sticky_since
+            if (since is not None and p < partition_count and available is None
+                    and now_us - (since + self._linger_us) <= 0):
+                return p  # the common case, without a second call (produce() hot path)
             return self._sticky_partition(partition_count, now_us, randint, available)
         return self._fn(key, partition_count, randint, available)
 
