@@ -12,18 +12,15 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rdpy.admin import BrokerMetadata, ClusterMetadata, PartitionMetadata, TopicMetadata
-from rdpy.client.broker import Broker, Request
+from rdpy.admin import ClusterMetadata
 from rdpy.client.handle import Handle, Op
 from rdpy.client.msg import Headers, ProducerMessage
 from rdpy.client.queue import MAX_BLOCK_SLICE
+from rdpy.client.sync import deadline_for, list_topics
 from rdpy.config import Conf
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.message import Message
-from rdpy.protocol.messages import MetadataRequest
-from rdpy.protocol.messages.metadata import MetadataRequestTopic
 
-_METADATA = 3
 _monotonic = time.monotonic
 _wallclock = time.time
 #: Bytes librdkafka adds per message when accounting queue.buffering.max.kbytes is not needed
@@ -203,7 +200,7 @@ class Producer:
                 return 0  # the common poll(0) after each produce(): no lock, no clock
         else:
             return self._serve(q.pop_all())
-        deadline = _deadline(timeout)
+        deadline = deadline_for(timeout)
         while True:
             ops = q.pop_all()
             if ops:
@@ -322,7 +319,7 @@ class Producer:
         """Wait until every message is delivered or failed and its report served; returns the
         number of messages still queued (0 when done within `timeout` seconds)."""
         handle = self._handle
-        deadline = _deadline(timeout)
+        deadline = deadline_for(timeout)
         with self._flush_lock:
             self._flushers += 1
             handle.flushing = True
@@ -377,41 +374,7 @@ class Producer:
 
     def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
         """Ask the cluster for its brokers and topics (all, or just `topic`)."""
-        handle = self._handle
-        deadline = _deadline(timeout)
-        result: dict[str, Any] = {}
-        done = threading.Event()
-
-        def build(version: int) -> MetadataRequest:
-            topics = None if topic is None else [MetadataRequestTopic(name=topic)]
-            return MetadataRequest(topics=topics, allow_auto_topic_creation=handle.allow_auto_create)
-
-        def on_done(broker: Broker, err: int, response: Any, request: Request) -> None:
-            if not err:
-                handle.apply_metadata(response, None if topic is None else [topic])
-            result["err"] = err
-            result["response"] = response
-            result["broker"] = broker
-            done.set()
-
-        while True:
-            with handle.lock:
-                broker = handle._any_broker()
-            if broker is not None:
-                broker.enqueue_request(Request(_METADATA, build, on_done, handle.request_timeout))
-                while not done.wait(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic()))):
-                    if time.monotonic() >= deadline:
-                        break
-                if done.is_set() and not result["err"]:
-                    return _cluster_metadata(result["response"], result["broker"])
-                done.clear()
-            if time.monotonic() >= deadline:
-                raise KafkaException(KafkaError(ErrorCode._TRANSPORT if result.get("err")
-                                                else ErrorCode._TIMED_OUT,
-                                                "Failed to get metadata: Local: Broker transport "
-                                                "failure" if result.get("err") else
-                                                "Failed to get metadata: Local: Timed out"))
-            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return list_topics(self._handle, topic, timeout)
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -455,12 +418,6 @@ def _refuse_unimplemented(settings: Any) -> None:
             + " yet"))
 
 
-def _deadline(timeout: float | None) -> float:
-    if timeout is None or timeout < 0:
-        return float("inf")
-    return time.monotonic() + timeout
-
-
 def _delivery_report(m: ProducerMessage, err: KafkaError | None, now: float) -> Message:
     report: Message = _new_message(Message)
     report._topic = m.topic
@@ -477,30 +434,6 @@ def _delivery_report(m: ProducerMessage, err: KafkaError | None, now: float) -> 
     report._leader_epoch = None
     report._delivery_count = None
     return report
-
-
-def _cluster_metadata(response: Any, broker: Broker) -> ClusterMetadata:
-    md = ClusterMetadata()
-    md.cluster_id = response.cluster_id
-    md.controller_id = response.controller_id
-    md.orig_broker_id = broker.node_id if broker.node_id >= 0 else -1
-    md.orig_broker_name = broker.name
-    for b in response.brokers:
-        bm = BrokerMetadata()
-        bm.id, bm.host, bm.port = b.node_id, b.host, b.port
-        md.brokers[b.node_id] = bm
-    for t in response.topics:
-        tm = TopicMetadata()
-        tm.topic = t.name
-        tm.error = KafkaError(t.error_code) if t.error_code else None
-        for p in t.partitions:
-            pm = PartitionMetadata()
-            pm.id, pm.leader = p.partition_index, p.leader_id
-            pm.replicas, pm.isrs = list(p.replica_nodes), list(p.isr_nodes)
-            pm.error = KafkaError(p.error_code) if p.error_code else None
-            tm.partitions[p.partition_index] = pm
-        md.topics[t.name] = tm
-    return md
 
 
 def _syslog_to_logging(level: int) -> int:

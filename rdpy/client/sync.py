@@ -1,0 +1,108 @@
+"""Blocking request helpers for the application thread: send one request, wait for its answer.
+
+Used by list_topics(), committed(), offsets_for_times() and friends. The wait is sliced
+(MAX_BLOCK_SLICE) so that Ctrl-C is handled; the response callback runs on the broker thread and
+only stores the result.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rdpy.admin import BrokerMetadata, ClusterMetadata, PartitionMetadata, TopicMetadata
+from rdpy.client.broker import Broker, Request
+from rdpy.client.handle import Handle
+from rdpy.client.queue import MAX_BLOCK_SLICE
+from rdpy.errors import ErrorCode, KafkaError, KafkaException
+from rdpy.protocol.base import Message as ProtocolMessage
+from rdpy.protocol.messages import MetadataRequest
+from rdpy.protocol.messages.metadata import MetadataRequestTopic
+
+_METADATA = 3
+
+
+def deadline_for(timeout: float | None) -> float:
+    """Monotonic deadline for a confluent-style timeout (None or negative: forever)."""
+    if timeout is None or timeout < 0:
+        return float("inf")
+    return time.monotonic() + timeout
+
+
+def request_sync(broker: Broker, api_key: int, build: Callable[[int], ProtocolMessage],
+                 deadline: float, request_timeout: float) -> tuple[int, Any]:
+    """App thread. Send one request through `broker`; (error code, response or None).
+
+    Returns (_TIMED_OUT, None) when `deadline` passes first.
+    """
+    done = threading.Event()
+    result: list[Any] = [ErrorCode._TIMED_OUT, None]
+
+    def on_done(b: Broker, err: int, response: Any, request: Request) -> None:
+        result[0] = err
+        result[1] = response
+        done.set()
+
+    broker.enqueue_request(Request(api_key, build, on_done, request_timeout))
+    while not done.wait(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline:
+            return ErrorCode._TIMED_OUT, None
+    return result[0], result[1]
+
+
+def list_topics(handle: Handle, topic: str | None, timeout: float | None) -> ClusterMetadata:
+    """App thread. Metadata for all topics or one, from any usable broker (confluent's
+    list_topics()); the answer also refreshes the client's metadata cache."""
+    deadline = deadline_for(timeout)
+    last_err = 0
+
+    def build(version: int) -> MetadataRequest:
+        topics = None if topic is None else [MetadataRequestTopic(name=topic)]
+        return MetadataRequest(topics=topics, allow_auto_topic_creation=handle.allow_auto_create)
+
+    while True:
+        with handle.lock:
+            broker = handle._any_broker()
+        if broker is not None:
+            err, response = request_sync(broker, _METADATA, build, deadline,
+                                         handle.request_timeout)
+            if not err:
+                handle.apply_metadata(response, None if topic is None else [topic])
+                return cluster_metadata(response, broker)
+            if err != ErrorCode._TIMED_OUT:
+                last_err = err
+        if time.monotonic() >= deadline:
+            if last_err:
+                raise KafkaException(KafkaError(
+                    ErrorCode._TRANSPORT,
+                    "Failed to get metadata: Local: Broker transport failure"))
+            raise KafkaException(KafkaError(ErrorCode._TIMED_OUT,
+                                            "Failed to get metadata: Local: Timed out"))
+        time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+def cluster_metadata(response: Any, broker: Broker) -> ClusterMetadata:
+    """A Metadata response as confluent's ClusterMetadata."""
+    md = ClusterMetadata()
+    md.cluster_id = response.cluster_id
+    md.controller_id = response.controller_id
+    md.orig_broker_id = broker.node_id if broker.node_id >= 0 else -1
+    md.orig_broker_name = broker.name
+    for b in response.brokers:
+        bm = BrokerMetadata()
+        bm.id, bm.host, bm.port = b.node_id, b.host, b.port
+        md.brokers[b.node_id] = bm
+    for t in response.topics:
+        tm = TopicMetadata()
+        tm.topic = t.name
+        tm.error = KafkaError(t.error_code) if t.error_code else None
+        for p in t.partitions:
+            pm = PartitionMetadata()
+            pm.id, pm.leader = p.partition_index, p.leader_id
+            pm.replicas, pm.isrs = list(p.replica_nodes), list(p.isr_nodes)
+            pm.error = KafkaError(p.error_code) if p.error_code else None
+            tm.partitions[p.partition_index] = pm
+        md.topics[t.name] = tm
+    return md
