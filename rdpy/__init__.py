@@ -24,6 +24,7 @@ from rdpy.topic_partition import TopicPartition
 
 # Pinned by tests/unit/test_public_api.py: add a name here and there together.
 __all__ = [
+    "Consumer",
     "KafkaError",
     "KafkaException",
     "Message",
@@ -43,9 +44,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from rdpy.consumer import Consumer
     from rdpy.producer import Producer, ThrottleEvent
 
-_LAZY = {"Producer": "rdpy.producer", "ThrottleEvent": "rdpy.producer"}
+_LAZY = {"Consumer": "rdpy.consumer", "Producer": "rdpy.producer",
+         "ThrottleEvent": "rdpy.producer"}
 
 
 def __getattr__(name: str) -> Any:

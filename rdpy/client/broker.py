@@ -26,6 +26,7 @@ from rdpy.protocol.messages import ApiVersionsRequest
 from rdpy.protocol.versions import negotiate
 
 if TYPE_CHECKING:
+    from rdpy.client.fetch import FetchServer
     from rdpy.client.handle import Handle
     from rdpy.client.produce import ProduceServer
     from rdpy.client.toppar import Toppar
@@ -49,12 +50,14 @@ class Request:
     """A request queued on a broker: built for the negotiated version when it is sent."""
 
     __slots__ = ("api_key", "build", "on_done", "timeout", "deadline", "sent_at", "version",
-                 "expect_response", "context", "purged")
+                 "expect_response", "context", "purged", "max_version")
 
     def __init__(self, api_key: int, build: Callable[[int], ProtocolMessage],
                  on_done: RequestCallback, timeout: float, context: Any = None,
-                 expect_response: bool = True) -> None:
+                 expect_response: bool = True, max_version: int | None = None) -> None:
         self.api_key = api_key
+        #: Highest version the caller's `build` can fill (later versions changed the layout).
+        self.max_version = max_version
         self.build = build
         self.on_done = on_done
         self.timeout = timeout
@@ -106,10 +109,15 @@ class Broker:
         self.disconnects = 0
         self.last_error: str | None = None
         self.producer: ProduceServer | None = None
+        self.fetcher: FetchServer | None = None
         if handle.kind == "producer":
             from rdpy.client.produce import ProduceServer
 
             self.producer = ProduceServer(self)
+        elif handle.kind == "consumer":
+            from rdpy.client.fetch import FetchServer
+
+            self.fetcher = FetchServer(self)
         self.thread = threading.Thread(target=self._run, name=f"rdpy:broker:{self.name}",
                                        daemon=True)
 
@@ -149,7 +157,13 @@ class Broker:
     def _run(self) -> None:
         try:
             while not self.terminating:
-                self.serve_once(self.clock())
+                try:
+                    self.serve_once(self.clock())
+                except Exception as exc:  # a bug must not silently kill the broker thread
+                    self.handle.log(3, "BUG", f"{self.name}: internal error: {exc!r}")
+                    self.handle.report_error(ErrorCode._FAIL,
+                                             f"{self.name}: internal error: {exc!r}")
+                    self._fail(ErrorCode._FAIL, f"internal error: {exc!r}", self.clock())
         finally:
             self._close_connection()
             for s in (self._wake_r, self._wake_w):
@@ -179,6 +193,8 @@ class Broker:
             self._send_queued(now)
             if self.producer is not None:
                 next_wakeup = min(next_wakeup, self.producer.serve(now))
+            elif self.fetcher is not None:
+                next_wakeup = min(next_wakeup, self.fetcher.serve(now))
         elif self.producer is not None and self.toppars:
             next_wakeup = min(next_wakeup, self.producer.scan_timeouts(now))
         if self.waitresp:
@@ -215,7 +231,7 @@ class Broker:
         if self.outq or self.waitresp:
             return True
         for tp in self.toppars:
-            if tp.msgq or tp.xmitq:
+            if tp.msgq or tp.xmitq or tp.fetchable():
                 return True
         return False
 
@@ -299,10 +315,17 @@ class Broker:
         while self.outq and len(self.waitresp) < self.max_inflight:
             request = self.outq.popleft()
             version = self.version_for(request.api_key)
+            if version is not None and request.max_version is not None:
+                version = min(version, request.max_version)
             if version is None:
                 request.on_done(self, ErrorCode._UNSUPPORTED_FEATURE, None, request)
                 continue
-            self.send_request(request, version, now)
+            try:
+                self.send_request(request, version, now)
+            except ProtocolError as exc:
+                # A request we cannot encode fails alone; the connection is fine.
+                self.handle.log(3, "PROTOERR", f"{self.name}: {exc}")
+                request.on_done(self, ErrorCode._INVALID_ARG, None, request)
 
     def send_request(self, request: Request, version: int, now: float) -> None:
         """Broker thread, state UP. Encodes and queues `request` on the socket."""
@@ -399,6 +422,8 @@ class Broker:
         self._close_connection()
         inflight = list(self.waitresp.values())
         self.waitresp.clear()
+        if self.fetcher is not None:
+            self.fetcher.reset()
         jitter = random.uniform(0.75, 1.5)
         self.next_connect_at = now + self.reconnect_backoff * jitter
         self.reconnect_backoff = min(self.reconnect_backoff * 2, self.reconnect_backoff_max)

@@ -98,6 +98,12 @@ class Handle:
         self.allow_auto_create = (settings.get_bool("allow.auto.create.topics")
                                   or (kind == "producer"
                                       and not settings.is_modified("allow.auto.create.topics")))
+        #: Consumer only: prefetched messages for poll(), EOF events wanted, and the
+        #: consumer's own main-thread work (offset queries, auto commit), set by Consumer.
+        self.consumer_queue: Any = None
+        self.partition_eof = False
+        self.main_hooks: list[Callable[[float], None]] = []
+        self.offset_reset: Callable[[Toppar, int, int, str], None] | None = None
         self._main_wake = threading.Event()
         self._main = threading.Thread(target=self._main_loop, name=f"rdpy:main:{self.name}",
                                       daemon=True)
@@ -225,6 +231,14 @@ class Handle:
                     return topic
         self.request_metadata(reason="new topic")
         return topic
+
+    def consumer_offset_reset(self, tp: Toppar, offset: int, err: int, reason: str) -> None:
+        """Broker thread. The fetch offset is out of range: apply auto.offset.reset."""
+        if self.offset_reset is not None:
+            self.offset_reset(tp, offset, err, reason)
+
+    def wake_main(self) -> None:
+        self._main_wake.set()
 
     def set_topic_error(self, name: str, err: int) -> None:
         """Any thread. A permanent topic error (e.g. authorization) seen in a response."""
@@ -428,6 +442,8 @@ class Handle:
                     need_refresh = True
                     failed += _expire_msgq(tp, now)
         self.deliver(failed)
+        for hook in self.main_hooks:
+            hook(now)
         if need_refresh or now - self._last_full_refresh >= self.refresh_interval:
             if self.request_metadata(reason="refresh") and not need_refresh:
                 self._last_full_refresh = now

@@ -32,7 +32,8 @@ def deadline_for(timeout: float | None) -> float:
 
 
 def request_sync(broker: Broker, api_key: int, build: Callable[[int], ProtocolMessage],
-                 deadline: float, request_timeout: float) -> tuple[int, Any]:
+                 deadline: float, request_timeout: float,
+                 max_version: int | None = None) -> tuple[int, Any]:
     """App thread. Send one request through `broker`; (error code, response or None).
 
     Returns (_TIMED_OUT, None) when `deadline` passes first.
@@ -45,7 +46,8 @@ def request_sync(broker: Broker, api_key: int, build: Callable[[int], ProtocolMe
         result[1] = response
         done.set()
 
-    broker.enqueue_request(Request(api_key, build, on_done, request_timeout))
+    broker.enqueue_request(Request(api_key, build, on_done, request_timeout,
+                                   max_version=max_version))
     while not done.wait(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic()))):
         if time.monotonic() >= deadline:
             return ErrorCode._TIMED_OUT, None

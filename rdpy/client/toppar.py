@@ -43,6 +43,23 @@ class Toppar:
         "backoff_until",
         "retry_backoff",
         "inflight",
+        # consumer state (see fetchable())
+        "assigned",
+        "paused",
+        "fetch_pos",
+        "fetch_state",
+        "version",
+        "fetch_backoff_until",
+        "queued_msgs",
+        "queued_bytes",
+        "app_pos",
+        "stored_offset",
+        "stored_metadata",
+        "committed_offset",
+        "hi_offset",
+        "lo_offset",
+        "ls_offset",
+        "eof_offset",
     )
 
     def __init__(self, topic: str, partition: int) -> None:
@@ -65,6 +82,27 @@ class Toppar:
         self.retry_backoff = 0.0
         #: Broker thread: messages of this partition in requests awaiting a response.
         self.inflight = 0
+        # Consumer side. Written by the application thread under the handle lock (assign,
+        # seek, pause) or by the leader's broker thread (fetch_pos, watermarks); `version`
+        # increases on every assign/seek so that stale fetched data is dropped.
+        self.assigned = False
+        self.paused = False
+        self.fetch_pos = -1001
+        self.fetch_state = "none"  # none | offset_query | active
+        self.version = 0
+        self.fetch_backoff_until = 0.0
+        #: Prefetched and not yet handed to the application (consumer queue lock).
+        self.queued_msgs = 0
+        self.queued_bytes = 0
+        #: Offset after the last message returned by poll()/consume() (position()).
+        self.app_pos = -1001
+        self.stored_offset = -1001
+        self.stored_metadata: str | None = None
+        self.committed_offset = -1001
+        self.hi_offset = -1001
+        self.lo_offset = -1001
+        self.ls_offset = -1001
+        self.eof_offset = -1001
 
     def enqueue(self, msg: ProducerMessage) -> int:
         """Any thread, no lock. Appends and returns the new queue length."""
@@ -121,6 +159,10 @@ class Toppar:
                 head.append(msgq.popleft())
             head.sort(key=_msgid)
             msgq.extendleft(reversed(head))
+
+    def fetchable(self) -> bool:
+        """Consumer: assigned, not paused, and fetching from a known offset."""
+        return self.assigned and not self.paused and self.fetch_state == "active"
 
     def __repr__(self) -> str:
         return f"Toppar({self.topic!r}, {self.partition}, leader={self.leader_id})"

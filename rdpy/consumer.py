@@ -1,0 +1,781 @@
+"""Consumer: confluent-kafka-python's API for manually assigned partitions, librdkafka semantics.
+
+Broker threads prefetch in the background (rdpy/client/fetch.py) into one consumer queue;
+poll()/consume() hand out its messages and events on the caller's thread. The main thread
+resolves logical offsets (ListOffsets, committed offsets) and runs auto commit. Group
+membership (subscribe) is not implemented yet.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rdpy.admin import ClusterMetadata
+from rdpy.client.broker import Broker
+from rdpy.client.cqueue import ConsumerQueue
+from rdpy.client.handle import Handle
+from rdpy.client.queue import MAX_BLOCK_SLICE
+from rdpy.client.sync import deadline_for, list_topics, request_sync
+from rdpy.client.toppar import Toppar
+from rdpy.config import Conf
+from rdpy.constants import OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID, OFFSET_STORED
+from rdpy.errors import ErrorCode, KafkaError, KafkaException
+from rdpy.client.fetch import error_event
+from rdpy.message import Message
+from rdpy.protocol.messages.find_coordinator import FindCoordinatorRequest
+from rdpy.protocol.messages.list_offsets import (
+    ListOffsetsPartition,
+    ListOffsetsRequest,
+    ListOffsetsTopic,
+)
+from rdpy.protocol.messages.offset_commit import (
+    OffsetCommitRequest,
+    OffsetCommitRequestPartition,
+    OffsetCommitRequestTopic,
+)
+from rdpy.protocol.messages.offset_fetch import OffsetFetchRequest, OffsetFetchRequestTopic
+from rdpy.topic_partition import TopicPartition
+
+_LIST_OFFSETS = 2
+_OFFSET_COMMIT = 8
+_OFFSET_FETCH = 9
+_FIND_COORDINATOR = 10
+#: Versions above these change the request layout (batched groups/coordinators).
+_OFFSET_FETCH_MAX = 7
+_FIND_COORDINATOR_MAX = 3
+#: librdkafka's RD_KAFKA_OFFSET_TAIL_BASE: OFFSET_TAIL(n) == -2000 - n.
+_OFFSET_TAIL_BASE = -2000
+
+
+class _Coordinator:
+    """The group coordinator broker: looked up with FindCoordinator, cached until it fails."""
+
+    def __init__(self, handle: Handle, group_id: str) -> None:
+        self.handle = handle
+        self.group_id = group_id
+        self.node_id = -1
+
+    def broker(self, deadline: float) -> Broker | None:
+        """App or main thread. The coordinator's broker, looking it up if needed."""
+        handle = self.handle
+        if self.node_id >= 0:
+            b = handle.brokers.get(self.node_id)
+            if b is not None:
+                return b
+        while time.monotonic() < deadline:
+            with handle.lock:
+                any_broker = handle._any_broker()
+            if any_broker is None:
+                time.sleep(0.05)
+                continue
+            group = self.group_id
+            err, response = request_sync(
+                any_broker, _FIND_COORDINATOR,
+                lambda v: FindCoordinatorRequest(key=group, key_type=0),
+                deadline, handle.request_timeout, max_version=_FIND_COORDINATOR_MAX)
+            if not err and response.error_code == 0:
+                self.node_id = response.node_id
+                with handle.lock:
+                    b = handle.brokers.get(response.node_id)
+                    if b is None and not handle.terminating:
+                        b = Broker(handle, response.node_id, response.host, response.port)
+                        handle.brokers[response.node_id] = b
+                        b.start()
+                return b
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        return None
+
+    def reset(self) -> None:
+        self.node_id = -1
+
+
+class Consumer:
+    """A Kafka consumer (confluent_kafka.Consumer's API) for manually assigned partitions."""
+
+    def __init__(self, config: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
+        merged: dict[str, Any] = dict(config or {})
+        merged.update(kwargs)
+        conf = Conf.from_dict(merged, "consumer")
+        settings = conf.finalize("consumer")
+        group_id = settings.get_str("group.id")
+        if not group_id:
+            raise ValueError("Failed to create consumer: group.id must be set")
+        _refuse_unimplemented(settings)
+        self._settings = settings
+        handle = Handle(settings, "consumer")
+        self._handle = handle
+        for warning in settings.warnings:
+            handle.log(4, "CONFWARN", warning)
+        callbacks = settings.callbacks
+        self._error_cb: Any = callbacks.get("error_cb")
+        self._throttle_cb: Any = callbacks.get("throttle_cb")
+        self._on_commit: Any = callbacks.get("on_commit")
+        self._logger: Any = callbacks.get("logger")
+        self._group_id = group_id
+        self._coordinator = _Coordinator(handle, group_id)
+        t = settings.topic
+        self._auto_reset = t.get_enum("auto.offset.reset")
+        self._auto_commit = settings.get_bool("enable.auto.commit")
+        self._auto_commit_interval = settings.get_int("auto.commit.interval.ms") / 1000.0
+        self._auto_store = settings.get_bool("enable.auto.offset.store")
+        self._isolation = 1 if settings.get_enum("isolation.level") == "read_committed" else 0
+        handle.consumer_queue = ConsumerQueue(
+            settings.get_int("queued.max.messages.kbytes") * 1024)
+        handle.partition_eof = settings.get_bool("enable.partition.eof")
+        handle.offset_reset = self._offset_out_of_range
+        handle.main_hooks.append(self._main_tick)
+        self._assignment: dict[tuple[str, int], Toppar] = {}
+        #: The offsets assign() was given, as assignment() reports them (confluent does).
+        self._assigned_offsets: dict[tuple[str, int], int] = {}
+        #: Partitions waiting for a logical offset to be resolved (main thread issues queries).
+        self._pending: dict[Toppar, int] = {}
+        self._querying: set[Toppar] = set()
+        self._last_auto_commit = time.monotonic()
+        self._committing = False
+        self._closed = False
+        handle.start()
+
+    # --- assignment (app thread) --------------------------------------------------------------
+
+    def assign(self, partitions: Sequence[TopicPartition]) -> None:
+        """Replace the assignment with `partitions` (offsets as given, or logical)."""
+        self._check_open()
+        self._unassign_all()
+        self.incremental_assign(partitions)
+
+    def incremental_assign(self, partitions: Sequence[TopicPartition]) -> None:
+        """Add `partitions` to the assignment."""
+        self._check_open()
+        _check_partitions(partitions)
+        handle = self._handle
+        for p in partitions:
+            topic = handle.get_topic(p.topic)
+            with handle.lock:
+                tp = self._toppar(topic, p.partition)
+                tp.assigned = True
+                tp.paused = False
+                tp.app_pos = OFFSET_INVALID
+                tp.stored_offset = OFFSET_INVALID
+                tp.eof_offset = OFFSET_INVALID
+                self._assignment[(p.topic, p.partition)] = tp
+                self._assigned_offsets[(p.topic, p.partition)] = p.offset
+                self._start_at(tp, p.offset)
+        handle.wake_main()
+
+    def unassign(self) -> None:
+        """Drop the whole assignment."""
+        self._check_open()
+        self._unassign_all()
+
+    def incremental_unassign(self, partitions: Sequence[TopicPartition]) -> None:
+        """Remove `partitions` from the assignment."""
+        self._check_open()
+        _check_partitions(partitions)
+        for p in partitions:
+            tp = self._assignment.pop((p.topic, p.partition), None)
+            self._assigned_offsets.pop((p.topic, p.partition), None)
+            if tp is not None:
+                self._stop(tp)
+
+    def assignment(self) -> list[TopicPartition]:
+        """The assigned partitions."""
+        self._check_open()
+        return [TopicPartition(t, p, self._assigned_offsets.get((t, p), OFFSET_INVALID))
+                for (t, p) in self._assignment]
+
+    def _unassign_all(self) -> None:
+        for tp in list(self._assignment.values()):
+            self._stop(tp)
+        self._assignment.clear()
+        self._assigned_offsets.clear()
+
+    def _stop(self, tp: Toppar) -> None:
+        with self._handle.lock:
+            tp.assigned = False
+            tp.fetch_state = "none"
+            tp.version += 1
+            self._pending.pop(tp, None)
+        queue = self._handle.consumer_queue
+        queue.purge(tp)
+
+    def _toppar(self, topic: Any, partition: int) -> Toppar:
+        """Handle lock. The toppar, created ahead of metadata if the topic is still unknown."""
+        while len(topic.partitions) <= partition:
+            topic.partitions.append(Toppar(topic.name, len(topic.partitions)))
+        tp: Toppar = topic.partitions[partition]
+        return tp
+
+    def _start_at(self, tp: Toppar, offset: int) -> None:
+        """Handle lock. Start fetching at `offset`, or queue its resolution if logical."""
+        tp.version += 1
+        tp.fetch_backoff_until = 0.0
+        if offset >= 0:
+            tp.fetch_pos = offset
+            tp.fetch_state = "active"
+            self._pending.pop(tp, None)
+            if tp.leader is not None:
+                tp.leader.wake()
+        else:
+            tp.fetch_state = "offset_query"
+            tp.fetch_pos = OFFSET_INVALID
+            self._pending[tp] = offset
+        self._handle.wake_main()
+
+    # --- offsets resolution (main thread) -----------------------------------------------------
+
+    def _main_tick(self, now: float) -> None:
+        """Main thread: resolve logical offsets, auto commit."""
+        if self._closed:
+            return
+        with self._handle.lock:
+            pending = [(tp, off) for tp, off in self._pending.items()
+                       if tp not in self._querying and tp.leader is not None]
+        for tp, logical in pending:
+            self._querying.add(tp)
+            try:
+                self._resolve(tp, logical)
+            finally:
+                self._querying.discard(tp)
+        if (self._auto_commit and now - self._last_auto_commit >= self._auto_commit_interval
+                and not self._committing):
+            self._last_auto_commit = now
+            self._commit_stored(asynchronous=True, auto=True)
+
+    def _resolve(self, tp: Toppar, logical: int) -> None:
+        """Main thread. Turn a logical offset into a fetch position."""
+        version = tp.version
+        if logical in (OFFSET_STORED, OFFSET_INVALID):
+            committed = self._fetch_committed([tp], deadline_for(10.0))
+            if committed is None:
+                return  # retried on the next tick
+            offset = committed.get((tp.topic, tp.partition), OFFSET_INVALID)
+            if offset >= 0:
+                self._set_position(tp, version, offset)
+                return
+            target = self._reset_target()
+            if target is None:
+                self._reset_error(tp, version, OFFSET_INVALID, ErrorCode._AUTO_OFFSET_RESET,
+                                  "no previously committed offset available: "
+                                  "Local: No offset stored")
+                return
+            logical = target
+        if logical <= _OFFSET_TAIL_BASE:
+            end = self._list_offset(tp, OFFSET_END)
+            if end is None:
+                return
+            self._set_position(tp, version, max(0, end - (_OFFSET_TAIL_BASE - logical)))
+            return
+        resolved = self._list_offset(tp, logical)
+        if resolved is not None:
+            self._set_position(tp, version, resolved)
+
+    def _reset_target(self) -> int | None:
+        reset = self._auto_reset
+        if reset in ("smallest", "earliest", "beginning"):
+            return OFFSET_BEGINNING
+        if reset in ("largest", "latest", "end"):
+            return OFFSET_END
+        return None
+
+    def _set_position(self, tp: Toppar, version: int, offset: int) -> None:
+        with self._handle.lock:
+            if tp.version != version or not tp.assigned:
+                return
+            tp.fetch_pos = offset
+            tp.fetch_state = "active"
+            self._pending.pop(tp, None)
+            leader = tp.leader
+        if leader is not None:
+            leader.wake()
+
+    def _reset_error(self, tp: Toppar, version: int, offset: int, err: int, reason: str) -> None:
+        with self._handle.lock:
+            if tp.version != version:
+                return
+            tp.fetch_state = "none"
+            self._pending.pop(tp, None)
+        self._handle.consumer_queue.put_event(tp, version, error_event(
+            KafkaError(err, reason), tp.topic, tp.partition, offset))
+
+    def _offset_out_of_range(self, tp: Toppar, offset: int, err: int, reason: str) -> None:
+        """Broker thread. OFFSET_OUT_OF_RANGE from a fetch: apply auto.offset.reset."""
+        target = self._reset_target()
+        broker_id = tp.leader_id
+        if target is None:
+            self._reset_error(tp, tp.version, offset, ErrorCode._AUTO_OFFSET_RESET,
+                              f"{reason}: Broker: Offset out of range (broker {broker_id})")
+            return
+        with self._handle.lock:
+            tp.fetch_state = "offset_query"
+            tp.version += 1
+            self._pending[tp] = target
+        self._handle.wake_main()
+
+    def _list_offset(self, tp: Toppar, logical_or_ts: int, deadline: float | None = None
+                     ) -> int | None:
+        """Main/app thread. ListOffsets on the partition's leader; None on failure."""
+        leader = tp.leader
+        if leader is None:
+            return None
+        isolation = self._isolation
+        topic, partition = tp.topic, tp.partition
+
+        def build(version: int) -> ListOffsetsRequest:
+            return ListOffsetsRequest(replica_id=-1, isolation_level=isolation, topics=[
+                ListOffsetsTopic(name=topic, partitions=[ListOffsetsPartition(
+                    partition_index=partition, current_leader_epoch=-1,
+                    timestamp=logical_or_ts, max_num_offsets=1)])])
+
+        err, response = request_sync(leader, _LIST_OFFSETS, build,
+                                     deadline if deadline is not None else deadline_for(10.0),
+                                     self._handle.request_timeout)
+        if err:
+            return None
+        for t in response.topics:
+            for p in t.partitions:
+                if p.error_code:
+                    if p.error_code in (ErrorCode.NOT_LEADER_OR_FOLLOWER,
+                                        ErrorCode.UNKNOWN_TOPIC_OR_PART,
+                                        ErrorCode.LEADER_NOT_AVAILABLE):
+                        self._handle.request_metadata(reason="list offsets error")
+                    return None
+                if p.old_style_offsets:
+                    return int(p.old_style_offsets[0])
+                return int(p.offset)
+        return None
+
+    def _fetch_committed(self, tps: Sequence[Toppar | TopicPartition], deadline: float
+                         ) -> dict[tuple[str, int], int] | None:
+        """OffsetFetch from the group coordinator: {(topic, partition): offset or -1001}."""
+        coordinator = self._coordinator.broker(deadline)
+        if coordinator is None:
+            return None
+        by_topic: dict[str, list[int]] = {}
+        for tp in tps:
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
+        group = self._group_id
+
+        def build(version: int) -> OffsetFetchRequest:
+            return OffsetFetchRequest(group_id=group, topics=[
+                OffsetFetchRequestTopic(name=t, partition_indexes=parts)
+                for t, parts in by_topic.items()], require_stable=version >= 7)
+
+        err, response = request_sync(coordinator, _OFFSET_FETCH, build, deadline,
+                                     self._handle.request_timeout, max_version=_OFFSET_FETCH_MAX)
+        if err or response.error_code in (ErrorCode.NOT_COORDINATOR,
+                                          ErrorCode.COORDINATOR_NOT_AVAILABLE):
+            self._coordinator.reset()
+            return None
+        out: dict[tuple[str, int], int] = {}
+        for t in response.topics:
+            for p in t.partitions:
+                out[(t.name, p.partition_index)] = (p.committed_offset
+                                                    if p.committed_offset >= 0
+                                                    else OFFSET_INVALID)
+        return out
+
+    # --- consuming (app thread) ---------------------------------------------------------------
+
+    def poll(self, timeout: float | None = None) -> Message | None:
+        """The next message or event, waiting up to `timeout` s (None/-1: forever)."""
+        self._check_open()
+        deadline = deadline_for(timeout)
+        queue = self._handle.consumer_queue
+        while True:
+            self._serve_events()
+            item = queue.pop(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic())))
+            if item is not None:
+                return self._deliver(item[0], item[1])
+            if time.monotonic() >= deadline:
+                return None
+
+    def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[Message]:
+        """Up to `num_messages` messages/events, waiting up to `timeout` s for the first batch."""
+        self._check_open()
+        if num_messages < 0 or num_messages > 1_000_000:
+            raise ValueError("num_messages must be between 0 and 1000000 (1M)")
+        deadline = deadline_for(timeout)
+        queue = self._handle.consumer_queue
+        out: list[Message] = []
+        while len(out) < num_messages:
+            self._serve_events()
+            wait = 0.0 if out else min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic()))
+            item = queue.pop(wait)
+            if item is not None:
+                out.append(self._deliver(item[0], item[1]))
+                continue
+            if out or time.monotonic() >= deadline:
+                break
+        return out
+
+    def _deliver(self, msg: Message, tp: Toppar | None) -> Message:
+        if tp is not None and msg._error is None:
+            offset = msg._offset
+            assert offset is not None
+            tp.app_pos = offset + 1
+            if self._auto_store:
+                tp.stored_offset = offset + 1
+                tp.stored_metadata = None
+        return msg
+
+    def _serve_events(self) -> None:
+        """Error, commit, throttle and log events, on the application's thread."""
+        q = self._handle.reply_q
+        if not q:
+            return
+        for kind, payload in q.pop_all():
+            self._serve_op(kind, payload)
+
+    def _serve_op(self, kind: str, payload: Any) -> None:
+        if kind == "error" and self._error_cb is not None:
+            self._error_cb(payload)
+        elif kind == "commit" and self._on_commit is not None:
+            err, partitions = payload
+            self._on_commit(err, partitions)
+        elif kind == "throttle" and self._throttle_cb is not None:
+            from rdpy.producer import ThrottleEvent
+
+            host, node_id, ms = payload
+            self._throttle_cb(ThrottleEvent(host, node_id, ms / 1000.0))
+        elif kind == "log" and self._logger is not None:
+            from rdpy.client.handle import _syslog_to_logging
+
+            level, fac, text = payload
+            self._logger.log(_syslog_to_logging(level), "%s [%s] %s", self._handle.name, fac,
+                             text)
+
+    # --- positions -----------------------------------------------------------------------------
+
+    def seek(self, partition: TopicPartition) -> None:
+        """Fetch `partition` from `partition.offset` next (it must be assigned)."""
+        self._check_open()
+        tp = self._assignment.get((partition.topic, partition.partition))
+        if tp is None:
+            raise KafkaException(KafkaError(
+                ErrorCode._UNKNOWN_PARTITION,
+                f"Failed to seek to offset {partition.offset}: Local: Unknown partition"))
+        with self._handle.lock:
+            tp.eof_offset = OFFSET_INVALID
+            self._start_at(tp, partition.offset)
+        self._handle.consumer_queue.purge(tp)
+
+    def pause(self, partitions: Sequence[TopicPartition]) -> None:
+        """Stop fetching `partitions` (already fetched messages of them are dropped)."""
+        self._check_open()
+        _check_partitions(partitions)
+        for p in partitions:
+            tp = self._assignment.get((p.topic, p.partition))
+            if tp is not None:
+                with self._handle.lock:
+                    tp.paused = True
+                    # Resume restarts at the application's position: drop what was prefetched.
+                    if tp.app_pos >= 0 and tp.fetch_state == "active":
+                        tp.fetch_pos = tp.app_pos
+                    tp.version += 1
+                self._handle.consumer_queue.purge(tp)
+
+    def resume(self, partitions: Sequence[TopicPartition]) -> None:
+        """Resume fetching `partitions`."""
+        self._check_open()
+        _check_partitions(partitions)
+        for p in partitions:
+            tp = self._assignment.get((p.topic, p.partition))
+            if tp is not None:
+                tp.paused = False
+                if tp.leader is not None:
+                    tp.leader.wake()
+
+    def position(self, partitions: Sequence[TopicPartition]) -> list[TopicPartition]:
+        """The offset after the last message returned for each partition (or OFFSET_INVALID)."""
+        self._check_open()
+        _check_partitions(partitions)
+        out = []
+        for p in partitions:
+            tp = self._assignment.get((p.topic, p.partition))
+            offset = tp.app_pos if tp is not None else OFFSET_INVALID
+            out.append(TopicPartition(p.topic, p.partition, offset))
+        return out
+
+    def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None,
+                              cached: bool = False) -> tuple[int, int] | None:
+        """(low, high) watermarks: from the last fetch if `cached`, else asked of the leader."""
+        self._check_open()
+        handle = self._handle
+        if cached:
+            topic = handle.topics.get(partition.topic)
+            if topic is None or partition.partition >= len(topic.partitions):
+                return OFFSET_INVALID, OFFSET_INVALID
+            tp = topic.partitions[partition.partition]
+            return tp.lo_offset, tp.hi_offset
+        deadline = deadline_for(timeout)
+        tp = self._leader_toppar(partition, deadline)
+        low = self._list_offset(tp, OFFSET_BEGINNING, deadline)
+        high = self._list_offset(tp, OFFSET_END, deadline) if low is not None else None
+        if low is None or high is None:
+            raise KafkaException(KafkaError(ErrorCode._TIMED_OUT, "Local: Timed out"))
+        tp.lo_offset, tp.hi_offset = low, high
+        return low, high
+
+    def offsets_for_times(self, partitions: Sequence[TopicPartition],
+                          timeout: float | None = None) -> list[TopicPartition]:
+        """The earliest offset whose timestamp >= `partition.offset` (a timestamp in ms)."""
+        self._check_open()
+        _check_partitions(partitions)
+        deadline = deadline_for(timeout)
+        out = []
+        for p in partitions:
+            tp = self._leader_toppar(p, deadline)
+            offset = self._list_offset(tp, p.offset, deadline)
+            if offset is None:
+                raise KafkaException(KafkaError(ErrorCode._TIMED_OUT, "Local: Timed out"))
+            out.append(TopicPartition(p.topic, p.partition, offset))
+        return out
+
+    def _leader_toppar(self, partition: TopicPartition, deadline: float) -> Toppar:
+        """App thread. The partition's toppar once its leader is known (metadata refreshed)."""
+        handle = self._handle
+        topic = handle.get_topic(partition.topic)
+        while True:
+            with handle.lock:
+                info = handle.metadata.topics.get(partition.topic)
+                known = topic.exists is True and info is not None
+                if known and partition.partition < len(topic.partitions):
+                    tp = topic.partitions[partition.partition]
+                    if tp.leader is not None:
+                        return tp
+                if topic.exists is False or (known and info is not None and
+                                             partition.partition >= len(info.partitions)):
+                    raise KafkaException(KafkaError(ErrorCode._UNKNOWN_PARTITION,
+                                                    "Local: Unknown partition"))
+            if time.monotonic() >= deadline:
+                raise KafkaException(KafkaError(ErrorCode._TIMED_OUT, "Local: Timed out"))
+            handle.request_metadata(reason="leader lookup")
+            time.sleep(0.02)
+
+    # --- commits -------------------------------------------------------------------------------
+
+    def store_offsets(self, message: Message | None = None,
+                      offsets: Sequence[TopicPartition] | None = None) -> None:
+        """Store offsets to be committed by the next commit() or auto commit."""
+        self._check_open()
+        if (message is None) == (offsets is None):
+            raise ValueError("expected either message or offsets")
+        if self._auto_store:
+            raise KafkaException(KafkaError(
+                ErrorCode._INVALID_ARG,
+                "Operation not valid when enable.auto.offset.store=true"))
+        if message is not None:
+            if message.error() is not None:
+                raise KafkaException(message.error())
+            items: list[tuple[Any, Any, int, str | None]] = [
+                (message.topic(), message.partition(), (message.offset() or 0) + 1, None)]
+        else:
+            assert offsets is not None
+            _check_partitions(offsets)
+            items = [(p.topic, p.partition, p.offset, p.metadata) for p in offsets]
+        for topic, partition, offset, metadata in items:
+            tp = self._assignment.get((str(topic), int(partition or 0)))
+            if tp is None:
+                raise KafkaException(KafkaError(ErrorCode._UNKNOWN_PARTITION,
+                                                "Local: Unknown partition"))
+            tp.stored_offset = offset
+            tp.stored_metadata = metadata
+
+    def commit(self, message: Message | None = None,
+               offsets: Sequence[TopicPartition] | None = None,
+               asynchronous: bool = True) -> list[TopicPartition] | None:
+        """Commit `message`'s offset + 1, `offsets`, or the stored offsets of the assignment."""
+        self._check_open()
+        if message is not None and offsets is not None:
+            raise ValueError("Commit: message and offsets are mutually exclusive")
+        if message is not None:
+            if message.error() is not None:
+                raise KafkaException(message.error())
+            to_commit = [TopicPartition(str(message.topic()), int(message.partition() or 0),
+                                        (message.offset() or 0) + 1)]
+        elif offsets is not None:
+            _check_partitions(offsets)
+            to_commit = list(offsets)
+        else:
+            return self._commit_stored(asynchronous, auto=False)
+        return self._commit(to_commit, asynchronous, auto=False)
+
+    def _commit_stored(self, asynchronous: bool, auto: bool) -> list[TopicPartition] | None:
+        """Commit the stored offsets of the assignment. As in librdkafka, a partition with
+        nothing stored is reported back as OFFSET_INVALID and not sent; auto commit also skips
+        partitions whose stored offset is already committed."""
+        to_commit: list[TopicPartition] = []
+        skipped: list[TopicPartition] = []
+        for tp in self._assignment.values():
+            if tp.stored_offset >= 0 and not (auto and tp.stored_offset == tp.committed_offset):
+                to_commit.append(TopicPartition(tp.topic, tp.partition, tp.stored_offset,
+                                                tp.stored_metadata))
+            else:
+                skipped.append(TopicPartition(tp.topic, tp.partition, OFFSET_INVALID))
+        if not to_commit:
+            if auto:
+                return None
+            if asynchronous:
+                self._handle.reply_q.push(("commit", (KafkaError(ErrorCode._NO_OFFSET), [])))
+                return None
+            raise KafkaException(KafkaError(ErrorCode._NO_OFFSET,
+                                            "Commit failed: Local: No offset stored"))
+        results = self._commit(to_commit, asynchronous, auto)
+        return None if results is None else results + skipped
+
+    def _commit(self, offsets: list[TopicPartition], asynchronous: bool, auto: bool
+                ) -> list[TopicPartition] | None:
+        if asynchronous:
+            def run() -> None:
+                try:
+                    self._commit_now(offsets, deadline_for(10.0), report=True)
+                except KafkaException:
+                    pass
+                finally:
+                    self._committing = False
+            self._committing = True
+            threading.Thread(target=run, name="rdpy:commit", daemon=True).start()
+            return None
+        return self._commit_now(offsets, deadline_for(None if not auto else 10.0), report=auto)
+
+    def _commit_now(self, offsets: list[TopicPartition], deadline: float,
+                    report: bool) -> list[TopicPartition]:
+        """Any thread. OffsetCommit (generation -1: not a group member). `report`: tell
+        on_commit (asynchronous commits); a synchronous one answers by its return value."""
+        coordinator = self._coordinator.broker(deadline)
+        if coordinator is None:
+            return self._commit_failed(offsets, ErrorCode._TIMED_OUT, report)
+        by_topic: dict[str, list[OffsetCommitRequestPartition]] = {}
+        for p in offsets:
+            by_topic.setdefault(p.topic, []).append(OffsetCommitRequestPartition(
+                partition_index=p.partition, committed_offset=p.offset,
+                committed_leader_epoch=p.leader_epoch if p.leader_epoch is not None else -1,
+                commit_timestamp=-1, committed_metadata=p.metadata))
+        group = self._group_id
+
+        def build(version: int) -> OffsetCommitRequest:
+            return OffsetCommitRequest(group_id=group, generation_id_or_member_epoch=-1,
+                                       member_id="", retention_time_ms=-1, topics=[
+                                           OffsetCommitRequestTopic(name=t, partitions=parts)
+                                           for t, parts in by_topic.items()])
+
+        err, response = request_sync(coordinator, _OFFSET_COMMIT, build, deadline,
+                                     self._handle.request_timeout)
+        if err:
+            self._coordinator.reset()
+            return self._commit_failed(offsets, err, report)
+        errors: dict[tuple[str, int], int] = {}
+        for t in response.topics:
+            for p in t.partitions:
+                errors[(t.name, p.partition_index)] = p.error_code
+        results = []
+        first_error = 0
+        for p in offsets:
+            code = errors.get((p.topic, p.partition), 0)
+            first_error = first_error or code
+            results.append(TopicPartition._make(p.topic, p.partition, p.offset, p.metadata,
+                                                p.leader_epoch,
+                                                KafkaError(code) if code else None))
+            tp = self._assignment.get((p.topic, p.partition))
+            if tp is not None and not code:
+                tp.committed_offset = p.offset
+        if report:
+            self._handle.reply_q.push(("commit", (KafkaError(first_error) if first_error
+                                                  else None, results)))
+        if first_error and first_error in (ErrorCode.NOT_COORDINATOR,
+                                           ErrorCode.COORDINATOR_NOT_AVAILABLE):
+            self._coordinator.reset()
+        return results
+
+    def _commit_failed(self, offsets: list[TopicPartition], err: int,
+                       report: bool) -> list[TopicPartition]:
+        if report:
+            self._handle.reply_q.push(("commit", (KafkaError(err), offsets)))
+        raise KafkaException(KafkaError(err, f"Commit failed: {KafkaError(err).str()}"))
+
+    def committed(self, partitions: Sequence[TopicPartition], timeout: float | None = None
+                  ) -> list[TopicPartition]:
+        """The committed offsets of `partitions` for this group (OFFSET_INVALID if none)."""
+        self._check_open()
+        _check_partitions(partitions)
+        deadline = deadline_for(timeout)
+        while True:
+            result = self._fetch_committed(list(partitions), deadline)
+            if result is not None:
+                return [TopicPartition(p.topic, p.partition,
+                                       result.get((p.topic, p.partition), OFFSET_INVALID))
+                        for p in partitions]
+            if time.monotonic() >= deadline:
+                raise KafkaException(KafkaError(ErrorCode._TIMED_OUT,
+                                                "Failed to get committed offsets: Local: "
+                                                "Timed out"))
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    # --- misc ----------------------------------------------------------------------------------
+
+    def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
+        """Ask the cluster for its brokers and topics (all, or just `topic`)."""
+        self._check_open()
+        return list_topics(self._handle, topic, timeout)
+
+    def subscribe(self, topics: Sequence[str], **kwargs: Any) -> None:
+        raise NotImplementedError("rdpy does not implement consumer groups (subscribe) yet; "
+                                  "use assign()")
+
+    def unsubscribe(self) -> None:
+        raise NotImplementedError("rdpy does not implement consumer groups (subscribe) yet")
+
+    def close(self) -> None:
+        """Commit stored offsets (if auto commit is on), then stop the client's threads."""
+        if self._closed:
+            return
+        if self._auto_commit:
+            try:
+                self._commit_stored(asynchronous=False, auto=True)
+            except KafkaException:
+                pass
+        self._serve_events()
+        self._closed = True
+        self._handle.destroy()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("Consumer closed")
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is None or handle.terminating:
+            return
+        import sys
+
+        if sys.is_finalizing():
+            handle.terminating = True
+            return
+        handle.destroy(timeout=1.0)
+
+
+def _check_partitions(partitions: Any) -> None:
+    if not isinstance(partitions, (list, tuple)):
+        raise TypeError("expected list of TopicPartition")
+    for p in partitions:
+        if not isinstance(p, TopicPartition):
+            raise TypeError("expected list of TopicPartition")
+
+
+def _refuse_unimplemented(settings: Any) -> None:
+    missing: list[str] = []
+    protocol = (settings.get_enum("security.protocol") or "plaintext").lower()
+    if protocol != "plaintext":
+        missing.append(f"`security.protocol={protocol}` (TLS and SASL)")
+    if settings.get_int("statistics.interval.ms") > 0:
+        missing.append("`statistics.interval.ms` (statistics)")
+    if missing:
+        raise KafkaException(KafkaError(
+            ErrorCode._NOT_IMPLEMENTED,
+            "Failed to create consumer: rdpy does not implement " + ", ".join(missing) + " yet"))
+
+
+__all__ = ["Consumer"]
