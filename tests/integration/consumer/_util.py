@@ -1,0 +1,180 @@
+"""Helpers for the consumer acceptance suite.
+
+Data is produced with confluent-kafka's Producer (the independent reference) and what its
+delivery reports said (partition, offset, timestamp) is what the consumer under test must
+read back. Topics are created with confluent's AdminClient on Tansu and with
+``LibrdkafkaMockCluster.create_topic`` on librdkafka's mock cluster.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import confluent_kafka
+
+from tests.integration.producer._util import create_topic, normalize_headers, seq_of, seq_value, to_bytes
+
+__all__ = [
+    "QUIET",
+    "Sent",
+    "consumer_conf",
+    "create_topic",
+    "drain",
+    "normalize_headers",
+    "produce",
+    "produce_seq",
+    "seq_of",
+    "seq_value",
+    "to_bytes",
+    "unique_topic",
+    "wait_for_leaders",
+]
+
+QUIET = {"log_level": 0}  # keep librdkafka's connection chatter out of test output
+
+
+def unique_topic(prefix: str) -> str:
+    return f"rdpy-cons-{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def unique_group(prefix: str = "g") -> str:
+    return f"rdpy-cons-{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def consumer_conf(bootstrap: str, **extra: Any) -> dict[str, Any]:
+    """A consumer configuration for manual assignment: a fresh group.id, no auto commit
+    (tests that commit say so), short fetch waits so EOF and empty polls come quickly."""
+    conf: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        "group.id": unique_group(),
+        "enable.auto.commit": False,
+        "fetch.wait.max.ms": 50,
+        **QUIET,
+    }
+    conf.update(extra)
+    return conf
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One produced record as the confluent producer's delivery report described it."""
+
+    index: int
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes | None]] | None
+    timestamp: tuple[int, int]
+
+
+def produce(bootstrap: str, topic: str, items: Iterable[dict[str, Any]], **conf: Any) -> list[Sent]:
+    """Produce every item (produce() keyword arguments) with confluent's Producer, wait for all
+    delivery reports and return them in item order; any delivery failure fails the test."""
+    producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, **QUIET, **conf})
+    items = list(items)
+    reports: dict[int, Sent] = {}
+    errors: list[Any] = []
+
+    def report(i: int, kw: dict[str, Any]) -> Any:
+        def on_delivery(err: Any, msg: Any) -> None:
+            if err is not None:
+                errors.append((i, err))
+                return
+            reports[i] = Sent(
+                index=i,
+                partition=msg.partition(),
+                offset=msg.offset(),
+                key=to_bytes(kw.get("key")),
+                value=to_bytes(kw.get("value")),
+                headers=normalize_headers(kw.get("headers")),
+                timestamp=msg.timestamp(),
+            )
+
+        return on_delivery
+
+    for i, kw in enumerate(items):
+        while True:
+            try:
+                producer.produce(topic, on_delivery=report(i, kw), **kw)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    remaining = producer.flush(60)
+    assert remaining == 0, f"{remaining} messages not delivered"
+    assert not errors, errors[:5]
+    assert sorted(reports) == list(range(len(items)))
+    return [reports[i] for i in range(len(items))]
+
+
+def produce_seq(
+    bootstrap: str, topic: str, partitions: int, per_partition: int, *, pad: int = 0, **conf: Any
+) -> dict[int, list[int]]:
+    """seq_value(s) records, `per_partition` to each partition (round robin, so sequence numbers
+    are global); returns per partition the sequence numbers in offset order. The delivery
+    reports must show offsets 0..per_partition-1 on every partition (a fresh topic)."""
+    n = partitions * per_partition
+    sent = produce(bootstrap, topic, ({"value": seq_value(i, pad), "partition": i % partitions} for i in range(n)), **conf)
+    out: dict[int, list[int]] = defaultdict(list)
+    for s in sorted(sent, key=lambda s: (s.partition, s.offset)):
+        out[s.partition].append(s.index)
+    for p in range(partitions):
+        offsets = sorted(s.offset for s in sent if s.partition == p)
+        assert offsets == list(range(per_partition)), f"partition {p}: {offsets[:10]}"
+    return dict(out)
+
+
+def drain(
+    client: ModuleType,
+    consumer: Any,
+    partitions: Iterable[tuple[str, int]],
+    *,
+    expected: int = 0,
+    timeout: float = 30.0,
+    use_consume: bool = False,
+) -> list[Any]:
+    """Poll until every (topic, partition) reported _PARTITION_EOF after at least `expected`
+    messages were read (needs enable.partition.eof=true); return the messages in the order
+    read. Any error other than _PARTITION_EOF fails the test."""
+    waiting = set(partitions)
+    at_eof: set[tuple[str, int]] = set()
+    got: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batch = consumer.consume(100, 0.2) if use_consume else [consumer.poll(0.2)]
+        for msg in batch:
+            if msg is None:
+                continue
+            err = msg.error()
+            key = (msg.topic(), msg.partition())
+            if err is not None:
+                assert err.code() == client.KafkaError._PARTITION_EOF, f"consumer error: {err}"
+                at_eof.add(key)
+                continue
+            at_eof.discard(key)
+            got.append(msg)
+        if waiting <= at_eof and len(got) >= expected:
+            return got
+    raise TimeoutError(f"read {len(got)} of {expected} messages; at EOF: {sorted(at_eof)} of {sorted(waiting)}")
+
+
+def by_partition(msgs: Iterable[Any]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = defaultdict(list)
+    for m in msgs:
+        out[m.partition()].append(m)
+    return dict(out)
+
+
+def wait_for_leaders(bootstrap: str, topic: str, partitions: int, timeout: float = 10.0) -> dict[int, int]:
+    """partition -> leader broker id, read with confluent's Producer.list_topics."""
+    producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, **QUIET})
+    md = producer.list_topics(topic, timeout=timeout)
+    leaders = {p: pm.leader for p, pm in md.topics[topic].partitions.items()}
+    assert len(leaders) == partitions
+    return leaders

@@ -1,0 +1,272 @@
+"""poll()/consume() shapes, partition EOF events, seek, pause/resume, position, watermarks,
+offsets_for_times, list_topics and close(), on librdkafka's mock cluster."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.integration.consumer._util import by_partition, consumer_conf, drain, produce, produce_seq, unique_topic
+from tests.support.rdkafka_mock import LibrdkafkaMockCluster
+
+pytestmark = pytest.mark.mockcluster
+
+
+def _topic(mock: LibrdkafkaMockCluster, partitions: int, per_partition: int = 10) -> str:
+    topic = unique_topic("poll")
+    mock.create_topic(topic, partitions)
+    if per_partition:
+        produce_seq(mock.bootstrap_servers, topic, partitions, per_partition)
+    return topic
+
+
+def _collect(consumer: Any, seconds: float) -> list[Any]:
+    out = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        m = consumer.poll(0.1)
+        if m is not None:
+            out.append(m)
+    return out
+
+
+def test_poll_returns_one_message_or_none(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    ck = consumer_client
+    topic = _topic(librdkafka_mock, 1, per_partition=0)
+    consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers))
+    consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
+    t0 = time.monotonic()
+    assert consumer.poll(0.5) is None
+    assert 0.4 <= time.monotonic() - t0 < 3.0
+    assert consumer.poll(0) is None
+    produce(librdkafka_mock.bootstrap_servers, topic, [{"value": b"m%d" % i, "partition": 0} for i in range(3)])
+    got: list[Any] = []
+    deadline = time.monotonic() + 10
+    while len(got) < 3 and time.monotonic() < deadline:
+        m = consumer.poll(0.5)
+        if m is not None:
+            assert isinstance(m, ck.Message)
+            got.append(m)
+    assert [(m.offset(), m.value()) for m in got] == [(i, b"m%d" % i) for i in range(3)]
+
+
+def test_consume_returns_a_list(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    ck = consumer_client
+    topic = _topic(librdkafka_mock, 1, per_partition=25)
+    consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers))
+    consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
+    got: list[Any] = []
+    deadline = time.monotonic() + 10
+    while len(got) < 25 and time.monotonic() < deadline:
+        batch = consumer.consume(10, 0.5)
+        assert isinstance(batch, list) and len(batch) <= 10
+        got.extend(batch)
+    assert [m.offset() for m in got] == list(range(25))
+    t0 = time.monotonic()
+    assert consumer.consume(10, 0.5) == []
+    assert 0.4 <= time.monotonic() - t0 < 3.0
+    assert consumer.consume(0, 0.1) == []
+    assert consumer.consume(timeout=0) == []  # num_messages defaults to 1
+    with pytest.raises(ValueError, match="num_messages must be between 0 and 1000000"):
+        consumer.consume(1_000_001, 0)
+
+
+def test_partition_eof_events(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    """enable.partition.eof: one _PARTITION_EOF event per partition each time it reaches the
+    end of what is there, carrying topic, partition and the end offset."""
+    ck = consumer_client
+    topic = _topic(librdkafka_mock, 2, per_partition=5)
+    consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True}))
+    consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(2)])
+    events = _collect(consumer, 1.5)
+    msgs = [m for m in events if m.error() is None]
+    eofs = [m for m in events if m.error() is not None]
+    assert sorted((m.partition(), m.offset()) for m in msgs) == [(p, o) for p in range(2) for o in range(5)]
+    assert sorted((m.partition(), m.offset()) for m in eofs) == [(0, 5), (1, 5)]
+    for m in eofs:
+        err = m.error()
+        assert err.code() == ck.KafkaError._PARTITION_EOF and err.name() == "_PARTITION_EOF"
+        assert not err.fatal() and not err.retriable()
+        assert m.topic() == topic and m.key() is None
+        # librdkafka: "Fetch from broker N reached end of partition at offset 5 (HighwaterMark 5)"
+        assert "reached end of partition at offset 5" in err.str()
+        assert m.value() == err.str().encode()
+        assert m.timestamp() == (ck.TIMESTAMP_NOT_AVAILABLE, -1)
+    for p, ms in by_partition(events).items():
+        assert ms[-1].error() is not None, f"partition {p}: EOF comes after its last message"
+    # A new message, then a new EOF at the new end.
+    produce(librdkafka_mock.bootstrap_servers, topic, [{"value": b"more", "partition": 1}])
+    more = _collect(consumer, 1.0)
+    assert [(m.partition(), m.offset(), m.error() is None) for m in more] == [(1, 5, True), (1, 6, False)]
+
+
+def test_no_eof_events_by_default(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    ck = consumer_client
+    topic = _topic(librdkafka_mock, 2, per_partition=5)
+    consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers))
+    consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(2)])
+    events = _collect(consumer, 1.5)
+    assert all(m.error() is None for m in events)
+    assert len(events) == 10
+
+
+def test_seek_backwards_and_forwards(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    ck = consumer_client
+    topic = _topic(librdkafka_mock, 2, per_partition=10)
+    consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True}))
+    # Seeking a partition this consumer never knew: _UNKNOWN_PARTITION ("Failed to seek to
+    # offset 3: Local: Unknown partition"). (librdkafka answers _STATE instead for a known
+    # but unassigned partition, e.g. after get_watermark_offsets() on it.)
+    with pytest.raises(ck.KafkaException) as info:
+        consumer.seek(ck.TopicPartition(topic, 0, 3))
+    assert info.value.args[0].code() == ck.KafkaError._UNKNOWN_PARTITION
+    consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING), ck.TopicPartition(topic, 1, ck.OFFSET_BEGINNING)])
+    # seek right after assign, before anything was fetched
+    consumer.seek(ck.TopicPartition(topic, 1, 6))
+    first = drain(ck, consumer, [(topic, 0), (topic, 1)], expected=14)
+    assert {p: [m.offset() for m in ms] for p, ms in by_partition(first).items()} == {0: list(range(10)), 1: [6, 7, 8, 9]}
+    consumer.seek(ck.TopicPartition(topic, 0, 2))  # backwards, after EOF
+    again = drain(ck, consumer, [(topic, 0)], expected=8)
+    assert [m.offset() for m in again] == list(range(2, 10))
+    consumer.seek(ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING))  # logical offset
+    m = None
+    while m is None or m.error() is not None:
+        m = consumer.poll(5)
+    assert (m.partition(), m.offset()) == (0, 0)
+    consumer.seek(ck.TopicPartition(topic, 0, 8))  # forwards, mid-stream (prefetched data dropped)
+    rest = drain(ck, consumer, [(topic, 0)], expected=2)
+    assert [m.offset() for m in rest] == [8, 9]
+    assert consumer.position([ck.TopicPartition(topic, 0)])[0].offset == 10
+
+
+def test_pause_and_resume(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    """A paused partition yields nothing while others flow; after resume() it continues from
+    where the application was, with nothing lost and nothing repeated (even what had been
+    prefetched before the pause)."""
+    ck = consumer_client
+    bootstrap = librdkafka_mock.bootstrap_servers
+    topic = _topic(librdkafka_mock, 2, per_partition=20)
+    consumer = make_consumer(consumer_conf(bootstrap))
+    tps = [ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(2)]
+    consumer.assign(tps)
+    seen: list[Any] = []
+    while sum(1 for m in seen if m.partition() == 0) < 5:
+        m = consumer.poll(5)
+        assert m is not None and m.error() is None
+        seen.append(m)
+    consumer.pause([ck.TopicPartition(topic, 0)])
+    produce(bootstrap, topic, [{"value": b"late-%d" % p, "partition": p} for p in range(2)])
+    during = _collect(consumer, 1.5)
+    assert during, "the unpaused partition keeps flowing"
+    assert all(m.partition() == 1 for m in during), [(m.partition(), m.offset()) for m in during if m.partition() == 0]
+    consumer.resume([ck.TopicPartition(topic, 0)])
+    after = _collect(consumer, 1.5)
+    allmsgs = seen + during + after
+    for p in range(2):
+        assert [m.offset() for m in allmsgs if m.partition() == p] == list(range(21)), f"partition {p}"
+
+
+def test_position(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    """position(): the offset after the last message handed to the application; before any
+    (assigned or not, whatever the assign offset) it is OFFSET_INVALID (-1001)."""
+    ck = consumer_client
+    topic = _topic(librdkafka_mock, 2, per_partition=10)
+    consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers))
+    (before,) = consumer.position([ck.TopicPartition(topic, 0)])
+    assert (before.topic, before.partition, before.offset) == (topic, 0, ck.OFFSET_INVALID)
+    consumer.assign([ck.TopicPartition(topic, 0, 3), ck.TopicPartition(topic, 1, ck.OFFSET_BEGINNING)])
+    assert [tp.offset for tp in consumer.position([ck.TopicPartition(topic, p) for p in range(2)])] == [ck.OFFSET_INVALID] * 2
+    got: list[Any] = []
+    while len([m for m in got if m.partition() == 0]) < 4:
+        m = consumer.poll(5)
+        assert m is not None and m.error() is None
+        got.append(m)
+    last = {p: ms[-1].offset() for p, ms in by_partition(got).items()}
+    pos = consumer.position([ck.TopicPartition(topic, p) for p in range(2)])
+    assert pos[0].offset == last[0] + 1 == 7
+    assert pos[1].offset == (last[1] + 1 if 1 in last else ck.OFFSET_INVALID)
+    assert all(tp.error is None for tp in pos)
+
+
+def test_watermark_offsets(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    ck = consumer_client
+    bootstrap = librdkafka_mock.bootstrap_servers
+    topic = _topic(librdkafka_mock, 2, per_partition=10)
+    consumer = make_consumer(consumer_conf(bootstrap, **{"enable.partition.eof": True}))
+    tp0 = ck.TopicPartition(topic, 0)
+    # cached=True answers from what fetches saw: nothing yet -> (OFFSET_INVALID, OFFSET_INVALID)
+    assert consumer.get_watermark_offsets(tp0, cached=True) == (ck.OFFSET_INVALID, ck.OFFSET_INVALID)
+    lo, hi = consumer.get_watermark_offsets(tp0, timeout=10)
+    assert (lo, hi) == (0, 10) and type(lo) is int and type(hi) is int
+    assert consumer.get_watermark_offsets(tp0, timeout=10, cached=False) == (0, 10)
+    consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
+    drain(ck, consumer, [(topic, 0)], expected=10)
+    assert consumer.get_watermark_offsets(tp0, cached=True) == (0, 10)
+    produce(bootstrap, topic, [{"value": b"x", "partition": 0}] * 3)
+    assert consumer.get_watermark_offsets(tp0, timeout=10) == (0, 13)
+    drain(ck, consumer, [(topic, 0)], expected=3)
+    assert consumer.get_watermark_offsets(tp0, cached=True) == (0, 13)
+    for bad in (ck.TopicPartition(topic, 7), ck.TopicPartition("no-such-topic-x", 0)):
+        with pytest.raises(ck.KafkaException) as info:
+            consumer.get_watermark_offsets(bad, timeout=3)
+        assert info.value.args[0].code() == ck.KafkaError._UNKNOWN_PARTITION
+
+
+def test_offsets_for_times(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    """offsets_for_times on the mock: the logical timestamps -2 (earliest) and -1 (latest)
+    answer the log start and end; a timestamp after every record answers -1 (Kafka's "no
+    such offset"). (The mock answers -1 to any real timestamp lookup, so per-record lookups
+    cannot be proven here; Tansu answers 0.)"""
+    ck = consumer_client
+    topic = _topic(librdkafka_mock, 2, per_partition=10)
+    consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers))
+    res = consumer.offsets_for_times([ck.TopicPartition(topic, 0, -2), ck.TopicPartition(topic, 1, -1)], timeout=10)
+    assert [(tp.topic, tp.partition, tp.offset, tp.error) for tp in res] == [(topic, 0, 0, None), (topic, 1, 10, None)]
+    future = int(time.time() * 1000) + 86_400_000
+    res = consumer.offsets_for_times([ck.TopicPartition(topic, p, future) for p in range(2)], timeout=10)
+    assert [(tp.partition, tp.offset) for tp in res] == [(0, -1), (1, -1)]
+    with pytest.raises(ck.KafkaException) as info:
+        consumer.offsets_for_times([ck.TopicPartition(topic, 9, 1000)], timeout=3)
+    assert info.value.args[0].code() == ck.KafkaError._UNKNOWN_PARTITION
+
+
+def test_list_topics(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    topic = _topic(librdkafka_mock, 4, per_partition=0)
+    consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers))
+    md = consumer.list_topics(topic, timeout=10)
+    assert sorted(md.brokers) == [1, 2, 3]
+    t = md.topics[topic]
+    assert t.error is None and sorted(t.partitions) == [0, 1, 2, 3]
+    assert all(pm.leader in (1, 2, 3) for pm in t.partitions.values())
+    assert topic in consumer.list_topics(timeout=10).topics
+
+
+def test_close(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
+    """close() returns None and may be called again; afterwards every other call raises
+    RuntimeError ("Consumer closed"; list_topics: "Handle has been closed")."""
+    ck = consumer_client
+    topic = _topic(librdkafka_mock, 1, per_partition=3)
+    consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers))
+    tp = ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)
+    consumer.assign([tp])
+    assert consumer.poll(5) is not None
+    assert consumer.close() is None
+    assert consumer.close() is None
+    calls: dict[str, Callable[[], Any]] = {
+        "poll": lambda: consumer.poll(0),
+        "consume": lambda: consumer.consume(1, 0),
+        "assign": lambda: consumer.assign([tp]),
+        "assignment": lambda: consumer.assignment(),
+        "position": lambda: consumer.position([tp]),
+        "commit": lambda: consumer.commit(asynchronous=False),
+        "get_watermark_offsets": lambda: consumer.get_watermark_offsets(tp),
+    }
+    for name, call in calls.items():
+        with pytest.raises(RuntimeError, match="Consumer closed"):
+            call()
+    with pytest.raises(RuntimeError, match="closed"):
+        consumer.list_topics(timeout=1)

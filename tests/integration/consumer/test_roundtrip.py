@@ -1,0 +1,153 @@
+"""Every record of every partition is read exactly once, with its key, value, headers and
+timestamp, for every codec; Message accessors have confluent-kafka's types."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.integration.consumer._util import (
+    Sent,
+    by_partition,
+    consumer_conf,
+    create_topic,
+    drain,
+    produce,
+    unique_topic,
+)
+from tests.support.rdkafka_mock import LibrdkafkaMockCluster
+
+CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
+PARTITIONS = 6
+BASE_TS = 1_700_000_000_000
+
+
+def _items(n: int, partitions: int) -> list[dict[str, Any]]:
+    rng = random.Random(5)
+    keys: list[Any] = [None, b"", b"key", "text-key-\u00e9", b"\x00\xff"]
+    values: list[Any] = [None, b"", b"v", "text \u2603", b"compressible " * 300]
+    headers: list[Any] = [
+        None,
+        [("h", b"1"), ("h", b"2"), ("empty", b""), ("none", None)],
+        [("only", b"\xff\x00")],
+    ]
+    items = []
+    for i in range(n):
+        kw: dict[str, Any] = {
+            "partition": i % partitions,
+            "key": keys[i % len(keys)],
+            "value": values[(i // 2) % len(values)] if i % 7 else rng.randbytes(rng.randint(1, 2000)),
+            "headers": headers[i % len(headers)],
+        }
+        if i % 3 == 0:
+            kw["timestamp"] = BASE_TS + i
+        items.append(kw)
+    return items
+
+
+def _check_exactly_once(consumed: list[Any], sent: list[Sent], *, report_timestamps: bool = True, items: list[dict[str, Any]] | None = None, window: tuple[int, int] = (0, 0)) -> None:
+    """Exactly the reported (partition, offset)s, each once, in offset order, with the sent
+    key/value/headers. Timestamps equal the delivery reports' when `report_timestamps`;
+    otherwise (librdkafka's mock answers LogAppendTime 1234 in Produce responses but stores
+    the CreateTime) they are CreateTime: the explicit one, or within `window`."""
+    positions = [(m.partition(), m.offset()) for m in consumed]
+    dupes = [pos for pos, c in Counter(positions).items() if c > 1]
+    assert not dupes, f"read twice: {dupes[:5]}"
+    assert sorted(positions) == sorted((s.partition, s.offset) for s in sent)
+    for part, msgs in by_partition(consumed).items():
+        offsets = [m.offset() for m in msgs]
+        assert offsets == sorted(offsets), f"partition {part} out of order"
+    by_pos = {(m.partition(), m.offset()): m for m in consumed}
+    for s in sent:
+        m = by_pos[(s.partition, s.offset)]
+        assert m.key() == s.key, s.index
+        assert m.value() == s.value, s.index
+        assert m.headers() == s.headers, s.index
+        if report_timestamps:
+            assert m.timestamp() == s.timestamp, s.index
+        else:
+            assert items is not None
+            ts_type, ts = m.timestamp()
+            assert ts_type == 1, s.index  # TIMESTAMP_CREATE_TIME
+            if "timestamp" in items[s.index]:
+                assert ts == items[s.index]["timestamp"], s.index
+            else:
+                assert window[0] - 1000 <= ts <= window[1] + 1000, s.index
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_every_record_once_every_codec(consumer_client: ModuleType, make_consumer: Any, broker: Any, codec: str) -> None:
+    topic = create_topic(broker.bootstrap_servers, unique_topic(f"codec-{codec}"), PARTITIONS)
+    before_ms = int(time.time() * 1000)
+    sent = produce(
+        broker.bootstrap_servers, topic, _items(240, PARTITIONS), **{"compression.type": codec, "linger.ms": 20}
+    )
+    after_ms = int(time.time() * 1000)
+    for s in sent:  # the reference's own view: create time, explicit or the producer's clock
+        assert s.timestamp[0] == consumer_client.TIMESTAMP_CREATE_TIME
+        if s.index % 3:
+            assert before_ms - 1000 <= s.timestamp[1] <= after_ms + 1000
+        else:
+            assert s.timestamp[1] == BASE_TS + s.index
+
+    consumer = make_consumer(consumer_conf(broker.bootstrap_servers, **{"enable.partition.eof": True}))
+    consumer.assign([consumer_client.TopicPartition(topic, p, consumer_client.OFFSET_BEGINNING) for p in range(PARTITIONS)])
+    consumed = drain(consumer_client, consumer, [(topic, p) for p in range(PARTITIONS)], expected=len(sent))
+    _check_exactly_once(consumed, sent)
+    assert all(m.topic() == topic for m in consumed)
+
+
+def test_every_record_once_over_three_brokers_with_consume(
+    consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster
+) -> None:
+    """Partitions led by three different brokers, read with consume(num_messages, timeout)."""
+    topic = unique_topic("mock-rt")
+    librdkafka_mock.create_topic(topic, PARTITIONS)
+    items = _items(300, PARTITIONS)
+    before_ms = int(time.time() * 1000)
+    sent = produce(librdkafka_mock.bootstrap_servers, topic, items, **{"linger.ms": 5})
+    after_ms = int(time.time() * 1000)
+    assert {s.timestamp for s in sent} == {(consumer_client.TIMESTAMP_LOG_APPEND_TIME, 1234)}
+    consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True}))
+    consumer.assign([consumer_client.TopicPartition(topic, p, consumer_client.OFFSET_BEGINNING) for p in range(PARTITIONS)])
+    consumed = drain(consumer_client, consumer, [(topic, p) for p in range(PARTITIONS)], expected=len(sent), use_consume=True)
+    _check_exactly_once(consumed, sent, report_timestamps=False, items=items, window=(before_ms, after_ms))
+
+
+def test_message_accessor_types(consumer_client: ModuleType, make_consumer: Any, broker: Any) -> None:
+    topic = create_topic(broker.bootstrap_servers, unique_topic("types"), 1)
+    sent = produce(
+        broker.bootstrap_servers,
+        topic,
+        [
+            {"key": b"k", "value": b"12345", "headers": [("a", b"b")], "timestamp": BASE_TS},
+            {"key": None, "value": None},
+            {"key": b"", "value": b""},
+        ],
+    )
+    consumer = make_consumer(consumer_conf(broker.bootstrap_servers, **{"enable.partition.eof": True}))
+    consumer.assign([consumer_client.TopicPartition(topic, 0, consumer_client.OFFSET_BEGINNING)])
+    m1, m2, m3 = drain(consumer_client, consumer, [(topic, 0)], expected=3)
+    assert [m.offset() for m in (m1, m2, m3)] == [s.offset for s in sent] == [0, 1, 2]
+    for m in (m1, m2, m3):
+        assert m.error() is None
+        assert isinstance(m.topic(), str) and m.topic() == topic
+        assert type(m.partition()) is int and type(m.offset()) is int
+        ts_type, ts = m.timestamp()
+        assert type(ts_type) is int and type(ts) is int
+        assert ts_type == consumer_client.TIMESTAMP_CREATE_TIME
+        le = m.leader_epoch()
+        assert le is None or type(le) is int
+        assert m.latency() is None  # latency is a producer-side (delivery report) figure
+    assert m1.timestamp() == (consumer_client.TIMESTAMP_CREATE_TIME, BASE_TS)
+    assert (m1.key(), m1.value(), m1.headers(), len(m1)) == (b"k", b"12345", [("a", b"b")], 5)
+    assert type(m1.key()) is bytes and type(m1.value()) is bytes
+    # Null key/value are None; len() of a message with a null value is 0, so `if msg:` is
+    # False for it (confluent's Message.__len__ is the value's length).
+    assert (m2.key(), m2.value(), m2.headers(), len(m2), bool(m2)) == (None, None, None, 0, False)
+    assert (m3.key(), m3.value(), m3.headers(), len(m3)) == (b"", b"", None, 0)
