@@ -14,7 +14,8 @@ from rdpy.constants import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME
 from rdpy.errors import ErrorCode, KafkaError
 from rdpy.message import Message, _new_event, _new_message
 from rdpy.protocol.messages.fetch import FetchPartition, FetchRequest, FetchTopic
-from rdpy.records import CONTROL_ABORT, RecordError, read_batches
+from rdpy.records import RecordError, read_batches
+from rdpy.records.transactions import committed_batches
 
 if TYPE_CHECKING:
     from rdpy.client.broker import Broker, Request
@@ -200,30 +201,14 @@ class FetchServer:
         partition = tp.partition
         next_offset = offset
         size = 0
-        # read_committed: producer id -> first offset of an aborted transaction (Java's rule).
-        pending_aborts: list[tuple[int, int]] = []
-        if self.read_committed and aborted:
-            pending_aborts = sorted((a.first_offset, a.producer_id) for a in aborted)
-        aborting: set[int] = set()
+        batches = read_batches(records, check_crcs=self.check_crcs)
+        aborted_list = ([(a.producer_id, a.first_offset) for a in aborted]
+                        if self.read_committed and aborted else [])
         append = out.append
-        for batch in read_batches(records, check_crcs=self.check_crcs):
-            if batch.last_offset < offset:
+        for batch, deliver in committed_batches(batches, aborted_list):
+            if batch.last_offset < offset or not deliver:
+                # Before the fetch offset, a control record, or an aborted transaction's.
                 next_offset = max(next_offset, batch.next_offset)
-                continue
-            if self.read_committed:
-                while pending_aborts and pending_aborts[0][0] <= batch.last_offset:
-                    aborting.add(pending_aborts.pop(0)[1])
-                if batch.is_control:
-                    ctrl = batch.control_record_key()
-                    if ctrl is not None and ctrl.type == CONTROL_ABORT:
-                        aborting.discard(batch.producer_id)
-                    next_offset = batch.next_offset
-                    continue
-                if batch.is_transactional and batch.producer_id in aborting:
-                    next_offset = batch.next_offset
-                    continue
-            elif batch.is_control:
-                next_offset = batch.next_offset
                 continue
             epoch = batch.partition_leader_epoch
             leader_epoch = epoch if epoch >= 0 else None
