@@ -130,6 +130,7 @@ class Consumer:
         self._assignment: dict[tuple[str, int], Toppar] = {}
         #: The offsets assign() was given, as assignment() reports them (confluent does).
         self._assigned_offsets: dict[tuple[str, int], int] = {}
+        self._ever_assigned: set[tuple[str, int]] = set()
         #: Partitions waiting for a logical offset to be resolved (main thread issues queries).
         self._pending: dict[Toppar, int] = {}
         self._querying: set[Toppar] = set()
@@ -162,6 +163,7 @@ class Consumer:
                 tp.eof_offset = OFFSET_INVALID
                 self._assignment[(p.topic, p.partition)] = tp
                 self._assigned_offsets[(p.topic, p.partition)] = p.offset
+                self._ever_assigned.add((p.topic, p.partition))
                 self._start_at(tp, p.offset)
         handle.wake_main()
 
@@ -454,6 +456,12 @@ class Consumer:
         self._check_open()
         tp = self._assignment.get((partition.topic, partition.partition))
         if tp is None:
+            # librdkafka: a partition that was assigned before is _STATE, any other
+            # _UNKNOWN_PARTITION.
+            if (partition.topic, partition.partition) in self._ever_assigned:
+                raise KafkaException(KafkaError(
+                    ErrorCode._STATE,
+                    f"Failed to seek to offset {partition.offset}: Local: Erroneous state"))
             raise KafkaException(KafkaError(
                 ErrorCode._UNKNOWN_PARTITION,
                 f"Failed to seek to offset {partition.offset}: Local: Unknown partition"))
@@ -718,7 +726,8 @@ class Consumer:
 
     def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
         """Ask the cluster for its brokers and topics (all, or just `topic`)."""
-        self._check_open()
+        if self._closed:
+            raise RuntimeError("Handle has been closed")  # confluent-kafka's wording here
         return list_topics(self._handle, topic, timeout)
 
     def subscribe(self, topics: Sequence[str], **kwargs: Any) -> None:
