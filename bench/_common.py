@@ -65,10 +65,10 @@ class Broker:
 
 
 def open_broker(bootstrap: Optional[str]) -> Broker:
-    """`bootstrap` if given (nothing started), else a local in-memory Tansu (tests.support)."""
+    """`bootstrap` if given (nothing started), else a local in-memory Tansu (rdpy.testing)."""
     if bootstrap:
         return Broker(bootstrap, f"external cluster {bootstrap}")
-    from tests.support.broker import start_tansu, tansu_binary
+    from rdpy.testing.tansu import start_tansu, tansu_binary
 
     version = "tansu"
     try:
@@ -161,3 +161,60 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: in
 
     sep = "|" + "|".join(("-" * (w + 2)) if i < left else ("-" * (w + 1) + ":") for i, w in enumerate(widths)) + "|"
     return "\n".join([line(headers), sep, *(line(r) for r in rows)])
+
+
+def cpu_seconds() -> float:
+    """User+sys CPU seconds of this process, all threads (getrusage: microsecond resolution,
+    where os.times() ticks at 10 ms)."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def peak_rss_kb() -> int:
+    """Peak resident set size of this process so far, in KiB (Linux ru_maxrss)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def fmt_ratio(x: Optional[float]) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def client_versions() -> str:
+    """rdpy, confluent-kafka (and its librdkafka), kafka-python and aiokafka versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for dist in ("rdpy", "confluent-kafka", "kafka-python", "aiokafka"):
+        try:
+            v = version(dist)
+        except PackageNotFoundError:
+            v = "not installed"
+        if dist == "confluent-kafka" and v != "not installed":
+            import confluent_kafka
+
+            v += f" (librdkafka {confluent_kafka.libversion()[0]})"
+        parts.append(f"{dist} {v}")
+    return ", ".join(parts)
+
+
+def git_revision() -> str:
+    """Short commit of the repository, with "+dirty" if tracked files outside bench/ changed."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=str(ROOT), timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"], capture_output=True,
+                               text=True, cwd=str(ROOT), timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (rev or "unknown") + ("+dirty" if dirty else "")
