@@ -127,6 +127,8 @@ class Consumer:
         handle.partition_eof = settings.get_bool("enable.partition.eof")
         handle.offset_reset = self._offset_out_of_range
         handle.main_hooks.append(self._main_tick)
+        self._queue: ConsumerQueue = handle.consumer_queue
+        self._reply_pending = handle.reply_q.pending
         self._assignment: dict[tuple[str, int], Toppar] = {}
         #: The offsets assign() was given, as assignment() reports them (confluent does).
         self._assigned_offsets: dict[tuple[str, int], int] = {}
@@ -383,9 +385,18 @@ class Consumer:
 
     def poll(self, timeout: float | None = None) -> Message | None:
         """The next message or event, waiting up to `timeout` s (None/-1: forever)."""
-        self._check_open()
+        if self._closed:
+            raise RuntimeError("Consumer closed")
+        # Fast path: a message is waiting (no lock, no clock).
+        if self._reply_pending:
+            self._serve_events()
+        item = self._queue.pop_nowait()
+        if item is not None:
+            return self._deliver(item[0], item[1])
+        if timeout == 0:
+            return None
         deadline = deadline_for(timeout)
-        queue = self._handle.consumer_queue
+        queue = self._queue
         while True:
             self._serve_events()
             item = queue.pop(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic())))
@@ -395,28 +406,36 @@ class Consumer:
                 return None
 
     def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[Message]:
-        """Up to `num_messages` messages/events, waiting up to `timeout` s for the first batch."""
+        """Up to `num_messages` messages/events; waits up to `timeout` s for that many."""
         self._check_open()
         if num_messages < 0 or num_messages > 1_000_000:
             raise ValueError("num_messages must be between 0 and 1000000 (1M)")
         deadline = deadline_for(timeout)
-        queue = self._handle.consumer_queue
+        queue = self._queue
+        pop = queue.pop_nowait
+        deliver = self._deliver
         out: list[Message] = []
-        while len(out) < num_messages:
-            self._serve_events()
-            wait = 0.0 if out else min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic()))
-            item = queue.pop(wait)
+        while True:
+            if self._reply_pending:
+                self._serve_events()
+            while len(out) < num_messages:
+                item = pop()
+                if item is None:
+                    break
+                out.append(deliver(item[0], item[1]))
+            # As librdkafka's consume_batch: wait for a full batch until the timeout.
+            if len(out) >= num_messages:
+                return out
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return out
+            item = queue.pop(min(MAX_BLOCK_SLICE, remaining))
             if item is not None:
-                out.append(self._deliver(item[0], item[1]))
-                continue
-            if out or time.monotonic() >= deadline:
-                break
-        return out
+                out.append(deliver(item[0], item[1]))
 
     def _deliver(self, msg: Message, tp: Toppar | None) -> Message:
         if tp is not None and msg._error is None:
-            offset = msg._offset
-            assert offset is not None
+            offset: int = msg._offset  # type: ignore[assignment]  # always set on messages
             tp.app_pos = offset + 1
             if self._auto_store:
                 tp.stored_offset = offset + 1

@@ -1,6 +1,10 @@
 """The consumer queue: prefetched messages and events waiting for poll()/consume().
 
-Broker threads append whole fetched batches; the application pops one message at a time.
+Broker threads append whole fetched batches (under the condition lock, to wake a waiting
+poll()); the application pops from the head without the lock (deque.popleft is atomic in
+CPython) and takes the lock only to wait. Counters have a single writer each, so no update is
+lost: broker threads count what they enqueue, the application what it takes out.
+
 Each entry carries its partition's `version` at fetch time: after a seek or (re)assignment the
 partition's version moves on and older entries are dropped when they reach the head, so the
 application never sees data from before its seek.
@@ -18,34 +22,35 @@ from rdpy.message import Message
 if TYPE_CHECKING:
     from rdpy.client.toppar import Toppar
 
+#: (message or event or None, toppar, version, size). A None message is a position marker:
+#: `size` is then the offset the partition's position moves to.
+Entry = tuple["Message | None", "Toppar | None", int, int]
+
 
 class ConsumerQueue:
-    """Messages and events in fetch order. Any thread; one condition lock."""
+    """Messages and events in fetch order."""
 
     def __init__(self, max_bytes: int) -> None:
-        #: (message or event or None, toppar, version, size). A None message is a position
-        #: marker: `size` is then the offset the partition's position moves to.
-        self._items: deque[tuple[Message | None, Toppar | None, int, int]] = deque()
+        self._items: deque[Entry] = deque()
         self._cond = threading.Condition(threading.Lock())
         self.max_bytes = max_bytes
-        self.bytes = 0
+        self.enq_bytes = 0  # written by broker threads only (under the lock)
+        self.deq_bytes = 0  # written by the application thread only
 
     def __len__(self) -> int:
         return len(self._items)
 
     def over_limit(self) -> bool:
         """Broker threads: stop prefetching while the queue holds queued.max.messages.kbytes."""
-        return self.bytes >= self.max_bytes
+        return self.enq_bytes - self.deq_bytes >= self.max_bytes
 
     def put_messages(self, tp: Toppar, version: int, msgs: list[Message], size: int) -> None:
         """Broker thread. Appends one partition's fetched messages."""
         per_msg = size // len(msgs) if msgs else 0
         with self._cond:
-            extend = self._items.extend
-            extend((m, tp, version, per_msg) for m in msgs)
-            tp.queued_msgs += len(msgs)
-            tp.queued_bytes += per_msg * len(msgs)
-            self.bytes += per_msg * len(msgs)
+            self._items.extend((m, tp, version, per_msg) for m in msgs)
+            tp.enq_msgs += len(msgs)
+            self.enq_bytes += per_msg * len(msgs)
             self._cond.notify()
 
     def put_event(self, tp: Toppar | None, version: int, event: Message) -> None:
@@ -60,49 +65,49 @@ class ConsumerQueue:
             self._items.append((None, tp, version, offset))
 
     def pop(self, timeout: float) -> tuple[Message, Toppar | None] | None:
-        """App thread. The next current message or event, waiting up to `timeout` s
-        (in slices of at most MAX_BLOCK_SLICE, so that signals are handled)."""
+        """App thread. The next current message or event, waiting up to `timeout` s (at most
+        MAX_BLOCK_SLICE, so that signals are handled; callers loop to their deadline)."""
+        item = self.pop_nowait()
+        if item is not None or timeout <= 0:
+            return item
         with self._cond:
-            while True:
-                item = self._pop_current()
-                if item is not None:
-                    return item
-                if timeout <= 0:
-                    return None
+            if not self._items:
                 self._cond.wait(min(timeout, MAX_BLOCK_SLICE))
-                return self._pop_current()
+        return self.pop_nowait()
 
-    def _pop_current(self) -> tuple[Message, Toppar | None] | None:
+    def pop_nowait(self) -> tuple[Message, Toppar | None] | None:
+        """App thread, no lock. The next current message or event, or None."""
         items = self._items
-        while items:
-            msg, tp, version, size = items.popleft()
+        while True:
+            try:
+                msg, tp, version, size = items.popleft()
+            except IndexError:
+                return None
             if msg is None:
                 if tp is not None and tp.version == version and size > tp.app_pos:
                     tp.app_pos = size
                 continue
-            if tp is not None and size:
-                tp.queued_msgs -= 1
-                tp.queued_bytes -= size
-                self.bytes -= size
-            elif tp is not None and msg._error is None:
-                tp.queued_msgs -= 1
-            if tp is None or tp.version == version:
+            if tp is None:
                 return msg, tp
-        return None
+            if msg._error is None:
+                tp.deq_msgs += 1
+                self.deq_bytes += size
+            if tp.version == version:
+                return msg, tp
 
     def purge(self, tp: Toppar) -> None:
-        """App thread. Forget a partition's prefetched data (unassign)."""
+        """App thread. Forget a partition's prefetched data (unassign, seek, pause)."""
         with self._cond:
-            keep: deque[tuple[Message | None, Toppar | None, int, int]] = deque()
+            keep: deque[Entry] = deque()
             for item in self._items:
+                msg = item[0]
                 if item[1] is tp:
-                    if item[0] is not None:
-                        self.bytes -= item[3]
+                    if msg is not None and msg._error is None:
+                        tp.deq_msgs += 1
+                        self.deq_bytes += item[3]
                 else:
                     keep.append(item)
             self._items = keep
-            tp.queued_msgs = 0
-            tp.queued_bytes = 0
 
     def wake(self) -> None:
         with self._cond:

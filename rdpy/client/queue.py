@@ -19,10 +19,13 @@ MAX_BLOCK_SLICE = 0.2
 class OpQueue(Generic[T]):
     """A FIFO of ops with a condition for waiting (any thread pushes, any thread pops)."""
 
-    __slots__ = ("_items", "_cond")
+    __slots__ = ("_items", "pending", "_cond")
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
+        #: The same deque, for lock-free "anything queued?" checks on hot paths (truthiness
+        #: of a deque is atomic in CPython).
+        self.pending = self._items
         self._cond = threading.Condition(threading.Lock())
 
     def __len__(self) -> int:

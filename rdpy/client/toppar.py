@@ -50,8 +50,8 @@ class Toppar:
         "fetch_state",
         "version",
         "fetch_backoff_until",
-        "queued_msgs",
-        "queued_bytes",
+        "enq_msgs",
+        "deq_msgs",
         "app_pos",
         "stored_offset",
         "stored_metadata",
@@ -91,9 +91,10 @@ class Toppar:
         self.fetch_state = "none"  # none | offset_query | active
         self.version = 0
         self.fetch_backoff_until = 0.0
-        #: Prefetched and not yet handed to the application (consumer queue lock).
-        self.queued_msgs = 0
-        self.queued_bytes = 0
+        #: Prefetched messages: counted in by the broker thread, out by the application
+        #: (one writer each, so no update is lost); queued_msgs is the difference.
+        self.enq_msgs = 0
+        self.deq_msgs = 0
         #: Offset after the last message returned by poll()/consume() (position()).
         self.app_pos = -1001
         self.stored_offset = -1001
@@ -159,6 +160,11 @@ class Toppar:
                 head.append(msgq.popleft())
             head.sort(key=_msgid)
             msgq.extendleft(reversed(head))
+
+    @property
+    def queued_msgs(self) -> int:
+        """Consumer: messages prefetched and not yet handed to the application."""
+        return self.enq_msgs - self.deq_msgs
 
     def fetchable(self) -> bool:
         """Consumer: assigned, not paused, and fetching from a known offset."""
