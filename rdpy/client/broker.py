@@ -243,6 +243,9 @@ class Broker:
 
     def _connect(self, now: float) -> None:
         self._set_state(TRY_CONNECT, now)
+        self.connects += 1
+        # librdkafka resolves in state CONNECT (its errors say "in state CONNECT").
+        self._set_state(CONNECT, now)
         try:
             family, addr = random.choice(resolve(self.host, self.port))
             self.conn = Connection(family, addr, self.max_frame,
@@ -253,8 +256,6 @@ class Broker:
             code = ErrorCode._RESOLVE if exc.resolve else ErrorCode._TRANSPORT
             self._fail(code, exc.reason, now)
             return
-        self.connects += 1
-        self._set_state(CONNECT, now)
         if self.conn.connected:
             self._on_connected(now)
 
@@ -427,13 +428,15 @@ class Broker:
         jitter = random.uniform(0.75, 1.5)
         self.next_connect_at = now + self.reconnect_backoff * jitter
         self.reconnect_backoff = min(self.reconnect_backoff * 2, self.reconnect_backoff_max)
-        self._set_state(DOWN, now)
         text = f"{self.name}: {reason} (after {ms}ms in state {state})"
+        # Reported before the state change, so error_cb sees the cause before any
+        # _ALL_BROKERS_DOWN it leads to (librdkafka's order).
         if was_up and not inflight and err == ErrorCode._TRANSPORT and reason == "Disconnected":
             # An idle connection closed by the broker is not worth an error event.
             self.handle.log(6, "FAIL", text)
         else:
             self.handle.report_broker_error(self, err, text)
+        self._set_state(DOWN, now)
         # Requests not sent yet fail too (librdkafka purges the broker's output queue); their
         # owners decide whether to retry, possibly on another broker.
         unsent = list(self.outq)

@@ -87,7 +87,6 @@ class Handle:
         self.logger: Any = settings.callbacks.get("logger")
         self.user_partitioner: Any = settings.callbacks.get("partitioner")
         self._all_down_reported = False
-        self._last_error_text: dict[int, str] = {}
         self._metadata_inflight = False
         self._metadata_requested_at = -1e9
         self._last_full_refresh = clock()
@@ -161,13 +160,9 @@ class Handle:
         self.reply_q.push(("error", KafkaError(code, reason, fatal=fatal)))
 
     def report_broker_error(self, broker: Broker, code: int, text: str) -> None:
-        """Broker thread. error_cb for connection failures, suppressing exact repeats."""
+        """Broker thread. A connection failure: logged, and an error event for error_cb (every
+        time, as librdkafka does: one per failed attempt)."""
         self.log(3, "FAIL", text)
-        # librdkafka does not repeat an identical error for the same broker.
-        key = broker.node_id
-        if self._last_error_text.get(key) == text:
-            return
-        self._last_error_text[key] = text
         self.report_error(code, text)
 
     def log(self, level: int, facility: str, text: str) -> None:
@@ -187,7 +182,6 @@ class Handle:
         """Broker thread. Tracks 'all brokers down' and asks for metadata when one comes up."""
         if broker.state == UP:
             self._all_down_reported = False
-            self._last_error_text.pop(broker.node_id, None)
             self._main_wake.set()
             return
         if broker.state != "DOWN":

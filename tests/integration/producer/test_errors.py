@@ -181,3 +181,20 @@ def test_close_flushes(client: ModuleType, broker: Any) -> None:
     assert time.monotonic() - t0 < 10
     assert [r.tag for r in reports.items] == list(range(10))
     assert all(r.err is None for r in reports.items)
+
+
+def test_error_cb_on_unresolvable_bootstrap(client: ModuleType) -> None:
+    # librdkafka: "<host:port>/bootstrap: Failed to resolve '<host:port>': <reason> (after 0ms
+    # in state CONNECT)" as _RESOLVE, reported before the _ALL_BROKERS_DOWN it causes.
+    errors: list[Any] = []
+    producer = client.Producer({"bootstrap.servers": "no-such-host.invalid:9092",
+                                "error_cb": errors.append, "log_level": 0})
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(errors) < 2:
+        producer.poll(0.1)
+    assert [e.code() for e in errors[:2]] == [client.KafkaError._RESOLVE,
+                                              client.KafkaError._ALL_BROKERS_DOWN]
+    text = errors[0].str()
+    assert text.startswith("no-such-host.invalid:9092/bootstrap: Failed to resolve "
+                           "'no-such-host.invalid:9092': ")
+    assert text.endswith("in state CONNECT)")
