@@ -93,6 +93,7 @@ class Handle:
         self.fast_refresh = settings.get_int("topic.metadata.refresh.fast.interval.ms") / 1000.0
         self.refresh_interval = settings.get_int("topic.metadata.refresh.interval.ms") / 1000.0
         self.propagation_max = settings.get_int("topic.metadata.propagation.max.ms") / 1000.0
+        self.metadata_max_age = settings.get_int("metadata.max.age.ms") / 1000.0
         self.request_timeout = settings.get_int("socket.timeout.ms") / 1000.0
         self.allow_auto_create = (settings.get_bool("allow.auto.create.topics")
                                   or (kind == "producer"
@@ -436,6 +437,7 @@ class Handle:
                     need_refresh = True
                     failed += _expire_msgq(tp, now)
         self.deliver(failed)
+        self._evict_stale_metadata(now)
         for hook in self.main_hooks:
             hook(now)
         if need_refresh or now - self._last_full_refresh >= self.refresh_interval:
@@ -443,6 +445,16 @@ class Handle:
                 self._last_full_refresh = now
         elif not self.brokers and now - self._metadata_requested_at > 1.0:
             self.request_metadata(reason="no brokers known")
+
+    def _evict_stale_metadata(self, now: float) -> None:
+        """Main thread. Forget cached topic metadata older than metadata.max.age.ms (topics in
+        use are refreshed well before that; this drops what nobody asks about any more)."""
+        limit = now - self.metadata_max_age
+        with self.lock:
+            stale = [name for name, info in self.metadata.topics.items()
+                     if info.updated_at < limit]
+            for name in stale:
+                del self.metadata.topics[name]
 
     def _expire_unassigned(self, topic: Topic, now: float) -> list[ProducerMessage]:
         """Unknown topic: fail with UNKNOWN_TOPIC_OR_PART after topic.metadata.propagation.max.ms,

@@ -83,3 +83,24 @@ def test_refused_connection_backs_off_with_doubling_jittered_delay() -> None:
     assert all("Connect to" in e.str() and "in state CONNECT)" in e.str() for e in transport)
     assert [e.code() for e in errors[:2]] == [-195, -187]
     assert [e.str() for e in errors if e.code() == -187] == ["1/1 brokers are down"]
+
+
+def test_cached_topic_metadata_expires_after_metadata_max_age() -> None:
+    from rdpy.protocol.messages.metadata import (
+        MetadataResponse,
+        MetadataResponsePartition,
+        MetadataResponseTopic,
+    )
+
+    handle, _, clock = make_broker(**{"metadata.max.age.ms": 60_000,
+                                      "topic.metadata.refresh.interval.ms": 10_000})
+    response = MetadataResponse(topics=[MetadataResponseTopic(
+        name="t", partitions=[MetadataResponsePartition(partition_index=0, leader_id=-1)])])
+    handle.apply_metadata(response, ["t"])
+    assert "t" in handle.metadata.topics
+    clock.now += 59.9
+    handle.serve_main(clock.now)
+    assert "t" in handle.metadata.topics
+    clock.now += 0.2
+    handle.serve_main(clock.now)
+    assert "t" not in handle.metadata.topics
