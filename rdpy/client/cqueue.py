@@ -22,13 +22,14 @@ from rdpy.message import Message
 if TYPE_CHECKING:
     from rdpy.client.toppar import Toppar
 
-#: (message or event or None, toppar, version, size). A None message is a position marker:
-#: `size` is then the offset the partition's position moves to.
-Entry = tuple["Message | None", "Toppar | None", int, int]
+#: (payload, toppar, version, size). The payload is a list of fetched messages (size: value bytes
+#: per message), an event Message, or None for a position marker (size: the offset the
+#: partition's position moves to).
+Entry = tuple[object, "Toppar | None", int, int]
 
 
 class ConsumerQueue:
-    """Messages and events in fetch order."""
+    """Messages and events in fetch order, one entry per fetched batch of a partition."""
 
     def __init__(self, max_bytes: int) -> None:
         self._items: deque[Entry] = deque()
@@ -36,19 +37,25 @@ class ConsumerQueue:
         self.max_bytes = max_bytes
         self.enq_bytes = 0  # written by broker threads only (under the lock)
         self.deq_bytes = 0  # written by the application thread only
+        # The batch being handed out (application thread only).
+        self._cur: list[Message] | None = None
+        self._cur_i = 0
+        self._cur_tp: Toppar | None = None
+        self._cur_version = 0
+        self._cur_size = 0
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._items) + (len(self._cur) - self._cur_i if self._cur else 0)
 
     def over_limit(self) -> bool:
         """Broker threads: stop prefetching while the queue holds queued.max.messages.kbytes."""
         return self.enq_bytes - self.deq_bytes >= self.max_bytes
 
     def put_messages(self, tp: Toppar, version: int, msgs: list[Message], size: int) -> None:
-        """Broker thread. Appends one partition's fetched messages."""
+        """Broker thread. Appends one partition's fetched messages as one entry."""
         per_msg = size // len(msgs) if msgs else 0
         with self._cond:
-            self._items.extend((m, tp, version, per_msg) for m in msgs)
+            self._items.append((msgs, tp, version, per_msg))
             tp.enq_msgs += len(msgs)
             self.enq_bytes += per_msg * len(msgs)
             self._cond.notify()
@@ -77,34 +84,60 @@ class ConsumerQueue:
 
     def pop_nowait(self) -> tuple[Message, Toppar | None] | None:
         """App thread, no lock. The next current message or event, or None."""
-        items = self._items
         while True:
+            cur = self._cur
+            if cur is not None:
+                i = self._cur_i
+                tp = self._cur_tp
+                assert tp is not None
+                if i < len(cur) and tp.version == self._cur_version:
+                    self._cur_i = i + 1
+                    tp.deq_msgs += 1
+                    self.deq_bytes += self._cur_size
+                    return cur[i], tp
+                self._drop_current()
             try:
-                msg, tp, version, size = items.popleft()
+                payload, tp, version, size = self._items.popleft()
             except IndexError:
                 return None
-            if msg is None:
+            if type(payload) is list:
+                self._cur = payload
+                self._cur_i = 0
+                self._cur_tp = tp
+                self._cur_version = version
+                self._cur_size = size
+                continue
+            if payload is None:
                 if tp is not None and tp.version == version and size > tp.app_pos:
                     tp.app_pos = size
                 continue
-            if tp is None:
-                return msg, tp
-            if msg._error is None:
-                tp.deq_msgs += 1
-                self.deq_bytes += size
-            if tp.version == version:
-                return msg, tp
+            assert isinstance(payload, Message)
+            if tp is None or tp.version == version:
+                return payload, tp
+
+    def _drop_current(self) -> None:
+        """App thread. Count what is left of the current batch as taken out, and forget it."""
+        cur = self._cur
+        tp = self._cur_tp
+        if cur is not None and tp is not None:
+            left = len(cur) - self._cur_i
+            tp.deq_msgs += left
+            self.deq_bytes += left * self._cur_size
+        self._cur = None
+        self._cur_tp = None
 
     def purge(self, tp: Toppar) -> None:
         """App thread. Forget a partition's prefetched data (unassign, seek, pause)."""
+        if self._cur_tp is tp:
+            self._drop_current()
         with self._cond:
             keep: deque[Entry] = deque()
             for item in self._items:
-                msg = item[0]
+                payload = item[0]
                 if item[1] is tp:
-                    if msg is not None and msg._error is None:
-                        tp.deq_msgs += 1
-                        self.deq_bytes += item[3]
+                    if type(payload) is list:
+                        tp.deq_msgs += len(payload)
+                        self.deq_bytes += item[3] * len(payload)
                 else:
                     keep.append(item)
             self._items = keep
