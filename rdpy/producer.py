@@ -297,22 +297,27 @@ class Producer:
         default_cb = self._dr_cb
         only_error = self._only_error
         now = time.monotonic()
-        for i, m in enumerate(msgs):
-            cb = m.on_delivery or default_cb
-            if cb is None or (only_error and not m.err):
-                continue
-            err = KafkaError(m.err) if m.err else None
-            report = _delivery_report(m, err, now)
-            try:
-                cb(err, report)
-            except BaseException:
-                rest = msgs[i + 1:]
-                if rest:
-                    # Already released from the counters: re-reserve before re-queueing.
-                    self._handle.release(-len(rest), -sum(r.size for r in rest))
-                    self._handle.reply_q.push_front([("dr", rest)])
-                raise
-            served += 1
+        i = 0
+        try:
+            for i, m in enumerate(msgs):
+                cb = m.on_delivery or default_cb
+                if cb is None:
+                    continue
+                if m.err:
+                    err: KafkaError | None = KafkaError(m.err)
+                elif only_error:
+                    continue
+                else:
+                    err = None
+                cb(err, _delivery_report(m, err, now))
+                served += 1
+        except BaseException:
+            rest = msgs[i + 1:]
+            if rest:
+                # Already released from the counters: re-reserve before re-queueing.
+                self._handle.release(-len(rest), -sum(r.size for r in rest))
+                self._handle.reply_q.push_front([("dr", rest)])
+            raise
         return served
 
     def flush(self, timeout: float | None = None) -> int:

@@ -789,6 +789,7 @@ def generate_all(specs: Path) -> dict[str, str]:
     files: dict[str, str] = {}
     registry: list[tuple[str, list[str]]] = []
     apis: list[tuple[int, str, str, str, str]] = []
+    ranges: dict[int, tuple[int, int]] = {}
     for name, spec in sorted(raw.items()):
         if spec["type"] != "request" or "broker" not in spec.get("listeners", []):
             continue
@@ -800,17 +801,19 @@ def generate_all(specs: Path) -> dict[str, str]:
         files[f"{mod}.py"] = gen.generate()
         registry.append((mod, [sd.cls for _, sd in gen.all_structs]))
         apis.append((spec["apiKey"], base, mod, name, base + "Response"))
+        ranges[spec["apiKey"]] = msgs[0].valid
     for name in DATA_TYPES + HEADER_TYPES:
         m = build_message(raw[name])
         mod = module_name(name)
         gen = ModuleGen([m], mod, [f"{name}.json"])
         files[f"{mod}.py"] = gen.generate()
         registry.append((mod, [sd.cls for _, sd in gen.all_structs]))
-    files["__init__.py"] = gen_init(registry, sorted(apis))
+    files["__init__.py"] = gen_init(registry, sorted(apis), ranges)
     return files
 
 
-def gen_init(registry: list[tuple[str, list[str]]], apis: list[tuple[int, str, str, str, str]]) -> str:
+def gen_init(registry: list[tuple[str, list[str]]], apis: list[tuple[int, str, str, str, str]],
+             ranges: dict[int, tuple[int, int]]) -> str:
     top: list[tuple[str, str]] = []  # (class, module) for top-level messages
     for _key, _base, mod, req, resp in apis:
         top += [(req, mod), (resp, mod)]
@@ -848,6 +851,13 @@ def gen_init(registry: list[tuple[str, list[str]]], apis: list[tuple[int, str, s
     L.append("API_MODULES: dict[int, tuple[str, str, str]] = {")
     for key, _, mod, req, resp in apis:
         L.append(f"    {key}: ({mod!r}, {req!r}, {resp!r}),")
+    L.append("}")
+    L.append("")
+    L.append("#: API key -> (lowest, highest) request version generated. Version negotiation reads")
+    L.append("#: this table so that it never has to import the 72 API modules.")
+    L.append("API_VERSIONS: dict[int, tuple[int, int]] = {")
+    for key, *_ in apis:
+        L.append(f"    {key}: {ranges[key]!r},")
     L.append("}")
     L.append("")
     L.append("#: Non-API message types (consumer protocol data, headers): class name -> module.")
@@ -901,7 +911,7 @@ def all_message_types() -> list[type[Message]]:
     L.append("")
     L.append("")
     L.append("__all__ = [")
-    for n in ["API_NAMES", "API_MODULES", "DATA_MODULES", "request_type", "response_type", "data_type", "all_message_types"] + [c for c, _ in top]:
+    for n in ["API_NAMES", "API_MODULES", "API_VERSIONS", "DATA_MODULES", "request_type", "response_type", "data_type", "all_message_types"] + [c for c, _ in top]:
         L.append(f"    {n!r},")
     L.append("]")
     return "\n".join(L) + "\n"

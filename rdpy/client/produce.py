@@ -192,14 +192,17 @@ class ProduceServer:
         xmitq = tp.xmitq
         append = builder.append
         msgs: list[ProducerMessage] = []
-        limit = self.batch_num
-        while xmitq and len(msgs) < limit:
+        take = msgs.append
+        popleft = xmitq.popleft
+        size = 0
+        for _ in range(min(len(xmitq), self.batch_num)):
             m = xmitq[0]
             if not append(m.timestamp, m.key, m.value, m.headers):
                 break
-            xmitq.popleft()
-            tp.xmit_bytes -= m.size
-            msgs.append(m)
+            popleft()
+            size += m.size
+            take(m)
+        tp.xmit_bytes -= size
         return msgs, builder.build()
 
     # --- responses ----------------------------------------------------------------------------

@@ -139,3 +139,14 @@ def test_version_negotiation() -> None:
     got = negotiate(broker_ranges(resp.api_keys))
     assert got == {0: 9, 3: md.MetadataRequest.MAX_VERSION}
     assert negotiate({0: (0, 9)}, wanted={0: (3, 7), 1: (4, 12)}) == {0: 7}
+
+
+def test_supported_versions_table_matches_every_generated_class() -> None:
+    # The table lets negotiation skip importing the API modules; it must never drift from them.
+    from rdpy.protocol.messages import API_MODULES, API_VERSIONS, request_type, response_type
+
+    assert set(API_VERSIONS) == set(API_MODULES)
+    for key, rng in API_VERSIONS.items():
+        req, resp = request_type(key), response_type(key)
+        assert supported_versions(key) == rng == (req.MIN_VERSION, req.MAX_VERSION), key
+        assert (resp.MIN_VERSION, resp.MAX_VERSION) == rng, key
