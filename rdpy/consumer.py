@@ -57,6 +57,8 @@ class _Coordinator:
         self.handle = handle
         self.group_id = group_id
         self.node_id = -1
+        #: Statistics: when the coordinator was last found or lost (monotonic seconds).
+        self.state_since = handle.clock()
 
     def broker(self, deadline: float) -> Broker | None:
         """App or main thread. The coordinator's broker, looking it up if needed."""
@@ -78,6 +80,7 @@ class _Coordinator:
                 deadline, handle.request_timeout, max_version=_FIND_COORDINATOR_MAX)
             if not err and response.error_code == 0:
                 self.node_id = response.node_id
+                self.state_since = handle.clock()
                 with handle.lock:
                     b = handle.brokers.get(response.node_id)
                     if b is None and not handle.terminating:
@@ -90,6 +93,7 @@ class _Coordinator:
 
     def reset(self) -> None:
         self.node_id = -1
+        self.state_since = self.handle.clock()
 
 
 class Consumer:
@@ -111,6 +115,7 @@ class Consumer:
             handle.log(4, "CONFWARN", warning)
         callbacks = settings.callbacks
         self._error_cb: Any = callbacks.get("error_cb")
+        self._stats_cb: Any = callbacks.get("stats_cb")
         self._throttle_cb: Any = callbacks.get("throttle_cb")
         self._on_commit: Any = callbacks.get("on_commit")
         self._logger: Any = callbacks.get("logger")
@@ -127,6 +132,7 @@ class Consumer:
         handle.partition_eof = settings.get_bool("enable.partition.eof")
         handle.offset_reset = self._offset_out_of_range
         handle.main_hooks.append(self._main_tick)
+        handle.group_stats = self._group_stats
         self._queue: ConsumerQueue = handle.consumer_queue
         self._reply_pending = handle.reply_q.pending
         self._assignment: dict[tuple[str, int], Toppar] = {}
@@ -190,6 +196,22 @@ class Consumer:
         return [TopicPartition(t, p, self._assigned_offsets.get((t, p), OFFSET_INVALID))
                 for (t, p) in self._assignment]
 
+    def _group_stats(self, now: float) -> dict[str, Any]:
+        """Main thread. The statistics "cgrp" object of a consumer that is not a group member
+        (assign() only): no joins or rebalances ever happen, so join_state stays "init"."""
+        coord = self._coordinator
+        return {
+            "state": "up" if coord.node_id >= 0 else "init",
+            "stateage": int((now - coord.state_since) * 1000),
+            "join_state": "init",
+            "rebalance_age": 0,
+            "rebalance_cnt": 0,
+            "rebalance_reason": "",
+            # The group's assignment, which a consumer using assign() does not have (librdkafka
+            # reports 0 too: rkcg_group_assignment, not the partitions given to assign()).
+            "assignment_size": 0,
+        }
+
     def _unassign_all(self) -> None:
         for tp in list(self._assignment.values()):
             self._stop(tp)
@@ -225,6 +247,7 @@ class Consumer:
         else:
             tp.fetch_state = "offset_query"
             tp.fetch_pos = OFFSET_INVALID
+            tp.query_offset = offset
             self._pending[tp] = offset
         self._handle.wake_main()
 
@@ -314,6 +337,7 @@ class Consumer:
             return
         with self._handle.lock:
             tp.fetch_state = "offset_query"
+            tp.query_offset = target
             tp.version += 1
             self._pending[tp] = target
         self._handle.wake_main()
@@ -451,7 +475,10 @@ class Consumer:
             self._serve_op(kind, payload)
 
     def _serve_op(self, kind: str, payload: Any) -> None:
-        if kind == "error" and self._error_cb is not None:
+        if kind == "stats":
+            if self._stats_cb is not None:
+                self._stats_cb(payload)
+        elif kind == "error" and self._error_cb is not None:
             self._error_cb(payload)
         elif kind == "commit" and self._on_commit is not None:
             err, partitions = payload
@@ -798,8 +825,6 @@ def _refuse_unimplemented(settings: Any) -> None:
     protocol = (settings.get_enum("security.protocol") or "plaintext").lower()
     if protocol != "plaintext":
         missing.append(f"`security.protocol={protocol}` (TLS and SASL)")
-    if settings.get_int("statistics.interval.ms") > 0:
-        missing.append("`statistics.interval.ms` (statistics)")
     if missing:
         raise KafkaException(KafkaError(
             ErrorCode._NOT_IMPLEMENTED,

@@ -95,6 +95,7 @@ class Producer:
         callbacks = settings.callbacks
         self._dr_cb: Callable[[Any, Any], None] | None = callbacks.get("on_delivery")  # type: ignore[assignment]
         self._error_cb: Any = callbacks.get("error_cb")
+        self._stats_cb: Any = callbacks.get("stats_cb")
         self._throttle_cb: Any = callbacks.get("throttle_cb")
         self._logger: Any = callbacks.get("logger")
         self._only_error = settings.get_bool("delivery.report.only.error")
@@ -229,6 +230,11 @@ class Producer:
     def _serve_op(self, kind: str, payload: Any) -> int:
         if kind == "dr":
             return self._serve_delivery_reports(payload)
+        if kind == "stats":
+            if self._stats_cb is not None:
+                self._stats_cb(payload)
+                return 1
+            return 0
         if kind == "error":
             if self._error_cb is not None:
                 self._error_cb(payload)
@@ -414,8 +420,6 @@ def _refuse_unimplemented(settings: Any) -> None:
     protocol = (settings.get_enum("security.protocol") or "plaintext").lower()
     if protocol != "plaintext":
         missing.append(f"`security.protocol={protocol}` (TLS and SASL)")
-    if settings.get_int("statistics.interval.ms") > 0:
-        missing.append("`statistics.interval.ms` (statistics)")
     if missing:
         raise KafkaException(KafkaError(
             ErrorCode._NOT_IMPLEMENTED,

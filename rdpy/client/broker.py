@@ -24,6 +24,7 @@ from rdpy.protocol import ProtocolError, ProtocolSession
 from rdpy.protocol.base import Message as ProtocolMessage
 from rdpy.protocol.messages import ApiVersionsRequest
 from rdpy.protocol.versions import negotiate
+from rdpy.stats.counters import BrokerCounters
 
 if TYPE_CHECKING:
     from rdpy.client.fetch import FetchServer
@@ -50,7 +51,7 @@ class Request:
     """A request queued on a broker: built for the negotiated version when it is sent."""
 
     __slots__ = ("api_key", "build", "on_done", "timeout", "deadline", "sent_at", "version",
-                 "expect_response", "context", "purged", "max_version")
+                 "expect_response", "context", "purged", "max_version", "queued_at")
 
     def __init__(self, api_key: int, build: Callable[[int], ProtocolMessage],
                  on_done: RequestCallback, timeout: float, context: Any = None,
@@ -67,6 +68,8 @@ class Request:
         self.expect_response = expect_response
         self.context = context
         self.purged = False
+        #: Monotonic time the broker thread took the request in (0: sent as soon as built).
+        self.queued_at = 0.0
 
 
 class Broker:
@@ -107,6 +110,9 @@ class Broker:
         self.max_frame = settings.get_int("receive.message.max.bytes") + 512
         self.connects = 0
         self.disconnects = 0
+        #: Statistics (broker thread writes, the stats emitter reads).
+        self.stats = BrokerCounters(settings)
+        self.created_at = self.clock()
         self.last_error: str | None = None
         self.producer: ProduceServer | None = None
         self.fetcher: FetchServer | None = None
@@ -173,6 +179,7 @@ class Broker:
         """Broker thread. One step of the state machine, ending in one bounded select()."""
         # While awake, producers must wake us (we may have looked at their queue already).
         self.sleep_until = float("inf")
+        self.stats.wakeups += 1
         self._serve_ops(now)
         if self.terminating:
             return
@@ -212,6 +219,7 @@ class Broker:
             self.ops.clear()
         for kind, payload in ops:
             if kind == "request":
+                payload.queued_at = now
                 self.outq.append(payload)
             elif kind == "toppar_join":
                 if payload not in self.toppars:
@@ -342,10 +350,13 @@ class Broker:
         self.conn.queue(frame)
         if request.expect_response:
             self.waitresp[corr] = request
+        self.stats.sent(request.api_key, len(frame),
+                        now - request.queued_at if request.queued_at else 0.0, now)
 
     def _scan_request_timeouts(self, now: float) -> float:
         expired = [c for c, r in self.waitresp.items() if r.deadline <= now]
         if expired:
+            self.stats.req_timeouts += len(expired)
             # Responses come in order on one connection: a timed-out request means the
             # connection is stuck, so it is torn down (librdkafka does the same).
             self._fail(ErrorCode._TIMED_OUT,
@@ -376,6 +387,8 @@ class Broker:
         if conn is None or self.conn is not conn:
             return
         now = self.clock()
+        stats = self.stats
+        receiving = False
         try:
             if conn.sock in writable:
                 if not conn.connected:
@@ -383,18 +396,28 @@ class Broker:
                     self._on_connected(now)
                 conn.send()
             if conn.sock in readable and conn.connected:
+                receiving = True
                 for frame in conn.receive():
                     self._on_frame(frame, now)
                     if self.conn is not conn:
                         return
+                receiving = False
             if conn.connected and conn.wants_write() and self.conn is conn:
                 conn.send()
         except TransportError as exc:
+            if conn.connected and exc.reason != "Disconnected":
+                if receiving:
+                    stats.rxerrs += 1
+                else:
+                    stats.txerrs += 1
             self._fail(ErrorCode._TRANSPORT, exc.reason, now)
         except ProtocolError as exc:
+            stats.rxerrs += 1
             self._fail(ErrorCode._BAD_MSG, f"Protocol error: {exc}", now)
 
     def _on_frame(self, frame: bytes | bytearray, now: float) -> None:
+        if len(frame) >= 4 and int.from_bytes(frame[:4], "big") not in self.waitresp:
+            self.stats.rxcorriderrs += 1
         try:
             corr, response, _ = self.session.receive(frame)
         except ProtocolError:
@@ -402,7 +425,12 @@ class Broker:
                 return
             raise
         request = self.waitresp.pop(corr, None)
-        if request is None or request.purged:
+        if request is None:
+            return
+        # Size prefix included, as librdkafka counts bytes on the wire.
+        self.stats.received(len(frame) + 4, now - request.sent_at,
+                            getattr(response, "throttle_time_ms", None), now)
+        if request.purged:
             return
         request.on_done(self, 0, response, request)
 

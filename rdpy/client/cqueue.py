@@ -122,6 +122,7 @@ class ConsumerQueue:
         if cur is not None and tp is not None:
             left = len(cur) - self._cur_i
             tp.deq_msgs += left
+            tp.rx_ver_drops += left  # only outdated batches are dropped with messages left
             self.deq_bytes += left * self._cur_size
         self._cur = None
         self._cur_tp = None
@@ -141,6 +142,18 @@ class ConsumerQueue:
                 else:
                     keep.append(item)
             self._items = keep
+
+    def backlog_bytes(self, tp: Toppar) -> int:
+        """Stats (main thread). Bytes of `tp`'s prefetched messages still queued. list() of a
+        deque copies it in one C call, safe against broker threads appending meanwhile."""
+        total = 0
+        for payload, owner, _, size in list(self._items):
+            if owner is tp and type(payload) is list:
+                total += size * len(payload)
+        cur = self._cur
+        if cur is not None and self._cur_tp is tp:
+            total += (len(cur) - self._cur_i) * self._cur_size
+        return total
 
     def wake(self) -> None:
         with self._cond:

@@ -179,6 +179,8 @@ class FetchServer:
         queue = self.handle.consumer_queue
         assert queue is not None
         if msgs:
+            tp.rxmsgs += len(msgs)
+            tp.rxbytes += size
             queue.put_messages(tp, version, msgs, size)
         last = msgs[-1]._offset if msgs else None
         if next_offset > offset and (last is None or next_offset > last + 1):
@@ -205,6 +207,8 @@ class FetchServer:
         aborted_list = ([(a.producer_id, a.first_offset) for a in aborted]
                         if self.read_committed and aborted else [])
         append = out.append
+        topic_obj = self.handle.topics.get(topic)
+        measure = topic_obj.counters.batch if topic_obj is not None else None
         for batch, deliver in committed_batches(batches, aborted_list):
             if batch.last_offset < offset or not deliver:
                 # Before the fetch offset, a control record, or an aborted transaction's.
@@ -212,6 +216,8 @@ class FetchServer:
                 continue
             epoch = batch.partition_leader_epoch
             leader_epoch = epoch if epoch >= 0 else None
+            if measure is not None:
+                measure(getattr(batch, "batch_length", -12) + 12, batch.record_count)
             for rec in batch.records():
                 if rec.offset < offset:
                     continue

@@ -23,6 +23,8 @@ from rdpy.client.partitioner import TopicPartitioner
 from rdpy.client.queue import OpQueue
 from rdpy.client.toppar import Topic, Toppar
 from rdpy.config.conf import Settings
+from rdpy.stats.counters import TopicCounters
+from rdpy.stats.emit import StatsEmitter
 from rdpy.errors import ErrorCode, KafkaError
 from rdpy.protocol.messages import MetadataRequest
 from rdpy.protocol.messages.metadata import MetadataRequestTopic
@@ -104,6 +106,15 @@ class Handle:
         self.partition_eof = False
         self.main_hooks: list[Callable[[float], None]] = []
         self.offset_reset: Callable[[Toppar, int, int, str], None] | None = None
+        #: Consumer with a group.id: the "cgrp" statistics object, set by Consumer.
+        self.group_stats: Callable[[float], dict[str, Any]] | None = None
+        self.read_committed = settings.get_enum("isolation.level") == "read_committed"
+        # Statistics: emitted by the main thread every statistics.interval.ms, served to
+        # stats_cb by poll() (built only when someone will read them).
+        interval_ms = settings.get_int("statistics.interval.ms")
+        self.stats_interval = interval_ms / 1000.0 if settings.callbacks.get("stats_cb") else 0.0
+        self._next_stats = clock() + self.stats_interval
+        self._stats: StatsEmitter | None = StatsEmitter(self) if self.stats_interval else None
         self._main_wake = threading.Event()
         self._main = threading.Thread(target=self._main_loop, name=f"rdpy:main:{self.name}",
                                       daemon=True)
@@ -216,7 +227,8 @@ class Handle:
                 t = self.settings.topic
                 topic = Topic(name, TopicPartitioner(
                     t.get_str("partitioner") or "consistent_random",
-                    self.settings.get_int("sticky.partitioning.linger.ms")), self.clock())
+                    self.settings.get_int("sticky.partitioning.linger.ms")), self.clock(),
+                    TopicCounters(self.settings))
                 self.topics[name] = topic
                 info = self.metadata.topics.get(name)
                 if info is not None:
@@ -440,11 +452,20 @@ class Handle:
         self._evict_stale_metadata(now)
         for hook in self.main_hooks:
             hook(now)
+        self._emit_stats(now)
         if need_refresh or now - self._last_full_refresh >= self.refresh_interval:
             if self.request_metadata(reason="refresh") and not need_refresh:
                 self._last_full_refresh = now
         elif not self.brokers and now - self._metadata_requested_at > 1.0:
             self.request_metadata(reason="no brokers known")
+
+    def _emit_stats(self, now: float) -> None:
+        """Main thread. One statistics document per statistics.interval.ms, for poll()."""
+        if self._stats is None or now < self._next_stats:
+            return
+        # Fixed cadence, as librdkafka's timer: a late tick does not shift the next ones.
+        self._next_stats = max(self._next_stats + self.stats_interval, now)
+        self.reply_q.push(("stats", self._stats.json()))
 
     def _evict_stale_metadata(self, now: float) -> None:
         """Main thread. Forget cached topic metadata older than metadata.max.age.ms (topics in

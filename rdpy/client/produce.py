@@ -151,6 +151,7 @@ class ProduceServer:
                 continue
             msgs, records = self._build_batch(tp)
             request_size += len(records)
+            self._measure_batch(tp, msgs, len(records), now)
             by_topic.setdefault(tp.topic, []).append(
                 PartitionProduceData(index=tp.partition, records=records))
             batches[(tp.topic, tp.partition)] = (tp, msgs)
@@ -179,8 +180,22 @@ class ProduceServer:
             # No response will come: the messages are done once written to the socket buffer.
             for tp, msgs in batches.values():
                 tp.inflight -= len(msgs)
+                _count_delivered(tp, msgs)
                 self.handle.deliver(msgs)
         return leftover
+
+    def _measure_batch(self, tp: Toppar, msgs: list[ProducerMessage], nbytes: int,
+                       now: float) -> None:
+        """Statistics: the topic's batch windows, and (only with statistics on, as this is
+        per message) each message's wait from produce() to its batch: int_latency."""
+        topic = self.handle.topics.get(tp.topic)
+        if topic is not None:
+            topic.counters.batch(nbytes, len(msgs))
+        stats = self.broker.stats
+        if stats.enabled:
+            add = stats.int_latency.add
+            for m in msgs:
+                add(int((now - m.enq_time) * 1_000_000))
 
     def _build_batch(self, tp: Toppar) -> tuple[list[ProducerMessage], bytes]:
         builder = RecordBatchBuilder(
@@ -229,6 +244,7 @@ class ProduceServer:
                     self._partition_error(tp, msgs, pr.error_code, now)
                     continue
                 tp.retry_backoff = 0.0
+                _count_delivered(tp, msgs)
                 self._delivered(msgs, pr.base_offset, pr.log_append_time_ms)
         for key, (tp, msgs) in batches.items():
             if key not in seen:
@@ -282,6 +298,7 @@ class ProduceServer:
 
     def _requeue(self, tp: Toppar, msgs: list[ProducerMessage], now: float) -> None:
         """Put retried messages back in msgid order with exponential backoff."""
+        self.broker.stats.txretries += 1
         tp.retry_backoff = min(max(tp.retry_backoff * 2, self.backoff), self.backoff_max)
         tp.backoff_until = now + tp.retry_backoff
         if tp.leader is self.broker and tp in self.broker.toppars:
@@ -331,3 +348,9 @@ class ProduceServer:
 
 def _msgid(m: ProducerMessage) -> int:
     return m.msgid
+
+
+def _count_delivered(tp: Toppar, msgs: list[ProducerMessage]) -> None:
+    """Statistics: messages acknowledged on the partition (txmsgs/txbytes). Leader's thread."""
+    tp.txmsgs += len(msgs)
+    tp.txbytes += sum(m.size for m in msgs)

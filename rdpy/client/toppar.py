@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from rdpy.client.msg import ProducerMessage
 from rdpy.client.partitioner import TopicPartitioner
+from rdpy.stats.counters import TopicCounters
 
 if TYPE_CHECKING:
     from rdpy.client.broker import Broker
@@ -60,6 +61,13 @@ class Toppar:
         "lo_offset",
         "ls_offset",
         "eof_offset",
+        # statistics (single writer each: the leader's broker thread)
+        "txmsgs",
+        "txbytes",
+        "rxmsgs",
+        "rxbytes",
+        "rx_ver_drops",
+        "query_offset",
     )
 
     def __init__(self, topic: str, partition: int) -> None:
@@ -104,6 +112,14 @@ class Toppar:
         self.lo_offset = -1001
         self.ls_offset = -1001
         self.eof_offset = -1001
+        #: Statistics: messages/bytes acknowledged (producer) or fetched (consumer), fetched
+        #: data dropped as outdated, and the (possibly logical) offset last looked up.
+        self.txmsgs = 0
+        self.txbytes = 0
+        self.rxmsgs = 0
+        self.rxbytes = 0
+        self.rx_ver_drops = 0
+        self.query_offset = -1001
 
     def enqueue(self, msg: ProducerMessage) -> int:
         """Any thread, no lock. Appends and returns the new queue length."""
@@ -162,6 +178,13 @@ class Toppar:
             msgq.extendleft(reversed(head))
 
     @property
+    def produced_msgs(self) -> int:
+        """Producer: messages ever enqueued on this partition, read without a hot-path counter:
+        the msgid sequence's next value (itertools.count exposes it through __reduce__)."""
+        state: tuple[object, tuple[int]] = self._msgids.__reduce__()  # type: ignore[assignment]
+        return state[1][0] - 1
+
+    @property
     def queued_msgs(self) -> int:
         """Consumer: messages prefetched and not yet handed to the application."""
         return self.enq_msgs - self.deq_msgs
@@ -191,9 +214,11 @@ class Topic:
         "error",
         "created_at",
         "metadata_requested_at",
+        "counters",
     )
 
-    def __init__(self, name: str, partitioner: TopicPartitioner, now: float) -> None:
+    def __init__(self, name: str, partitioner: TopicPartitioner, now: float,
+                 counters: TopicCounters) -> None:
         self.name = name
         self.partitions: list[Toppar] = []
         #: Messages produced before the topic's partition count was known.
@@ -205,3 +230,5 @@ class Topic:
         self.error = 0
         self.created_at = now
         self.metadata_requested_at = 0.0
+        #: Statistics: batch size and count windows.
+        self.counters = counters

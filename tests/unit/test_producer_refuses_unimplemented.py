@@ -15,7 +15,6 @@ from rdpy import KafkaError, KafkaException, Producer
         ({"enable.idempotence": True}, "enable.idempotence"),
         ({"transactional.id": "t1"}, "transactional.id"),
         ({"security.protocol": "SASL_SSL"}, "security.protocol=sasl_ssl"),
-        ({"statistics.interval.ms": 5000}, "statistics.interval.ms"),
     ],
 )
 def test_unimplemented_feature_is_refused(conf: dict[str, Any], named: str) -> None:

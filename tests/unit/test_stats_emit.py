@@ -1,0 +1,80 @@
+"""The emitter is driven by the schema: values it cannot place, or declared fields it lacks,
+are bugs that raise; a running client's documents validate exactly even with no broker."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+import rdpy
+from rdpy.stats.emit import SchemaMismatch, shape
+from rdpy.stats.schema import ClientType, children
+from rdpy.stats.validate import validate_json
+
+
+def _top_values() -> dict[str, Any]:
+    values: dict[str, Any] = {f.name: 0 for f in children((), ClientType.PRODUCER)}
+    values.update({"name": "n", "client_id": "c", "type": "producer", "brokers": {},
+                   "topics": {}})
+    for optional in ("cgrp", "eos", "fatal"):
+        values.pop(optional, None)
+    return values
+
+
+def test_shape_writes_schema_order_and_refuses_drift() -> None:
+    values = _top_values()
+    doc = shape(dict(reversed(list(values.items()))), ClientType.PRODUCER)
+    assert list(doc) == [k for k in (f.name for f in children((), ClientType.PRODUCER))
+                         if k in values]
+    with pytest.raises(SchemaMismatch, match="undeclared keys at <root>: \\['bogus'\\]"):
+        shape({**values, "bogus": 1}, ClientType.PRODUCER)
+    del values["replyq"]
+    with pytest.raises(SchemaMismatch, match="no value for replyq"):
+        shape(values, ClientType.PRODUCER)
+
+
+def test_consumer_only_keys_are_not_written_for_producers() -> None:
+    # "cgrp" is declared for consumers only: a producer giving it is a bug.
+    with pytest.raises(SchemaMismatch, match="cgrp"):
+        shape({**_top_values(), "cgrp": {}}, ClientType.PRODUCER)
+
+
+@pytest.mark.parametrize("kind", ["producer", "consumer"])
+def test_documents_from_a_client_without_a_broker_validate(kind: str) -> None:
+    docs: list[str] = []
+    conf = {"bootstrap.servers": "127.0.0.1:1", "statistics.interval.ms": 100,
+            "stats_cb": docs.append, "reconnect.backoff.ms": 10}
+    if kind == "producer":
+        client: Any = rdpy.Producer(conf)
+        client.produce("t", b"queued while no broker is reachable")
+        poll = client.poll
+    else:
+        client = rdpy.Consumer({**conf, "group.id": "g"})
+        client.assign([rdpy.TopicPartition("t", 0, rdpy.OFFSET_BEGINNING)])
+        poll = client.poll
+    deadline = time.monotonic() + 5
+    while len(docs) < 3 and time.monotonic() < deadline:
+        poll(0.05)
+    try:
+        assert len(docs) >= 3
+        for text in docs:
+            result = validate_json(text, kind, allow_placeholders=False)
+            assert result.ok, result
+        doc = json.loads(docs[-1])
+        assert doc["type"] == kind
+        (bootstrap,) = doc["brokers"].values()
+        assert bootstrap["name"] == "127.0.0.1:1/bootstrap" and bootstrap["nodeid"] == -1
+        assert bootstrap["state"] != "UP" and bootstrap["connects"] >= 1
+        assert doc["ts"] > json.loads(docs[0])["ts"]
+        if kind == "producer":
+            assert doc["msg_cnt"] == 1 and doc["msg_size"] == 35
+            assert doc["topics"]["t"]["partitions"]["-1"]["msgq_cnt"] == 1
+    finally:
+        if kind == "producer":
+            client.purge()
+            client.flush(1)
+        else:
+            client.close()
