@@ -17,6 +17,7 @@ from rdpy.admin import ClusterMetadata
 from rdpy.client.broker import Broker
 from rdpy.client.cqueue import ConsumerQueue
 from rdpy.client.handle import Handle
+from rdpy.client.log import emit as emit_log
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.sync import deadline_for, list_topics, request_sync
 from rdpy.client.toppar import Toppar
@@ -160,6 +161,10 @@ class Consumer:
         self._check_open()
         _check_partitions(partitions)
         handle = self._handle
+        if "consumer" in handle.debug or "cgrp" in handle.debug:
+            handle.log(7, "ASSIGN", f"Adding {len(partitions)} partition(s) to the assignment: "
+                       + ", ".join(f"{p.topic} [{p.partition}] offset {_offset_name(p.offset)}"
+                                   for p in partitions))
         for p in partitions:
             topic = handle.get_topic(p.topic)
             with handle.lock:
@@ -315,6 +320,8 @@ class Consumer:
             tp.fetch_state = "active"
             self._pending.pop(tp, None)
             leader = tp.leader
+        self._handle.dbg("fetch", "OFFSET", f"{tp.topic} [{tp.partition}]: offset "
+                         f"{_offset_name(tp.query_offset)} resolved to {offset}: fetching")
         if leader is not None:
             leader.wake()
 
@@ -488,12 +495,8 @@ class Consumer:
 
             host, node_id, ms = payload
             self._throttle_cb(ThrottleEvent(host, node_id, ms / 1000.0))
-        elif kind == "log" and self._logger is not None:
-            from rdpy.client.handle import _syslog_to_logging
-
-            level, fac, text = payload
-            self._logger.log(_syslog_to_logging(level), "%s [%s] %s", self._handle.name, fac,
-                             text)
+        elif kind == "log":
+            emit_log(self._logger, self._handle.name, payload)
 
     # --- positions -----------------------------------------------------------------------------
 
@@ -818,6 +821,17 @@ def _check_partitions(partitions: Any) -> None:
     for p in partitions:
         if not isinstance(p, TopicPartition):
             raise TypeError("expected list of TopicPartition")
+
+
+def _offset_name(offset: int) -> str:
+    """Offsets as librdkafka prints them (rd_kafka_offset2str)."""
+    names = {OFFSET_BEGINNING: "BEGINNING", OFFSET_END: "END", OFFSET_STORED: "STORED",
+             OFFSET_INVALID: "INVALID"}
+    if offset in names:
+        return names[offset]
+    if offset <= _OFFSET_TAIL_BASE:
+        return f"TAIL({_OFFSET_TAIL_BASE - offset})"
+    return str(offset)
 
 
 def _refuse_unimplemented(settings: Any) -> None:

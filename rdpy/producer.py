@@ -14,6 +14,7 @@ from typing import Any
 
 from rdpy.admin import ClusterMetadata
 from rdpy.client.handle import Handle, Op
+from rdpy.client.log import emit as emit_log
 from rdpy.client.msg import Headers, ProducerMessage
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.sync import deadline_for, list_topics
@@ -241,11 +242,7 @@ class Producer:
                 return 1
             return 0
         if kind == "log":
-            level, fac, text = payload
-            logger = self._logger
-            if logger is not None:
-                logger.log(_syslog_to_logging(level), "%s [%s] %s",
-                           self._handle.name, fac, text) if hasattr(logger, "log") else None
+            emit_log(self._logger, self._handle.name, payload)
             return 0
         if kind == "place":
             self._place_with_user_partitioner(payload)
@@ -444,8 +441,3 @@ def _delivery_report(m: ProducerMessage, err: KafkaError | None, now: float) -> 
     report._delivery_count = None
     return report
 
-
-def _syslog_to_logging(level: int) -> int:
-    from rdpy.client.handle import _syslog_to_logging as convert
-
-    return convert(level)

@@ -22,7 +22,7 @@ from rdpy.client.transport import Connection, TransportError, resolve
 from rdpy.errors import ErrorCode
 from rdpy.protocol import ProtocolError, ProtocolSession
 from rdpy.protocol.base import Message as ProtocolMessage
-from rdpy.protocol.messages import ApiVersionsRequest
+from rdpy.protocol.messages import API_NAMES, ApiVersionsRequest
 from rdpy.protocol.versions import negotiate
 from rdpy.stats.counters import BrokerCounters
 
@@ -126,6 +126,7 @@ class Broker:
             self.fetcher = FetchServer(self)
         self.thread = threading.Thread(target=self._run, name=f"rdpy:broker:{self.name}",
                                        daemon=True)
+        handle.dbg("broker", "BROKER", f"{self.name}: Added new broker with NodeId {node_id}")
 
     # --- any thread ---------------------------------------------------------------------------
 
@@ -245,6 +246,8 @@ class Broker:
 
     def _set_state(self, state: str, now: float) -> None:
         if state != self.state:
+            self.handle.dbg("broker", "STATE",
+                            f"{self.name}: Broker changed state {self.state} -> {state}")
             self.state = state
             self.state_since = now
             self.handle.broker_state_changed(self)
@@ -264,10 +267,13 @@ class Broker:
             code = ErrorCode._RESOLVE if exc.resolve else ErrorCode._TRANSPORT
             self._fail(code, exc.reason, now)
             return
+        self.handle.dbg("broker", "CONNECT",
+                        f"{self.name}: Connecting to {_address(family, addr)} (plaintext)")
         if self.conn.connected:
             self._on_connected(now)
 
     def _on_connected(self, now: float) -> None:
+        self.handle.dbg("broker", "CONNECTED", f"{self.name}: Connected (#{self.connects})")
         self._set_state(APIVERSION_QUERY, now)
         self._send_api_versions(3, now)
 
@@ -295,6 +301,10 @@ class Broker:
             return
         self.versions = negotiate({k.api_key: (k.min_version, k.max_version)
                                    for k in response.api_keys})
+        if "feature" in self.handle.debug:
+            self.handle.dbg("feature", "APIVERSION", f"{self.name}: {len(self.versions)} APIs "
+                            "usable: " + ", ".join(f"{_api_name(k)} v{v}"
+                                                   for k, v in sorted(self.versions.items())))
         self.reconnect_backoff = self.handle.settings.get_int("reconnect.backoff.ms") / 1000.0
         self._set_state(UP, now)
 
@@ -352,6 +362,9 @@ class Broker:
             self.waitresp[corr] = request
         self.stats.sent(request.api_key, len(frame),
                         now - request.queued_at if request.queued_at else 0.0, now)
+        if "protocol" in self.handle.debug:
+            self.handle.dbg("protocol", "SEND", f"{self.name}: Sent {type(message).__name__} "
+                            f"(v{version}, {len(frame)} bytes @ 0, CorrId {corr})")
 
     def _scan_request_timeouts(self, now: float) -> float:
         expired = [c for c, r in self.waitresp.items() if r.deadline <= now]
@@ -430,6 +443,10 @@ class Broker:
         # Size prefix included, as librdkafka counts bytes on the wire.
         self.stats.received(len(frame) + 4, now - request.sent_at,
                             getattr(response, "throttle_time_ms", None), now)
+        if "protocol" in self.handle.debug:
+            self.handle.dbg("protocol", "RECV", f"{self.name}: Received "
+                            f"{type(response).__name__} (v{request.version}, {len(frame) + 4} "
+                            f"bytes, CorrId {corr}, rtt {(now - request.sent_at) * 1000:.2f}ms)")
         if request.purged:
             return
         request.on_done(self, 0, response, request)
@@ -460,8 +477,11 @@ class Broker:
         # Reported before the state change, so error_cb sees the cause before any
         # _ALL_BROKERS_DOWN it leads to (librdkafka's order).
         if was_up and not inflight and err == ErrorCode._TRANSPORT and reason == "Disconnected":
-            # An idle connection closed by the broker is not worth an error event.
-            self.handle.log(6, "FAIL", text)
+            # An idle connection closed by the broker is not worth an error event, and with
+            # log.connection.close=false not even a log line (brokers closing idle
+            # connections after connections.max.idle.ms would flood the log).
+            if self.handle.log_connection_close:
+                self.handle.log(6, "FAIL", text)
         else:
             self.handle.report_broker_error(self, err, text)
         self._set_state(DOWN, now)
@@ -472,3 +492,13 @@ class Broker:
         for request in inflight + unsent:
             if not request.purged:
                 request.on_done(self, request_error, None, request)
+
+
+def _address(family: int, addr: Any) -> str:
+    """librdkafka's way of printing a socket address: ipv4#host:port, ipv6#[host]:port."""
+    host, port = addr[0], addr[1]
+    return f"ipv6#[{host}]:{port}" if family == socket.AF_INET6 else f"ipv4#{host}:{port}"
+
+
+def _api_name(api_key: int) -> str:
+    return API_NAMES.get(api_key, f"Unknown-{api_key}?")

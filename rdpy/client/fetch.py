@@ -102,6 +102,10 @@ class FetchServer:
                 partition_max_bytes=self.partition_max_bytes,
             ))
             fetched[(tp.topic, tp.partition)] = (tp, tp.fetch_pos, tp.version)
+        if "fetch" in self.handle.debug:
+            for tp in toppars:
+                self.handle.dbg("fetch", "FETCH", f"{self.broker.name}: Fetch topic {tp.topic} "
+                                f"[{tp.partition}] at offset {tp.fetch_pos} (v{tp.version})")
         request_obj = FetchRequest(
             replica_id=-1,
             max_wait_ms=self.wait_max,

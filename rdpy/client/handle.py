@@ -18,6 +18,8 @@ from typing import Any
 
 from rdpy.client.broker import UP, Broker, Request
 from rdpy.client.metadata import BrokerInfo, MetadataCache, PartitionInfo, TopicInfo
+from rdpy.client.log import debug_contexts, thread_tag
+from rdpy.client.log import emit as emit_log
 from rdpy.client.msg import ProducerMessage
 from rdpy.client.partitioner import TopicPartitioner
 from rdpy.client.queue import OpQueue
@@ -85,7 +87,10 @@ class Handle:
         self._cnt_lock = threading.Lock()
         self.msg_cnt = 0
         self.msg_bytes = 0
-        self.log_level = settings.get_int("log_level")
+        self.debug = debug_contexts(settings.get_flags("debug"))
+        # Any debug context raises the log level to debug, as in librdkafka.
+        self.log_level = 7 if self.debug else settings.get_int("log_level")
+        self.log_connection_close = settings.get_bool("log.connection.close")
         self.logger: Any = settings.callbacks.get("logger")
         self.user_partitioner: Any = settings.callbacks.get("partitioner")
         self._all_down_reported = False
@@ -122,6 +127,14 @@ class Handle:
     # --- life cycle (app thread) --------------------------------------------------------------
 
     def start(self) -> None:
+        from rdpy._version import __version__
+
+        self.dbg("generic", "INIT", f"rdpy v{__version__} {self.name} initialized (debug "
+                 f"{','.join(sorted(self.debug)) or 'none'})")
+        if "conf" in self.debug:
+            self.log(7, "CONF", "Client configuration:")
+            for name, value in self.settings.conf().dump_modified():
+                self.log(7, "CONF", f"  {name} = {value}")
         servers = self.settings.get_str("bootstrap.servers") or ""
         addresses = parse_bootstrap(servers)
         if not addresses:
@@ -181,11 +194,17 @@ class Handle:
         """Any thread. A log line for the `logger` (served from poll) or Python logging."""
         if level > self.log_level:
             return
+        line = (level, facility, f"[thrd:{thread_tag()}]: {text}")
         if self.logger is not None:
-            self.reply_q.push(("log", (level, facility, text)))
+            self.reply_q.push(("log", line))
         else:
-            logging.getLogger("rdpy").log(_syslog_to_logging(level), "%s [%s] %s",
-                                          self.name, facility, text)
+            emit_log(None, self.name, line)
+
+    def dbg(self, context: str, facility: str, text: str) -> None:
+        """Any thread. A debug line, logged when `context` is among the `debug` contexts.
+        Call sites on busy paths test `context in handle.debug` first to skip formatting."""
+        if context in self.debug:
+            self.log(7, facility, text)
 
     def throttled(self, broker: Broker, ms: int) -> None:
         self.reply_q.push(("throttle", (broker.host, broker.node_id, ms)))
@@ -282,6 +301,9 @@ class Handle:
                 allow_auto_topic_creation=allow,
             )
 
+        self.dbg("metadata", "METADATA", f"{broker.name}: Request metadata for "
+                 f"{len(topics)} topic(s): {reason}" if topics else
+                 f"{broker.name}: Request metadata for brokers only: {reason}")
         broker.enqueue_request(Request(_METADATA, build, self._on_metadata,
                                        self.request_timeout, context=topics))
         return True
@@ -305,6 +327,8 @@ class Handle:
         if err:
             self._main_wake.set()
             return
+        self.dbg("metadata", "METADATA", f"{broker.name}: Received metadata: "
+                 f"{len(response.brokers)} broker(s), {len(response.topics)} topic(s)")
         self.apply_metadata(response, request.context)
 
     def apply_metadata(self, response: Any, requested: list[str] | None) -> None:
@@ -359,6 +383,9 @@ class Handle:
             return []
         topic.exists = True
         topic.error = 0
+        if len(topic.partitions) != len(partitions):
+            self.dbg("topic", "PARTCNT", f"Topic {topic.name} partition count changed from "
+                     f"{len(topic.partitions)} to {len(partitions)}")
         while len(topic.partitions) < len(partitions):
             topic.partitions.append(Toppar(topic.name, len(topic.partitions)))
         for info in partitions:
@@ -376,6 +403,9 @@ class Handle:
         tp.leader_id = leader_id if new is not None else -1
         if new is old:
             return
+        self.dbg("topic", "BRKDELGT", f"{tp.topic} [{tp.partition}]: delegate to broker "
+                 f"{new.name if new is not None else '(none)'} (was "
+                 f"{old.name if old is not None else '(none)'})")
         tp.leader = new
         if old is not None:
             old.post("toppar_leave", tp)
@@ -507,13 +537,3 @@ def _expire_msgq(tp: Toppar, now: float) -> list[ProducerMessage]:
     for m in expired:
         m.err = ErrorCode._MSG_TIMED_OUT
     return expired
-
-
-def _syslog_to_logging(level: int) -> int:
-    if level <= 3:
-        return logging.ERROR
-    if level == 4:
-        return logging.WARNING
-    if level <= 6:
-        return logging.INFO
-    return logging.DEBUG

@@ -152,6 +152,11 @@ class ProduceServer:
             msgs, records = self._build_batch(tp)
             request_size += len(records)
             self._measure_batch(tp, msgs, len(records), now)
+            if "msg" in self.handle.debug:
+                self.handle.dbg("msg", "PRODUCE", f"{broker.name}: {tp.topic} [{tp.partition}]: "
+                                f"Produce MessageSet with {len(msgs)} message(s) "
+                                f"({len(records)} bytes, ApiVersion {version}, MsgVersion 2, "
+                                f"MsgId {msgs[0].msgid if msgs else 0})")
             by_topic.setdefault(tp.topic, []).append(
                 PartitionProduceData(index=tp.partition, records=records))
             batches[(tp.topic, tp.partition)] = (tp, msgs)

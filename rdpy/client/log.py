@@ -1,0 +1,54 @@
+"""Logging as librdkafka and confluent-kafka-python do it: facilities, debug contexts, threads.
+
+A log line is (syslog level, facility, text).  Background threads never call the application's
+`logger`: with one configured the line is queued and poll() hands it over (as confluent-kafka
+does), without one it goes to Python's logging under the "rdpy" logger at once.  Either way
+the record is ``log(level, "%s [%s] %s", facility, client name, "[thrd:T]: text")``, the
+format confluent-kafka passes to a logger, so handlers and filters written for it keep working.
+`debug` contexts turn on level-7 lines per subsystem; any context also raises log_level to 7,
+as librdkafka does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+__all__ = ["LogLine", "debug_contexts", "emit", "python_level", "thread_tag"]
+
+#: (syslog level, facility, text already prefixed with its thread tag)
+LogLine = tuple[int, str, str]
+
+# confluent-kafka's syslog -> logging table: EMERG/ALERT/CRIT are CRITICAL, NOTICE is INFO.
+_LEVELS = (logging.CRITICAL, logging.CRITICAL, logging.CRITICAL, logging.ERROR,
+           logging.WARNING, logging.INFO, logging.INFO, logging.DEBUG)
+
+_FALLBACK = logging.getLogger("rdpy")
+
+
+def python_level(level: int) -> int:
+    """The `logging` level of a syslog level (0-7)."""
+    return _LEVELS[min(max(level, 0), 7)]
+
+
+def debug_contexts(flags: frozenset[str]) -> frozenset[str]:
+    """The `debug` property's contexts; "all" stands for every context."""
+    return frozenset(flags - {"all"})
+
+
+def thread_tag() -> str:
+    """librdkafka's thread names: "main", the broker's name for its thread, else "app"."""
+    name = threading.current_thread().name
+    if name.startswith("rdpy:broker:"):
+        return name[len("rdpy:broker:"):]
+    if name.startswith("rdpy:main:"):
+        return "main"
+    return "app"
+
+
+def emit(logger: Any, client_name: str, line: LogLine) -> None:
+    """Hand one line to `logger` (the application's, or the "rdpy" fallback when None)."""
+    level, facility, text = line
+    target = _FALLBACK if logger is None else logger
+    target.log(python_level(level), "%s [%s] %s", facility, client_name, text)
