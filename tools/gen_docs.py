@@ -116,8 +116,10 @@ Where rdpy differs from librdkafka:
 - Request counters (`brokers.*.req`): librdkafka also writes keys such as `"Unknown-62?"` for
   API keys it has no name for. rdpy never writes those placeholder keys.
 - `simple_cnt` is always 0: rdpy has no legacy simple consumer.
-- Values that count engine internals (`wakeups`, `zbuf_grow`, queue lengths, ...) measure rdpy's
-  engine, not librdkafka's: compare them with rdpy's own history, not across clients.
+- Values that count engine internals (`wakeups`, queue lengths, ...) measure rdpy's engine, not
+  librdkafka's: compare them with rdpy's own history, not across clients. `rxpartial`,
+  `zbuf_grow` and `buf_grow` are always 0 (see their notes), and message byte counts differ
+  (producers count key + value + header bytes, consumers value bytes).
 - Windows (see [Windows](#windows)) are computed exactly as librdkafka computes them, but rdpy
   records values without a lock: a value recorded at the very instant a window rolls over can
   be missing from that report, or counted in `cnt`/`sum` and not in the percentiles.

@@ -159,7 +159,8 @@ class WindowSpec:
 
 # Window object layout (rd_avg_t rollover), in librdkafka's key order.
 WINDOW_KEYS: tuple[tuple[str, str], ...] = (
-    ("min", "smallest value in the interval (0 when cnt is 0)"),
+    ("min", "smallest value in the interval (0 when cnt is 0); as in librdkafka a 0 counts as "
+     "\"no minimum yet\", so a recorded 0 is replaced by the next value"),
     ("max", "largest value in the interval"),
     ("avg", "sum / cnt, integer division (0 when cnt is 0)"),
     ("sum", "sum of the values"),
@@ -170,8 +171,12 @@ WINDOW_KEYS: tuple[tuple[str, str], ...] = (
     ("p95", "95th percentile"),
     ("p99", "99th percentile"),
     ("p99_99", "99.99th percentile"),
-    ("outofrange", "values that fell outside the histogram's range (not in percentiles)"),
-    ("hdrsize", "memory size of librdkafka's HDR histogram for this window, in bytes"),
+    ("outofrange", "values outside the histogram's range: left out of the percentiles and "
+     "stddev, still counted in min, max, avg, sum and cnt; when every value of a period was out "
+     "of range, the count carries over into the next period's report"),
+    ("hdrsize", "size in bytes of the HDR histogram used for this period; it grows after a "
+     "period that had out-of-range values as well as values in range (the next period's upper "
+     "bound becomes the largest out-of-range value plus 20% of how far it overshot)"),
     ("cnt", "number of values in the interval"),
 )
 
@@ -352,11 +357,13 @@ _f((*BR, "rxerrs"), INT, U.COUNT, _B, "receive errors", CTR)
 _f((*BR, "rxcorriderrs"), INT, U.COUNT, _B,
    "responses matching no outstanding request (typically after a timeout)", CTR)
 _f((*BR, "rxpartial"), INT, U.COUNT, _B, "partial message batches received at a fetch's end",
-   CTR)
+   CTR, note="always 0 in rdpy: truncated batches at the end of a fetch are not counted yet")
 _f((*BR, "rxidle"), INT, U.MICROSECONDS, _B,
    "time since the last receive; -1 when nothing received or the broker is not UP", None)
-_f((*BR, "zbuf_grow"), INT, U.COUNT, _B, "decompression buffer enlargements", CTR)
-_f((*BR, "buf_grow"), INT, U.COUNT, _B, "buffer enlargements (unused, always 0)", CTR)
+_f((*BR, "zbuf_grow"), INT, U.COUNT, _B, "decompression buffer enlargements", CTR,
+   note="always 0 in rdpy, which keeps no growing decompression buffers")
+_f((*BR, "buf_grow"), INT, U.COUNT, _B, "buffer enlargements (unused, always 0)", CTR,
+   note="always 0 in rdpy as well")
 _f((*BR, "wakeups"), INT, U.COUNT, _B, "broker thread wake-ups", CTR)
 _f((*BR, "connects"), INT, U.COUNT, _B,
    "connection attempts, successful or not, including name resolution failures", CTR)
@@ -364,7 +371,9 @@ _f((*BR, "disconnects"), INT, U.COUNT, _B, "connections lost or closed", CTR)
 _window(BR, "int_latency", U.MICROSECONDS, _P,
         "per message: time from produce() to being put in a request batch")
 _window(BR, "outbuf_latency", U.MICROSECONDS, _B,
-        "per request: time from queueing to being written to the socket")
+        "per request: time from queueing to being written to the socket",
+        note="in rdpy, measured from when the broker thread takes the request in to when it is "
+        "handed to the connection's send buffer")
 _window(BR, "rtt", U.MICROSECONDS, _B, "per response: time from sending a request to its response")
 _window(BR, "throttle", U.MILLISECONDS, _B, "per response: throttle_time_ms the broker reported")
 _f((*BR, "req"), OBJ, U.NONE, _B,
@@ -443,10 +452,12 @@ _f((*PA, "consumer_lag_stored"), INT, U.MESSAGES, _C,
 _f((*PA, "leader_epoch"), INT, U.ID, _B, "partition leader epoch from metadata (-1: unknown)",
    None)
 _f((*PA, "txmsgs"), INT, U.MESSAGES, _P, "messages produced and acknowledged", CTR)
-_f((*PA, "txbytes"), INT, U.BYTES, _P, "bytes of the txmsgs messages", CTR)
+_f((*PA, "txbytes"), INT, U.BYTES, _P, "bytes of the txmsgs messages", CTR,
+   note="in rdpy, key + value + header bytes of each message")
 _f((*PA, "rxmsgs"), INT, U.MESSAGES, _C,
    "messages consumed (excluding those skipped, e.g. below the fetch offset)", CTR)
-_f((*PA, "rxbytes"), INT, U.BYTES, _C, "bytes of the rxmsgs messages", CTR)
+_f((*PA, "rxbytes"), INT, U.BYTES, _C, "bytes of the rxmsgs messages", CTR,
+   note="in rdpy, value bytes of each message")
 _f((*PA, "msgs"), INT, U.MESSAGES, _B,
    "producer: messages produced to the partition (sent or not); consumer: same as rxmsgs", CTR)
 _f((*PA, "rx_ver_drops"), INT, U.MESSAGES, _C,
@@ -475,7 +486,8 @@ _f((*CG, "rebalance_age"), INT, U.MILLISECONDS, _C, "time since the last rebalan
 _f((*CG, "rebalance_cnt"), INT, U.COUNT, _C, "rebalances (assign or revoke)", CTR, emitted=_C)
 _f((*CG, "rebalance_reason"), STR, U.NONE, _C, "reason of the last rebalance, or empty", RSTR,
    emitted=_C)
-_f((*CG, "assignment_size"), INT, U.COUNT, _C, "partitions in the current assignment", GAU,
+_f((*CG, "assignment_size"), INT, U.COUNT, _C,
+   "the group assignment's size; 0 for a consumer using assign() only (as in librdkafka)", GAU,
    emitted=_C)
 
 # --- eos ----------------------------------------------------------------------------------------
@@ -515,9 +527,11 @@ _f(("rx",), INT, U.COUNT, _B, "responses received, sum over brokers", CTR)
 _f(("rx_bytes",), INT, U.BYTES, _B, "bytes received, sum over brokers", CTR,
    note='STATISTICS.md names it "rxbytes"; the JSON key is "rx_bytes"')
 _f(("txmsgs",), INT, U.MESSAGES, _B, "messages produced, sum of partitions' txmsgs", CTR)
-_f(("txmsg_bytes",), INT, U.BYTES, _B, "sum of partitions' txbytes", CTR)
+_f(("txmsg_bytes",), INT, U.BYTES, _B, "sum of partitions' txbytes", CTR,
+   note="in rdpy, key + value + header bytes of each message")
 _f(("rxmsgs",), INT, U.MESSAGES, _B, "messages consumed, sum of partitions' rxmsgs", CTR)
-_f(("rxmsg_bytes",), INT, U.BYTES, _B, "sum of partitions' rxbytes", CTR)
+_f(("rxmsg_bytes",), INT, U.BYTES, _B, "sum of partitions' rxbytes", CTR,
+   note="in rdpy, value bytes of each message")
 
 FIELDS: tuple[Field, ...] = tuple(_fields)
 del _fields

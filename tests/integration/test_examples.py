@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -43,3 +44,32 @@ def test_quickstart_starts_its_own_broker() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("started a local Tansu broker at 127.0.0.1:")
     assert "5000 of 5000, all intact" in done.stdout
+
+
+def test_stats_to_prometheus_serves_real_metrics(broker: BrokerEndpoint) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "stats_to_prometheus.py")],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "BOOTSTRAP_SERVERS": broker.bootstrap_servers},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "started a local Tansu broker" not in done.stdout
+    assert re.search(r"^serving metrics on http://127\.0\.0\.1:\d+/metrics$", done.stdout,
+                     re.MULTILINE)
+    assert "produced 3000 messages" in done.stdout
+    # The printed samples, as Prometheus would read them: family -> [(labels, value)].
+    samples: dict[str, list[tuple[str, float]]] = {}
+    for m in re.finditer(r"^  (\w+)\{(.*)\} (\S+)$", done.stdout, re.MULTILINE):
+        samples.setdefault(m.group(1), []).append((m.group(2), float(m.group(3))))
+    assert [v for labels, v in samples["rdkafka_txmsgs_total"] if "#producer-" in labels] == [3000]
+    assert [v for labels, v in samples["rdkafka_rxmsgs_total"] if "#consumer-" in labels] == [3000]
+    # Both clients are connected to the broker (6 = UP). Round-trip times cover the last
+    # statistics interval only, which may have been idle: they need only be there.
+    assert {v for _, v in samples["rdkafka_broker_state"]} == {6}
+    assert all(v >= 0 for _, v in samples["rdkafka_broker_rtt_p99_seconds"])
+    # Per partition: every message is counted once, and the committed consumer has no lag.
+    partitions = samples["rdkafka_partition_txmsgs_total"]
+    assert sum(v for _, v in partitions) == 3000
+    assert all('topic="rdpy-stats-' in labels for labels, _ in partitions)
+    assert samples["rdkafka_partition_consumer_lag"]
+    assert {v for _, v in samples["rdkafka_partition_consumer_lag"]} == {0}
