@@ -45,10 +45,11 @@ __all__ = [
 
 if TYPE_CHECKING:
     from rdpy.consumer import Consumer
-    from rdpy.producer import Producer, ThrottleEvent
+    from rdpy.client.events import ThrottleEvent
+    from rdpy.producer import Producer
 
 _LAZY = {"Consumer": "rdpy.consumer", "Producer": "rdpy.producer",
-         "ThrottleEvent": "rdpy.producer"}
+         "ThrottleEvent": "rdpy.client.events"}
 
 
 def __getattr__(name: str) -> Any:

@@ -17,7 +17,7 @@ from rdpy.admin import ClusterMetadata
 from rdpy.client.broker import Broker
 from rdpy.client.cqueue import ConsumerQueue
 from rdpy.client.handle import Handle
-from rdpy.client.log import emit as emit_log
+from rdpy.client.events import ClientEvents
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.sync import deadline_for, list_topics, request_sync
 from rdpy.client.toppar import Toppar
@@ -115,11 +115,8 @@ class Consumer:
         for warning in settings.warnings:
             handle.log(4, "CONFWARN", warning)
         callbacks = settings.callbacks
-        self._error_cb: Any = callbacks.get("error_cb")
-        self._stats_cb: Any = callbacks.get("stats_cb")
-        self._throttle_cb: Any = callbacks.get("throttle_cb")
+        self._events = ClientEvents(callbacks, handle.name)
         self._on_commit: Any = callbacks.get("on_commit")
-        self._logger: Any = callbacks.get("logger")
         self._group_id = group_id
         self._coordinator = _Coordinator(handle, group_id)
         t = settings.topic
@@ -482,21 +479,12 @@ class Consumer:
             self._serve_op(kind, payload)
 
     def _serve_op(self, kind: str, payload: Any) -> None:
-        if kind == "stats":
-            if self._stats_cb is not None:
-                self._stats_cb(payload)
-        elif kind == "error" and self._error_cb is not None:
-            self._error_cb(payload)
-        elif kind == "commit" and self._on_commit is not None:
-            err, partitions = payload
-            self._on_commit(err, partitions)
-        elif kind == "throttle" and self._throttle_cb is not None:
-            from rdpy.producer import ThrottleEvent
-
-            host, node_id, ms = payload
-            self._throttle_cb(ThrottleEvent(host, node_id, ms / 1000.0))
-        elif kind == "log":
-            emit_log(self._logger, self._handle.name, payload)
+        if kind == "commit":
+            if self._on_commit is not None:
+                err, partitions = payload
+                self._on_commit(err, partitions)
+        else:
+            self._events.serve(kind, payload)
 
     # --- positions -----------------------------------------------------------------------------
 

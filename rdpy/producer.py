@@ -14,7 +14,7 @@ from typing import Any
 
 from rdpy.admin import ClusterMetadata
 from rdpy.client.handle import Handle, Op
-from rdpy.client.log import emit as emit_log
+from rdpy.client.events import ClientEvents
 from rdpy.client.msg import Headers, ProducerMessage
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.sync import deadline_for, list_topics
@@ -27,19 +27,6 @@ _wallclock = time.time
 #: Bytes librdkafka adds per message when accounting queue.buffering.max.kbytes is not needed
 #: here: we count key + value + header bytes, as librdkafka's rkm_len/keylen do.
 _new_message = Message.__new__
-
-
-class ThrottleEvent:
-    """A broker throttled this client: `broker_name`, `broker_id`, `throttle_time` (seconds)."""
-
-    def __init__(self, broker_name: str, broker_id: int, throttle_time: float) -> None:
-        self.broker_name = broker_name
-        self.broker_id = broker_id
-        self.throttle_time = throttle_time
-
-    def __str__(self) -> str:
-        return (f"{self.broker_name}/{self.broker_id} throttled for "
-                f"{int(self.throttle_time * 1000)} ms")
 
 
 def _to_bytes(value: Any, what: str) -> bytes | None:
@@ -95,10 +82,7 @@ class Producer:
             self._handle.log(4, "CONFWARN", warning)
         callbacks = settings.callbacks
         self._dr_cb: Callable[[Any, Any], None] | None = callbacks.get("on_delivery")  # type: ignore[assignment]
-        self._error_cb: Any = callbacks.get("error_cb")
-        self._stats_cb: Any = callbacks.get("stats_cb")
-        self._throttle_cb: Any = callbacks.get("throttle_cb")
-        self._logger: Any = callbacks.get("logger")
+        self._events = ClientEvents(callbacks, self._handle.name)
         self._only_error = settings.get_bool("delivery.report.only.error")
         self._max_msgs = settings.get_int("queue.buffering.max.messages")
         self._max_bytes = settings.get_int("queue.buffering.max.kbytes") * 1024
@@ -231,28 +215,10 @@ class Producer:
     def _serve_op(self, kind: str, payload: Any) -> int:
         if kind == "dr":
             return self._serve_delivery_reports(payload)
-        if kind == "stats":
-            if self._stats_cb is not None:
-                self._stats_cb(payload)
-                return 1
-            return 0
-        if kind == "error":
-            if self._error_cb is not None:
-                self._error_cb(payload)
-                return 1
-            return 0
-        if kind == "log":
-            emit_log(self._logger, self._handle.name, payload)
-            return 0
         if kind == "place":
             self._place_with_user_partitioner(payload)
             return 0
-        if kind == "throttle":
-            host, node_id, ms = payload
-            if self._throttle_cb is not None:
-                self._throttle_cb(ThrottleEvent(host, node_id, ms / 1000.0))
-                return 1
-        return 0
+        return self._events.serve(kind, payload)
 
     def _call_partitioner(self, key: bytes | None, count: int) -> int:
         """App thread. The user's partitioner(key, partition_count) -> int, checked."""
