@@ -124,7 +124,7 @@ class Consumer:
         self._auto_commit = settings.get_bool("enable.auto.commit")
         self._auto_commit_interval = settings.get_int("auto.commit.interval.ms") / 1000.0
         self._auto_store = settings.get_bool("enable.auto.offset.store")
-        self._isolation = 1 if settings.get_enum("isolation.level") == "read_committed" else 0
+        self._isolation = 1 if handle.read_committed else 0
         handle.consumer_queue = ConsumerQueue(
             settings.get_int("queued.max.messages.kbytes") * 1024)
         handle.partition_eof = settings.get_bool("enable.partition.eof")

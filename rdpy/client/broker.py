@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rdpy._version import __version__
-from rdpy.client.transport import Connection, TransportError, resolve
+from rdpy.client.transport import Connection, TransportError, format_address, resolve
 from rdpy.errors import ErrorCode
 from rdpy.protocol import ProtocolError, ProtocolSession
 from rdpy.protocol.base import Message as ProtocolMessage
@@ -51,7 +51,8 @@ class Request:
     """A request queued on a broker: built for the negotiated version when it is sent."""
 
     __slots__ = ("api_key", "build", "on_done", "timeout", "deadline", "sent_at", "version",
-                 "expect_response", "context", "purged", "max_version", "queued_at")
+                 "expect_response", "context", "purged", "max_version", "queued_at",
+                 "msg_count")
 
     def __init__(self, api_key: int, build: Callable[[int], ProtocolMessage],
                  on_done: RequestCallback, timeout: float, context: Any = None,
@@ -70,6 +71,8 @@ class Request:
         self.purged = False
         #: Monotonic time the broker thread took the request in (0: sent as soon as built).
         self.queued_at = 0.0
+        #: Statistics: messages the request carries (ProduceRequests only).
+        self.msg_count = 0
 
 
 class Broker:
@@ -112,7 +115,6 @@ class Broker:
         self.disconnects = 0
         #: Statistics (broker thread writes, the stats emitter reads).
         self.stats = BrokerCounters(settings)
-        self.created_at = self.clock()
         self.last_error: str | None = None
         self.producer: ProduceServer | None = None
         self.fetcher: FetchServer | None = None
@@ -268,7 +270,7 @@ class Broker:
             self._fail(code, exc.reason, now)
             return
         self.handle.dbg("broker", "CONNECT",
-                        f"{self.name}: Connecting to {_address(family, addr)} (plaintext)")
+                        f"{self.name}: Connecting to {format_address(addr)} (plaintext)")
         if self.conn.connected:
             self._on_connected(now)
 
@@ -492,12 +494,6 @@ class Broker:
         for request in inflight + unsent:
             if not request.purged:
                 request.on_done(self, request_error, None, request)
-
-
-def _address(family: int, addr: Any) -> str:
-    """librdkafka's way of printing a socket address: ipv4#host:port, ipv6#[host]:port."""
-    host, port = addr[0], addr[1]
-    return f"ipv6#[{host}]:{port}" if family == socket.AF_INET6 else f"ipv4#{host}:{port}"
 
 
 def _api_name(api_key: int) -> str:

@@ -55,7 +55,7 @@ class FetchServer:
         self.error_backoff = s.get_int("fetch.error.backoff.ms") / 1000.0
         self.queued_min_messages = s.get_int("queued.min.messages")
         self.check_crcs = s.get_bool("check.crcs")
-        self.read_committed = s.get_enum("isolation.level") == "read_committed"
+        self.read_committed = handle.read_committed
         self.timeout = s.get_int("socket.timeout.ms") / 1000.0
         self.inflight = False
 
@@ -212,7 +212,9 @@ class FetchServer:
                         if self.read_committed and aborted else [])
         append = out.append
         topic_obj = self.handle.topics.get(topic)
-        measure = topic_obj.counters.batch if topic_obj is not None else None
+        # Statistics' batch windows, looked up once per partition and skipped when off.
+        measure = (topic_obj.counters.batch
+                   if topic_obj is not None and topic_obj.counters.enabled else None)
         for batch, deliver in committed_batches(batches, aborted_list):
             if batch.last_offset < offset or not deliver:
                 # Before the fetch offset, a control record, or an aborted transaction's.

@@ -9,7 +9,6 @@ leadership; `_cnt_lock` guards the message counters used for backpressure.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
@@ -25,7 +24,7 @@ from rdpy.client.partitioner import TopicPartitioner
 from rdpy.client.queue import OpQueue
 from rdpy.client.toppar import Topic, Toppar
 from rdpy.config.conf import Settings
-from rdpy.stats.counters import TopicCounters
+from rdpy.stats.counters import TopicCounters, statistics_interval
 from rdpy.stats.emit import StatsEmitter
 from rdpy.errors import ErrorCode, KafkaError
 from rdpy.protocol.messages import MetadataRequest
@@ -116,8 +115,7 @@ class Handle:
         self.read_committed = settings.get_enum("isolation.level") == "read_committed"
         # Statistics: emitted by the main thread every statistics.interval.ms, served to
         # stats_cb by poll() (built only when someone will read them).
-        interval_ms = settings.get_int("statistics.interval.ms")
-        self.stats_interval = interval_ms / 1000.0 if settings.callbacks.get("stats_cb") else 0.0
+        self.stats_interval = statistics_interval(settings)
         self._next_stats = clock() + self.stats_interval
         self._stats: StatsEmitter | None = StatsEmitter(self) if self.stats_interval else None
         self._main_wake = threading.Event()

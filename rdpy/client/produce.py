@@ -180,6 +180,7 @@ class ProduceServer:
         timeout = max(0.001, min(self.socket_timeout, oldest - now))
         request = Request(_PRODUCE, lambda v: request_obj, self._on_response,
                           timeout, context=batches, expect_response=acks != 0)
+        request.msg_count = sum(len(msgs) for _, msgs in batches.values())
         broker.send_request(request, version, now)
         if acks == 0:
             # No response will come: the messages are done once written to the socket buffer.
@@ -191,8 +192,8 @@ class ProduceServer:
 
     def _measure_batch(self, tp: Toppar, msgs: list[ProducerMessage], nbytes: int,
                        now: float) -> None:
-        """Statistics: the topic's batch windows, and (only with statistics on, as this is
-        per message) each message's wait from produce() to its batch: int_latency."""
+        """Statistics (windows are fed only while statistics are on): the topic's batch size
+        and count, and each message's wait from produce() to its batch (int_latency)."""
         topic = self.handle.topics.get(tp.topic)
         if topic is not None:
             topic.counters.batch(nbytes, len(msgs))

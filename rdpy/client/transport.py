@@ -68,7 +68,7 @@ class Connection:
             self.connected = True
         elif err not in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
             sock.close()
-            raise TransportError(f"Connect to {_fmt(addr)} failed: {errno.errorcode.get(err, err)}")
+            raise TransportError(f"Connect to {format_address(addr)} failed: {errno.errorcode.get(err, err)}")
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -77,7 +77,7 @@ class Connection:
         """The socket became writable while connecting: did the connect succeed?"""
         err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
-            raise TransportError(f"Connect to {_fmt(self.addr)} failed: {_strerror(err)}")
+            raise TransportError(f"Connect to {format_address(self.addr)} failed: {_strerror(err)}")
         self.connected = True
 
     def queue(self, frame: bytes | bytearray) -> None:
@@ -146,7 +146,8 @@ class Connection:
             pass
 
 
-def _fmt(addr: tuple[str, int]) -> str:
+def format_address(addr: tuple[str, int]) -> str:
+    """librdkafka's way of printing a socket address: ipv4#host:port, ipv6#[host]:port."""
     return f"ipv4#{addr[0]}:{addr[1]}" if ":" not in addr[0] else f"ipv6#[{addr[0]}]:{addr[1]}"
 
 

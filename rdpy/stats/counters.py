@@ -2,9 +2,9 @@
 
 Each object has one writer, the thread that owns what is measured (a broker thread for its
 connection, requests and batches), and one reader, the main thread emitting statistics, which
-only reads ints (atomic under the GIL) and rolls windows over (see ``Window``).  Nothing here is
-on a per-message path unless statistics are enabled (``enabled`` is False when
-``statistics.interval.ms`` is 0, and per-message measurements are skipped then).
+only reads ints (atomic under the GIL) and rolls windows over (see ``Window``).  Counters are
+plain int additions and always kept; windows are fed only while statistics are on (nobody
+would read them otherwise), so with statistics off nothing here costs more than an int add.
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ from rdpy.config.conf import Settings
 from rdpy.stats.schema import WINDOWS
 from rdpy.stats.window import Window
 
-__all__ = ["BrokerCounters", "TopicCounters"]
+__all__ = ["BrokerCounters", "TopicCounters", "statistics_interval"]
+
+
+def statistics_interval(settings: Settings) -> float:
+    """Seconds between statistics documents; 0 when they are off: statistics.interval.ms is 0
+    or there is no stats_cb to hand them to."""
+    if not settings.callbacks.get("stats_cb"):
+        return 0.0
+    return settings.get_int("statistics.interval.ms") / 1000.0
 
 
 def _window(name: str, settings: Settings) -> Window:
@@ -49,7 +57,7 @@ class BrokerCounters:
     )
 
     def __init__(self, settings: Settings) -> None:
-        self.enabled = settings.get_int("statistics.interval.ms") > 0
+        self.enabled = statistics_interval(settings) > 0
         self.tx = 0
         self.txbytes = 0
         self.txerrs = 0
@@ -78,16 +86,18 @@ class BrokerCounters:
         self.txbytes += nbytes
         self.req[api_key] = self.req.get(api_key, 0) + 1
         self.last_tx = now
-        self.outbuf_latency.add(int(queued_for * 1_000_000))
+        if self.enabled:
+            self.outbuf_latency.add(int(queued_for * 1_000_000))
 
     def received(self, nbytes: int, rtt: float, throttle_ms: int | None, now: float) -> None:
         """A response arrived `rtt` seconds after its request was sent."""
         self.rx += 1
         self.rxbytes += nbytes
         self.last_rx = now
-        self.rtt.add(int(rtt * 1_000_000))
-        if throttle_ms is not None:
-            self.throttle.add(throttle_ms)
+        if self.enabled:
+            self.rtt.add(int(rtt * 1_000_000))
+            if throttle_ms is not None:
+                self.throttle.add(throttle_ms)
 
 
 class TopicCounters:
@@ -97,12 +107,14 @@ class TopicCounters:
     a value lost to a concurrent add is a sampling error the windows tolerate (see Window).
     """
 
-    __slots__ = ("batchsize", "batchcnt")
+    __slots__ = ("enabled", "batchsize", "batchcnt")
 
     def __init__(self, settings: Settings) -> None:
+        self.enabled = statistics_interval(settings) > 0
         self.batchsize = _window("batchsize", settings)
         self.batchcnt = _window("batchcnt", settings)
 
     def batch(self, nbytes: int, count: int) -> None:
-        self.batchsize.add(nbytes)
-        self.batchcnt.add(count)
+        if self.enabled:
+            self.batchsize.add(nbytes)
+            self.batchcnt.add(count)

@@ -137,7 +137,7 @@ class StatsEmitter:
             "outbuf_cnt": len(b.outq),
             "outbuf_msg_cnt": 0,  # produce requests are built when sent, never queued built
             "waitresp_cnt": len(waiting),
-            "waitresp_msg_cnt": sum(_request_msgs(r.context) for r in waiting),
+            "waitresp_msg_cnt": sum(r.msg_count for r in waiting),
             "tx": c.tx,
             "txbytes": c.txbytes,
             "txerrs": c.txerrs,
@@ -251,14 +251,3 @@ def _partition_defaults(partition: int) -> dict[str, Any]:
 
 def _lag(end: int, offset: int) -> int:
     return max(0, end - offset) if end >= 0 and offset >= 0 else -1
-
-
-def _request_msgs(context: Any) -> int:
-    """Messages in an in-flight request: produce requests carry {(topic, partition): (tp, msgs)}."""
-    if isinstance(context, dict):
-        total = 0
-        for entry in list(context.values()):
-            if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], list):
-                total += len(entry[1])
-        return total
-    return 0

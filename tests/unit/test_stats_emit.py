@@ -78,3 +78,23 @@ def test_documents_from_a_client_without_a_broker_validate(kind: str) -> None:
             client.flush(1)
         else:
             client.close()
+
+
+@pytest.mark.parametrize("with_stats", [True, False])
+def test_windows_are_fed_only_while_statistics_are_on(with_stats: bool) -> None:
+    from rdpy.config import Conf
+    from rdpy.stats.counters import BrokerCounters, TopicCounters
+
+    conf: dict[str, Any] = {"statistics.interval.ms": 1000}
+    if with_stats:
+        conf["stats_cb"] = print
+    settings = Conf.from_dict(conf, "producer").finalize("producer")
+    broker, topic = BrokerCounters(settings), TopicCounters(settings)
+    broker.sent(0, 100, 0.002, 1.0)
+    broker.received(50, 0.003, 7, 1.0)
+    topic.batch(1000, 10)
+    # Plain counters are always kept; windows only with someone to read them.
+    assert (broker.tx, broker.txbytes, broker.rx, broker.rxbytes) == (1, 100, 1, 50)
+    counts = [w.rollover().cnt for w in (broker.outbuf_latency, broker.rtt, broker.throttle,
+                                         topic.batchsize, topic.batchcnt)]
+    assert counts == ([1] * 5 if with_stats else [0] * 5)
