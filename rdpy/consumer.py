@@ -16,7 +16,7 @@ from typing import Any
 from rdpy.admin import ClusterMetadata
 from rdpy.client.broker import Broker
 from rdpy.client.cqueue import ConsumerQueue
-from rdpy.client.handle import Handle
+from rdpy.client.handle import Handle, refuse_unimplemented
 from rdpy.client.events import ClientEvents
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.sync import deadline_for, list_topics, request_sync
@@ -108,7 +108,7 @@ class Consumer:
         group_id = settings.get_str("group.id")
         if not group_id:
             raise ValueError("Failed to create consumer: group.id must be set")
-        _refuse_unimplemented(settings)
+        refuse_unimplemented(settings, "consumer", [])
         self._settings = settings
         handle = Handle(settings, "consumer")
         self._handle = handle
@@ -793,14 +793,8 @@ class Consumer:
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
-        if handle is None or handle.terminating:
-            return
-        import sys
-
-        if sys.is_finalizing():
-            handle.terminating = True
-            return
-        handle.destroy(timeout=1.0)
+        if handle is not None:
+            handle.destroy_on_gc()
 
 
 def _check_partitions(partitions: Any) -> None:
@@ -820,17 +814,6 @@ def _offset_name(offset: int) -> str:
     if offset <= _OFFSET_TAIL_BASE:
         return f"TAIL({_OFFSET_TAIL_BASE - offset})"
     return str(offset)
-
-
-def _refuse_unimplemented(settings: Any) -> None:
-    missing: list[str] = []
-    protocol = (settings.get_enum("security.protocol") or "plaintext").lower()
-    if protocol != "plaintext":
-        missing.append(f"`security.protocol={protocol}` (TLS and SASL)")
-    if missing:
-        raise KafkaException(KafkaError(
-            ErrorCode._NOT_IMPLEMENTED,
-            "Failed to create consumer: rdpy does not implement " + ", ".join(missing) + " yet"))
 
 
 __all__ = ["Consumer"]

@@ -6,14 +6,13 @@ reports (and error, log and throttle events) are served by poll()/flush() on the
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from rdpy.admin import ClusterMetadata
-from rdpy.client.handle import Handle, Op
+from rdpy.client.handle import Handle, Op, refuse_unimplemented
 from rdpy.client.events import ClientEvents
 from rdpy.client.msg import Headers, ProducerMessage
 from rdpy.client.queue import MAX_BLOCK_SLICE
@@ -363,31 +362,17 @@ class Producer:
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
-        if handle is None or handle.terminating:
-            return
-        if sys.is_finalizing():
-            # Interpreter exit: daemon threads are already frozen (possibly holding locks) and
-            # end with the process; waiting for them could hang.
-            handle.terminating = True
-            return
-        handle.destroy(timeout=1.0)
+        if handle is not None:
+            handle.destroy_on_gc()
 
 
 def _refuse_unimplemented(settings: Any) -> None:
-    """Features this version of rdpy does not have fail loudly instead of being ignored."""
     missing: list[str] = []
     if settings.get_bool("enable.idempotence"):
         missing.append("`enable.idempotence=true` (the idempotent producer)")
     if settings.get_str("transactional.id"):
         missing.append("`transactional.id` (transactions)")
-    protocol = (settings.get_enum("security.protocol") or "plaintext").lower()
-    if protocol != "plaintext":
-        missing.append(f"`security.protocol={protocol}` (TLS and SASL)")
-    if missing:
-        raise KafkaException(KafkaError(
-            ErrorCode._NOT_IMPLEMENTED,
-            "Failed to create producer: rdpy does not implement " + ", ".join(missing)
-            + " yet"))
+    refuse_unimplemented(settings, "producer", missing)
 
 
 def _delivery_report(m: ProducerMessage, err: KafkaError | None, now: float) -> Message:

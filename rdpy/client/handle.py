@@ -10,6 +10,7 @@ leadership; `_cnt_lock` guards the message counters used for backpressure.
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from rdpy.client.toppar import Topic, Toppar
 from rdpy.config.conf import Settings
 from rdpy.stats.counters import TopicCounters, statistics_interval
 from rdpy.stats.emit import StatsEmitter
-from rdpy.errors import ErrorCode, KafkaError
+from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.protocol.messages import MetadataRequest
 from rdpy.protocol.messages.metadata import MetadataRequestTopic
 
@@ -167,6 +168,17 @@ class Handle:
                 b.thread.join(max(0.0, deadline - time.monotonic()))
         if self._main.is_alive() and self._main is not threading.current_thread():
             self._main.join(max(0.0, deadline - time.monotonic()))
+
+    def destroy_on_gc(self) -> None:
+        """App thread, from a client's __del__: stop the threads, never hanging."""
+        if self.terminating:
+            return
+        if sys.is_finalizing():
+            # Interpreter exit: daemon threads are already frozen (possibly holding locks) and
+            # end with the process; waiting for them could hang.
+            self.terminating = True
+            return
+        self.destroy(timeout=1.0)
 
     def all_brokers(self) -> list[Broker]:
         with self.lock:
@@ -535,3 +547,16 @@ def _expire_msgq(tp: Toppar, now: float) -> list[ProducerMessage]:
     for m in expired:
         m.err = ErrorCode._MSG_TIMED_OUT
     return expired
+
+
+def refuse_unimplemented(settings: Settings, kind: str, missing: list[str]) -> None:
+    """Features this version of rdpy does not have fail loudly instead of being ignored:
+    `missing` lists the client's own, the shared ones (TLS/SASL) are added here."""
+    missing = list(missing)
+    protocol = (settings.get_enum("security.protocol") or "plaintext").lower()
+    if protocol != "plaintext":
+        missing.append(f"`security.protocol={protocol}` (TLS and SASL)")
+    if missing:
+        raise KafkaException(KafkaError(
+            ErrorCode._NOT_IMPLEMENTED,
+            f"Failed to create {kind}: rdpy does not implement " + ", ".join(missing) + " yet"))
