@@ -1,0 +1,33 @@
+"""rdpy's built-in mock Kafka cluster: real TCP brokers on loopback, served by one thread.
+
+    from rdpy.mock import MockCluster
+    with MockCluster(num_brokers=3) as cluster:
+        cluster.create_topic("orders", 2)
+        ...  # any Kafka client: bootstrap.servers = cluster.bootstrap_servers
+        cluster.partition_set_leader("orders", 0, 2)
+        cluster.broker_set_down(2); cluster.broker_set_up(2)
+        cluster.push_request_errors(0, ErrorCode.NOT_ENOUGH_REPLICAS)  # next Produce fails
+        cluster.set_rtt(1, 200)
+
+What it serves (advertised in ApiVersions exactly; see handlers.SUPPORTED):
+ApiVersions 0-3, Metadata 0-12 (auto-creates requested topics), CreateTopics 0-7, Produce 3-9
+(v2 RecordBatches validated, offsets assigned, idempotent producers' epochs and sequences
+checked), Fetch 4-12 (read_uncommitted up to the high watermark, read_committed up to the last
+stable offset with the aborted-transaction list, held up to max_wait_ms until min_bytes
+arrive), ListOffsets 1-7 (earliest, latest, by timestamp, max timestamp), FindCoordinator 0-3,
+InitProducerId 0-4, AddPartitionsToTxn 0-3, AddOffsetsToTxn 0-3, TxnOffsetCommit 0-3,
+EndTxn 0-3 (commit/abort markers written to each partition), OffsetCommit 0-8 and
+OffsetFetch 0-7 for consumers outside a group (generation -1).
+
+What it does not: group membership (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, so no
+subscribe()), fetch sessions, topic ids in requests, admin APIs beyond CreateTopics, TLS and
+SASL, transaction timeouts, replication (every replica is in sync; acks=all == acks=1),
+LogAppendTime topics, retention. A request for an API or version it does not advertise is
+answered as Kafka answers a request it cannot parse: the connection is closed (ApiVersions
+alone answers a too-new version with UNSUPPORTED_VERSION and its own range).
+"""
+
+from rdpy.mock.cluster import MockCluster
+from rdpy.mock.log import BrokerError
+
+__all__ = ["BrokerError", "MockCluster"]
