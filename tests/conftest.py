@@ -55,5 +55,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-# librdkafka's mock cluster (3 brokers, real TCP on loopback) with ctypes fault injection.
-from tests.support.fixtures import librdkafka_mock  # noqa: E402,F401
+# librdkafka's mock cluster (3 brokers, real TCP on loopback) with ctypes fault injection, and
+# rdpy's own (rdpy.mock.MockCluster).
+from tests.support.fixtures import librdkafka_mock, rdpy_mock  # noqa: E402,F401
