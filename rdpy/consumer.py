@@ -170,6 +170,7 @@ class Consumer:
                 tp.paused = False
                 tp.app_pos = OFFSET_INVALID
                 tp.stored_offset = OFFSET_INVALID
+                tp.auto_store = self._auto_store
                 tp.eof_offset = OFFSET_INVALID
                 self._assignment[(p.topic, p.partition)] = tp
                 self._assigned_offsets[(p.topic, p.partition)] = p.offset
@@ -413,25 +414,38 @@ class Consumer:
 
     def poll(self, timeout: float | None = None) -> Message | None:
         """The next message or event, waiting up to `timeout` s (None/-1: forever)."""
+        # Fast path: the current batch has a message and no event waits (no lock, no clock,
+        # no call). A closed consumer has no current batch, so it takes the slow path.
+        q = self._queue
+        i = q.cur_i
+        if i < q.cur_n and not self._reply_pending:
+            q.cur_i = i + 1
+            msg = q.cur[i]
+            q.cur_tp.app_pos = msg._offset + 1  # type: ignore[operator]  # set on messages
+            return msg
+        return self._poll_wait(timeout)
+
+    def _poll_wait(self, timeout: float | None) -> Message | None:
+        """App thread. poll() when the current batch is used up: events first, then the next
+        queued message or event, waiting until the deadline."""
         if self._closed:
             raise RuntimeError("Consumer closed")
-        # Fast path: a message is waiting (no lock, no clock).
-        if self._reply_pending:
-            self._serve_events()
-        item = self._queue.pop_nowait()
-        if item is not None:
-            return self._deliver(item[0], item[1])
-        if timeout == 0:
-            return None
-        deadline = deadline_for(timeout)
         queue = self._queue
+        deadline: float | None = None
         while True:
-            self._serve_events()
-            item = queue.pop(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic())))
+            if self._reply_pending:
+                self._serve_events()
+            item = queue.pop_nowait()
             if item is not None:
                 return self._deliver(item[0], item[1])
-            if time.monotonic() >= deadline:
+            if timeout == 0:
                 return None
+            if deadline is None:
+                deadline = deadline_for(timeout)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            queue.wait(remaining)
 
     def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[Message]:
         """Up to `num_messages` messages/events; waits up to `timeout` s for that many."""
@@ -440,14 +454,22 @@ class Consumer:
             raise ValueError("num_messages must be between 0 and 1000000 (1M)")
         deadline = deadline_for(timeout)
         queue = self._queue
-        pop = queue.pop_nowait
         deliver = self._deliver
         out: list[Message] = []
         while True:
             if self._reply_pending:
                 self._serve_events()
             while len(out) < num_messages:
-                item = pop()
+                # Whole slices of the current batch at a time, then the queue's next entry.
+                i, n = queue.cur_i, queue.cur_n
+                if i < n:
+                    k = min(n, i + num_messages - len(out))
+                    chunk = queue.cur[i:k]
+                    queue.cur_i = k
+                    out += chunk
+                    queue.cur_tp.app_pos = chunk[-1]._offset + 1  # type: ignore[operator]
+                    continue
+                item = queue.pop_nowait()
                 if item is None:
                     break
                 out.append(deliver(item[0], item[1]))
@@ -457,17 +479,11 @@ class Consumer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return out
-            item = queue.pop(min(MAX_BLOCK_SLICE, remaining))
-            if item is not None:
-                out.append(deliver(item[0], item[1]))
+            queue.wait(remaining)
 
     def _deliver(self, msg: Message, tp: Toppar | None) -> Message:
         if tp is not None and msg._error is None:
-            offset: int = msg._offset  # type: ignore[assignment]  # always set on messages
-            tp.app_pos = offset + 1
-            if self._auto_store:
-                tp.stored_offset = offset + 1
-                tp.stored_metadata = None
+            tp.app_pos = msg._offset + 1  # type: ignore[operator]  # always set on messages
         return msg
 
     def _serve_events(self) -> None:
@@ -655,9 +671,9 @@ class Consumer:
         to_commit: list[TopicPartition] = []
         skipped: list[TopicPartition] = []
         for tp in self._assignment.values():
-            if tp.stored_offset >= 0 and not (auto and tp.stored_offset == tp.committed_offset):
-                to_commit.append(TopicPartition(tp.topic, tp.partition, tp.stored_offset,
-                                                tp.stored_metadata))
+            stored, metadata = tp.stored_position()
+            if stored >= 0 and not (auto and stored == tp.committed_offset):
+                to_commit.append(TopicPartition(tp.topic, tp.partition, stored, metadata))
             else:
                 skipped.append(TopicPartition(tp.topic, tp.partition, OFFSET_INVALID))
         if not to_commit:
@@ -785,6 +801,7 @@ class Consumer:
                 pass
         self._serve_events()
         self._closed = True
+        self._queue.drop_current()  # poll()'s fast path must not hand out anything more
         self._handle.destroy()
 
     def _check_open(self) -> None:

@@ -1,31 +1,37 @@
 """The consumer queue: prefetched messages and events waiting for poll()/consume().
 
 Broker threads append whole fetched batches (under the condition lock, to wake a waiting
-poll()); the application pops from the head without the lock (deque.popleft is atomic in
+poll()); the application takes them from the head without the lock (deque.popleft is atomic in
 CPython) and takes the lock only to wait. Counters have a single writer each, so no update is
 lost: broker threads count what they enqueue, the application what it takes out.
 
+The application hands messages out of one *current* batch at a time (`cur[cur_i:cur_n]` of
+partition `cur_tp`): the consumer's poll()/consume() fast paths read and advance those fields
+directly, without a method call per message. A batch counts as dequeued (for the memory bound
+and queued.min.messages) as soon as it becomes current.
+
 Each entry carries its partition's `version` at fetch time: after a seek or (re)assignment the
 partition's version moves on and older entries are dropped when they reach the head, so the
-application never sees data from before its seek.
+application never sees data from before its seek. A seek/pause/unassign of the current batch's
+partition drops the current batch at once (purge(), on the application's thread).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import TYPE_CHECKING
 
 from rdpy.client.queue import MAX_BLOCK_SLICE
+from rdpy.client.toppar import Toppar
 from rdpy.message import Message
-
-if TYPE_CHECKING:
-    from rdpy.client.toppar import Toppar
 
 #: (payload, toppar, version, size). The payload is a list of fetched messages (size: value bytes
 #: per message), an event Message, or None for a position marker (size: the offset the
 #: partition's position moves to).
 Entry = tuple[object, "Toppar | None", int, int]
+
+#: The current batch's partition while there is none (never fetched from).
+_NO_TOPPAR = Toppar("", -1)
 
 
 class ConsumerQueue:
@@ -37,19 +43,28 @@ class ConsumerQueue:
         self.max_bytes = max_bytes
         self.enq_bytes = 0  # written by broker threads only (under the lock)
         self.deq_bytes = 0  # written by the application thread only
-        # The batch being handed out (application thread only).
-        self._cur: list[Message] | None = None
-        self._cur_i = 0
-        self._cur_tp: Toppar | None = None
-        self._cur_version = 0
-        self._cur_size = 0
+        # The current batch (application thread only; see the module docstring).
+        self.cur: list[Message] = []
+        self.cur_i = 0
+        self.cur_n = 0
+        self.cur_tp: Toppar = _NO_TOPPAR
+        self._cur_size = 0  # value bytes per message of the current batch (statistics)
 
     def __len__(self) -> int:
-        return len(self._items) + (len(self._cur) - self._cur_i if self._cur else 0)
+        return len(self._items) + self.cur_n - self.cur_i
 
     def over_limit(self) -> bool:
-        """Broker threads: stop prefetching while the queue holds queued.max.messages.kbytes."""
-        return self.enq_bytes - self.deq_bytes >= self.max_bytes
+        """Broker threads: stop prefetching while the queue (and what is left of the current
+        batch) holds queued.max.messages.kbytes. The current batch's fields are read without
+        the lock: a stale value only delays or advances the next fetch a little."""
+        left = (self.cur_n - self.cur_i) * self._cur_size
+        return self.enq_bytes - self.deq_bytes + left >= self.max_bytes
+
+    def queued_msgs(self, tp: Toppar) -> int:
+        """Broker threads: `tp`'s prefetched messages not yet handed out (queued.min.messages),
+        counting what is left of the current batch (read without the lock, as above)."""
+        left = self.cur_n - self.cur_i if self.cur_tp is tp else 0
+        return tp.queued_msgs + max(0, left)
 
     def put_messages(self, tp: Toppar, version: int, msgs: list[Message], size: int) -> None:
         """Broker thread. Appends one partition's fetched messages as one entry."""
@@ -71,40 +86,42 @@ class ConsumerQueue:
         with self._cond:
             self._items.append((None, tp, version, offset))
 
-    def pop(self, timeout: float) -> tuple[Message, Toppar | None] | None:
-        """App thread. The next current message or event, waiting up to `timeout` s (at most
-        MAX_BLOCK_SLICE, so that signals are handled; callers loop to their deadline)."""
-        item = self.pop_nowait()
-        if item is not None or timeout <= 0:
-            return item
+    def wait(self, timeout: float) -> None:
+        """App thread. Wait up to `timeout` s (at most MAX_BLOCK_SLICE, so that signals are
+        handled) for something to be queued."""
         with self._cond:
             if not self._items:
                 self._cond.wait(min(timeout, MAX_BLOCK_SLICE))
-        return self.pop_nowait()
 
     def pop_nowait(self) -> tuple[Message, Toppar | None] | None:
-        """App thread, no lock. The next current message or event, or None."""
+        """App thread, no lock. The next current message or event, or None. Makes the next
+        queued batch current when the current one is used up."""
         while True:
-            cur = self._cur
-            if cur is not None:
-                i = self._cur_i
-                tp = self._cur_tp
-                assert tp is not None
-                if i < len(cur) and tp.version == self._cur_version:
-                    self._cur_i = i + 1
-                    tp.deq_msgs += 1
-                    self.deq_bytes += self._cur_size
-                    return cur[i], tp
-                self._drop_current()
+            i = self.cur_i
+            if i < self.cur_n:
+                self.cur_i = i + 1
+                return self.cur[i], self.cur_tp
+            if self.cur_n:
+                # Used up: let its messages go before the next batch arrives (the broker
+                # thread may be decoding one right now; two at once would double the peak).
+                self.cur = []
+                self.cur_i = self.cur_n = 0
             try:
                 payload, tp, version, size = self._items.popleft()
             except IndexError:
                 return None
             if type(payload) is list:
-                self._cur = payload
-                self._cur_i = 0
-                self._cur_tp = tp
-                self._cur_version = version
+                assert tp is not None
+                n = len(payload)
+                tp.deq_msgs += n
+                self.deq_bytes += size * n
+                if tp.version != version:
+                    tp.rx_ver_drops += n
+                    continue
+                self.cur = payload
+                self.cur_i = 0
+                self.cur_n = n
+                self.cur_tp = tp
                 self._cur_size = size
                 continue
             if payload is None:
@@ -115,22 +132,20 @@ class ConsumerQueue:
             if tp is None or tp.version == version:
                 return payload, tp
 
-    def _drop_current(self) -> None:
-        """App thread. Count what is left of the current batch as taken out, and forget it."""
-        cur = self._cur
-        tp = self._cur_tp
-        if cur is not None and tp is not None:
-            left = len(cur) - self._cur_i
-            tp.deq_msgs += left
-            tp.rx_ver_drops += left  # only outdated batches are dropped with messages left
-            self.deq_bytes += left * self._cur_size
-        self._cur = None
-        self._cur_tp = None
+    def drop_current(self) -> None:
+        """App thread. Forget what is left of the current batch (it was counted as taken out
+        when it became current)."""
+        left = self.cur_n - self.cur_i
+        if left > 0:
+            self.cur_tp.rx_ver_drops += left
+        self.cur = []
+        self.cur_i = self.cur_n = 0
+        self.cur_tp = _NO_TOPPAR
 
     def purge(self, tp: Toppar) -> None:
         """App thread. Forget a partition's prefetched data (unassign, seek, pause)."""
-        if self._cur_tp is tp:
-            self._drop_current()
+        if self.cur_tp is tp:
+            self.drop_current()
         with self._cond:
             keep: deque[Entry] = deque()
             for item in self._items:
@@ -150,9 +165,8 @@ class ConsumerQueue:
         for payload, owner, _, size in list(self._items):
             if owner is tp and type(payload) is list:
                 total += size * len(payload)
-        cur = self._cur
-        if cur is not None and self._cur_tp is tp:
-            total += (len(cur) - self._cur_i) * self._cur_size
+        if self.cur_tp is tp:
+            total += max(0, self.cur_n - self.cur_i) * self._cur_size
         return total
 
     def wake(self) -> None:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from rdpy.constants import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME
 from rdpy.errors import ErrorCode, KafkaError
-from rdpy.message import Message, _new_event, _new_message
+from rdpy.message import FetchedMessage, Message, _new_event, _new_message
 from rdpy.protocol.messages.fetch import FetchPartition, FetchRequest, FetchTopic
-from rdpy.records import RecordError, read_batches
+from rdpy.records import RecordBatch, RecordError, read_batches
 from rdpy.records.transactions import committed_batches
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class FetchServer:
             if tp.fetch_backoff_until > now:
                 wakeup = min(wakeup, tp.fetch_backoff_until)
                 continue
-            if tp.queued_msgs >= self.queued_min_messages:
+            if consumer.queued_msgs(tp) >= self.queued_min_messages:
                 continue
             fetchable.append(tp)
         if not fetchable:
@@ -210,7 +210,6 @@ class FetchServer:
         batches = read_batches(records, check_crcs=self.check_crcs)
         aborted_list = ([(a.producer_id, a.first_offset) for a in aborted]
                         if self.read_committed and aborted else [])
-        append = out.append
         topic_obj = self.handle.topics.get(topic)
         # Statistics' batch windows, looked up once per partition and skipped when off.
         measure = (topic_obj.counters.batch
@@ -224,16 +223,12 @@ class FetchServer:
             leader_epoch = epoch if epoch >= 0 else None
             if measure is not None:
                 measure(getattr(batch, "batch_length", -12) + 12, batch.record_count)
-            for rec in batch.records():
-                if rec.offset < offset:
-                    continue
-                ts_type = _TS_TYPE.get(rec.timestamp_type, 0)
-                hdrs = rec.headers
-                value = rec.value
-                append(_new_message(topic, partition, rec.offset, rec.key, value,
-                                    list(hdrs) if hdrs else None, (ts_type, rec.timestamp),
-                                    leader_epoch))
-                size += len(value) if value is not None else 0
+            if type(batch) is RecordBatch:
+                # The hot path: the decoder builds the messages itself.
+                size += batch.decode_into(out, FetchedMessage, topic, partition, leader_epoch,
+                                          offset)
+            else:
+                size += _legacy_messages(batch, topic, partition, leader_epoch, offset, out)
             next_offset = max(next_offset, batch.next_offset)
         return next_offset, size
 
@@ -254,6 +249,23 @@ class FetchServer:
         if queue is not None:
             queue.put_event(tp, tp.version, error_event(KafkaError(err, reason or None),
                                                         tp.topic, tp.partition, tp.fetch_pos))
+
+
+def _legacy_messages(batch: Any, topic: str, partition: int, leader_epoch: int | None,
+                     min_offset: int, out: list[Message]) -> int:
+    """Messages of a legacy (magic 0/1) batch from `min_offset` on; returns their value bytes."""
+    size = 0
+    for rec in batch.records():
+        if rec.offset < min_offset:
+            continue
+        hdrs = rec.headers
+        value = rec.value
+        out.append(_new_message(topic, partition, rec.offset, rec.key, value,
+                                list(hdrs) if hdrs else None,
+                                (_TS_TYPE.get(rec.timestamp_type, 0), rec.timestamp),
+                                leader_epoch))
+        size += len(value) if value is not None else 0
+    return size
 
 
 def error_event(err: KafkaError, topic: str, partition: int, offset: int) -> Message:

@@ -56,6 +56,7 @@ class Toppar:
         "app_pos",
         "stored_offset",
         "stored_metadata",
+        "auto_store",
         "committed_offset",
         "hi_offset",
         "lo_offset",
@@ -105,8 +106,12 @@ class Toppar:
         self.deq_msgs = 0
         #: Offset after the last message returned by poll()/consume() (position()).
         self.app_pos = -1001
+        #: Offset (and metadata) stored for the next commit by store_offsets(); with
+        #: enable.auto.offset.store (`auto_store`) the stored offset is app_pos itself, as
+        #: librdkafka stores each returned message's offset + 1: see stored_position().
         self.stored_offset = -1001
         self.stored_metadata: str | None = None
+        self.auto_store = False
         self.committed_offset = -1001
         self.hi_offset = -1001
         self.lo_offset = -1001
@@ -188,6 +193,12 @@ class Toppar:
     def queued_msgs(self) -> int:
         """Consumer: messages prefetched and not yet handed to the application."""
         return self.enq_msgs - self.deq_msgs
+
+    def stored_position(self) -> tuple[int, str | None]:
+        """Consumer: the offset and metadata the next commit of stored offsets sends."""
+        if self.auto_store:
+            return self.app_pos, None
+        return self.stored_offset, self.stored_metadata
 
     def fetchable(self) -> bool:
         """Consumer: assigned, not paused, and fetching from a known offset."""

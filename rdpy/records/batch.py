@@ -20,7 +20,7 @@ v0/v1 message sets come out through the same Batch/Record interface.
 from __future__ import annotations
 
 import struct
-from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
 
 from rdpy.records import codecs
 from rdpy.records.crc import crc32c, crc32c_extend
@@ -245,9 +245,35 @@ class RecordBatch(Batch):
         return self._data[self._pos : self._end]
 
     def records(self) -> list[Record]:
+        out: list[Record] = []
+        self._walk(out)
+        return out
+
+    def decode_into(
+        self,
+        out: list[Any],
+        make: Callable[[], Any],
+        topic: str,
+        partition: int,
+        leader_epoch: Optional[int],
+        min_offset: int,
+    ) -> int:
+        """Append a `make()` message object per record at or after `min_offset` (see
+        `_walk_records`); returns the value bytes appended."""
+        return self._walk(out, make, topic, partition, leader_epoch, min_offset)
+
+    def _walk(
+        self,
+        out: list[Any],
+        make: Optional[Callable[[], Any]] = None,
+        topic: Optional[str] = None,
+        partition: int = -1,
+        leader_epoch: Optional[int] = None,
+        min_offset: int = 0,
+    ) -> int:
         count = self.record_count
         if count == 0:
-            return []
+            return 0
         codec = self.compression
         if codec == 0:
             data = self._data
@@ -269,7 +295,7 @@ class RecordBatch(Batch):
                 f"batch at offset {self.base_offset}: record count {count} exceeds the "
                 f"{end - pos} bytes of record data"
             )
-        return _decode_records(
+        return _walk_records(
             data,
             pos,
             end,
@@ -278,13 +304,19 @@ class RecordBatch(Batch):
             self.base_timestamp,
             self.timestamp_type,
             self.max_timestamp,
+            out,
+            make,
+            topic,
+            partition,
+            leader_epoch,
+            min_offset,
         )
 
 
 _tuple_new = tuple.__new__
 
 
-def _decode_records(
+def _walk_records(
     data: bytes,
     pos: int,
     end: int,
@@ -293,17 +325,38 @@ def _decode_records(
     base_ts: int,
     ts_type: int,
     max_ts: int,
-) -> list[Record]:
-    out: list[Record] = []
+    out: list[Any],
+    make: Optional[Callable[[], Any]] = None,
+    topic: Optional[str] = None,
+    partition: int = -1,
+    leader_epoch: Optional[int] = None,
+    min_offset: int = 0,
+) -> int:
+    """The one record decoder. Appends to `out` one object per record and returns the value
+    bytes of what it appended.
+
+    Without `make`, the objects are `Record`s. With `make` (the consumer's hot path) they are
+    `make()` objects with rdpy.message.Message's slots filled in directly -- one object per
+    record instead of a Record and then a Message, which halves the consumer's decoding cost
+    (measured) -- carrying `topic`, `partition`, `leader_epoch`, the public timestamp type
+    (wire type + 1: TIMESTAMP_CREATE_TIME / TIMESTAMP_LOG_APPEND_TIME) and headers as a list
+    or None; records below `min_offset` are skipped. tests/unit/test_records_batch.py checks
+    that both forms agree.
+    """
     append = out.append
     new = _tuple_new
     R = Record
     uvarint = decode_uvarint
     log_append = ts_type == TIMESTAMP_LOG_APPEND_TIME
+    public_ts_type = ts_type + 1
+    last_ts = None
+    ts_pair = (public_ts_type, 0)
+    size = 0
     hkeys: dict[bytes, str] = {}  # header key bytes -> str, keys repeat across records
     rec_start = pos
+    done = 0
     try:
-        for _ in range(count):
+        for done in range(count):
             rec_start = pos
             # length
             b = data[pos]
@@ -385,8 +438,10 @@ def _decode_records(
                 if v != 1:
                     raise CorruptRecordError(f"negative value length {(v >> 1) ^ -1}")
                 value = None
+                vlen = 0
             else:
-                v = pos + (v >> 1)
+                vlen = v >> 1
+                v = pos + vlen
                 value = data[pos:v]
                 pos = v
             # headers: inline fast path for none or one header with a known key
@@ -413,21 +468,40 @@ def _decode_records(
                     f"record fields span {pos - rec_start} bytes, not the "
                     f"{rec_end - rec_start} its length says"
                 )
-            append(new(R, (offset, ts, ts_type, key, value, headers)))
+            if make is None:
+                append(new(R, (offset, ts, ts_type, key, value, headers)))
+            elif offset >= min_offset:
+                if ts != last_ts:  # records of a batch often share a timestamp: share the pair
+                    last_ts = ts
+                    ts_pair = (public_ts_type, ts)
+                m = make()
+                m._topic = topic
+                m._partition = partition
+                m._offset = offset
+                m._key = key
+                m._value = value
+                m._headers = list(headers) if headers else None
+                m._error = None
+                m._timestamp = ts_pair
+                m._latency = None
+                m._leader_epoch = leader_epoch
+                m._delivery_count = None
+                append(m)
+                size += vlen
     except CorruptRecordError as e:
         raise CorruptRecordError(
-            f"batch at offset {base_offset}: record {len(out)} (byte {rec_start}): {e}"
+            f"batch at offset {base_offset}: record {done} (byte {rec_start}): {e}"
         ) from None
     except IndexError:
         raise CorruptRecordError(
-            f"batch at offset {base_offset}: record {len(out)} (byte {rec_start}) runs past "
+            f"batch at offset {base_offset}: record {done} (byte {rec_start}) runs past "
             f"the end of the data"
         ) from None
     if pos != end:
         raise CorruptRecordError(
             f"batch at offset {base_offset}: {end - pos} bytes left after {count} records"
         )
-    return out
+    return size
 
 
 def _decode_headers(

@@ -204,6 +204,7 @@ class StatsEmitter:
             "msgs_inflight": tp.inflight,
         })
         if not producer:
+            stored = tp.stored_position()[0]
             values.update({
                 "fetchq_cnt": max(0, tp.queued_msgs),
                 "fetchq_size": queue.backlog_bytes(tp) if queue is not None else 0,
@@ -212,7 +213,7 @@ class StatsEmitter:
                 "query_offset": tp.query_offset,
                 "next_offset": tp.fetch_pos if tp.fetch_pos >= 0 else 0,
                 "app_offset": tp.app_pos,
-                "stored_offset": tp.stored_offset,
+                "stored_offset": stored,
                 "commited_offset": tp.committed_offset,
                 "committed_offset": tp.committed_offset,
                 "eof_offset": tp.eof_offset,
@@ -220,7 +221,7 @@ class StatsEmitter:
                 "hi_offset": tp.hi_offset,
                 "ls_offset": tp.ls_offset,
                 "consumer_lag": _lag(end, tp.committed_offset),
-                "consumer_lag_stored": _lag(end, tp.stored_offset),
+                "consumer_lag_stored": _lag(end, stored),
             })
         return values
 

@@ -30,6 +30,8 @@ from rdpy.records import (
     encode_end_txn_marker,
     read_batches,
 )
+import rdpy
+from rdpy.message import FetchedMessage, Message
 from rdpy.records.crc import crc32c
 from rdpy.records.varint import decode_uvarint, encode_varint, zigzag_decode
 
@@ -437,3 +439,60 @@ def test_builder_snapshots_mutable_inputs() -> None:
     key[0] = value[0] = hval[0] = ord("X")
     (rec,) = next(read_batches(b.build())).records()
     assert (rec.key, rec.value, rec.headers) == (b"key", b"value", (("h", b"h"),))
+
+
+# --- decode_into: the consumer's message-building form of the same decoder -------------------
+
+
+def _as_message(rec: Record, topic: str, partition: int, leader_epoch: int | None) -> Message:
+    """What the consumer must hand out for `rec`, built with the public constructor."""
+    return Message(topic, partition, rec.offset, rec.key, rec.value,
+                   list(rec.headers) if rec.headers else None, None,
+                   (rec.timestamp_type + 1, rec.timestamp), None, leader_epoch)
+
+
+@pytest.mark.parametrize("codec", ALL_CODECS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=st.lists(record, min_size=1, max_size=30), data=st.data())
+def test_decode_into_agrees_with_records(codec: int, records: list, data: st.DataObject) -> None:  # type: ignore[type-arg]
+    log_append = data.draw(st.booleans())
+    base = data.draw(st.integers(0, 2**40))
+    raw = bytearray(build(records, compression=codec,
+                          timestamp_type=TIMESTAMP_LOG_APPEND_TIME if log_append else TIMESTAMP_CREATE_TIME))
+    struct.pack_into(">q", raw, 0, base)  # the broker's offset assignment (not under the CRC)
+    (batch,) = read_batches(bytes(raw), check_crcs=True)
+    assert isinstance(batch, RecordBatch)
+    min_offset = base + data.draw(st.integers(0, len(records)))
+    leader_epoch = data.draw(st.none() | st.integers(0, 2**31 - 1))
+    out: list[Message] = [Message("earlier")]
+    size = batch.decode_into(out, FetchedMessage, "t", 3, leader_epoch, min_offset)
+    want = [_as_message(r, "t", 3, leader_epoch) for r in batch.records() if r.offset >= min_offset]
+    assert out[0] == Message("earlier") and out[1:] == want
+    assert all(type(m) is FetchedMessage and m.latency() is None and m.error() is None
+               and m.delivery_count() is None for m in out[1:])
+    assert size == sum(len(m.value()) for m in want if m.value() is not None)
+
+
+def test_decode_into_shares_equal_timestamps_but_not_headers() -> None:
+    raw = build([(1000, None, b"a", [("h", b"1")]), (1000, None, b"b", [("h", b"1")]),
+                 (1001, None, b"c", [])])
+    (batch,) = read_batches(raw)
+    assert isinstance(batch, RecordBatch)
+    out: list[Message] = []
+    batch.decode_into(out, FetchedMessage, "t", 0, None, 0)
+    assert [m.timestamp() for m in out] == [(rdpy.TIMESTAMP_CREATE_TIME, 1000)] * 2 + [
+        (rdpy.TIMESTAMP_CREATE_TIME, 1001)]
+    assert out[0].headers() == out[1].headers() == [("h", b"1")]
+    assert out[0].headers() is not out[1].headers()  # each message owns its list
+    assert out[2].headers() is None
+
+
+@pytest.mark.parametrize("records_bytes, count, match", [
+    (_rec(b"\x00\x00\x00\x7ek\x02v\x00"), 1, "runs past the end"),
+    (b"\x0e\x00\x00\x00\x02k\x02", 1, "record length 7 out of bounds"),
+])
+def test_decode_into_rejects_malformed_records(records_bytes: bytes, count: int, match: str) -> None:
+    (batch,) = read_batches(_with_records(records_bytes, count), check_crcs=True)
+    assert isinstance(batch, RecordBatch)
+    with pytest.raises(CorruptRecordError, match=match):
+        batch.decode_into([], FetchedMessage, "t", 0, None, 0)
