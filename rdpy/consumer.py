@@ -49,6 +49,8 @@ _OFFSET_FETCH_MAX = 7
 _FIND_COORDINATOR_MAX = 3
 #: librdkafka's RD_KAFKA_OFFSET_TAIL_BASE: OFFSET_TAIL(n) == -2000 - n.
 _OFFSET_TAIL_BASE = -2000
+#: The logical start offsets assign() accepts (besides OFFSET_TAIL(n)).
+_LOGICAL_OFFSETS = (OFFSET_BEGINNING, OFFSET_END, OFFSET_STORED, OFFSET_INVALID)
 
 
 class _Coordinator:
@@ -151,12 +153,19 @@ class Consumer:
         """Replace the assignment with `partitions` (offsets as given, or logical)."""
         self._check_open()
         self._unassign_all()
-        self.incremental_assign(partitions)
+        try:
+            self.incremental_assign(partitions)
+        except KafkaException as exc:
+            # rd_kafka_assign() reports a code only; confluent-kafka words it like this.
+            code = exc.args[0].code()
+            raise KafkaException(KafkaError(
+                code, f"Failed to set assignment: {KafkaError(code).str()}")) from None
 
     def incremental_assign(self, partitions: Sequence[TopicPartition]) -> None:
         """Add `partitions` to the assignment."""
         self._check_open()
         _check_partitions(partitions)
+        self._check_additions(partitions)
         handle = self._handle
         if "consumer" in handle.debug or "cgrp" in handle.debug:
             handle.log(7, "ASSIGN", f"Adding {len(partitions)} partition(s) to the assignment: "
@@ -187,11 +196,43 @@ class Consumer:
         """Remove `partitions` from the assignment."""
         self._check_open()
         _check_partitions(partitions)
+        self._check_removals(partitions)
         for p in partitions:
             tp = self._assignment.pop((p.topic, p.partition), None)
             self._assigned_offsets.pop((p.topic, p.partition), None)
             if tp is not None:
                 self._stop(tp)
+
+    def _check_additions(self, partitions: Sequence[TopicPartition]) -> None:
+        """As librdkafka's rd_kafka_assignment_add, before anything changes: start offsets
+        must be real or known logical ones, no partition twice, none already assigned."""
+        seen: set[tuple[str, int]] = set()
+        for p in sorted(partitions, key=lambda p: (p.topic, p.partition)):
+            key = (p.topic, p.partition)
+            if p.offset < 0 and p.offset not in _LOGICAL_OFFSETS and p.offset > _OFFSET_TAIL_BASE:
+                raise KafkaException(KafkaError(
+                    ErrorCode._INVALID_ARG,
+                    f"{p.topic} [{p.partition}] has invalid start offset {p.offset}"))
+            if key in seen:
+                raise KafkaException(KafkaError(
+                    ErrorCode._INVALID_ARG, f"Duplicate {p.topic} [{p.partition}] in input list"))
+            seen.add(key)
+            if key in self._assignment:
+                raise KafkaException(KafkaError(
+                    ErrorCode._CONFLICT,
+                    f"{p.topic} [{p.partition}] is already part of the current assignment"))
+
+    def _check_removals(self, partitions: Sequence[TopicPartition]) -> None:
+        """As librdkafka's rd_kafka_assignment_subtract: every partition must be assigned."""
+        if not self._assignment and partitions:
+            raise KafkaException(KafkaError(ErrorCode._INVALID_ARG,
+                                            "Can't subtract from empty assignment"))
+        for p in sorted(partitions, key=lambda p: (p.topic, p.partition)):
+            if (p.topic, p.partition) not in self._assignment:
+                raise KafkaException(KafkaError(
+                    ErrorCode._INVALID_ARG,
+                    f"{p.topic} [{p.partition}] can't be unassigned since it is not in the "
+                    "current assignment"))
 
     def assignment(self) -> list[TopicPartition]:
         """The assigned partitions."""
