@@ -114,6 +114,11 @@ class MockCluster:
         with self._state.lock:
             self._state.push_request_errors(api_key, tuple(int(c) for c in error_codes))
 
+    def request_count(self, api_key: int) -> int:
+        """How many requests of `api_key` the brokers have been sent so far."""
+        with self._state.lock:
+            return self._state.request_counts.get(api_key, 0)
+
     def set_rtt(self, broker_id: int, ms: float) -> None:
         """Delay every response of the broker by `ms` milliseconds (order is kept)."""
         if ms < 0:

@@ -350,6 +350,7 @@ class MockServer:
             return
         log.debug("broker %d: %s v%d (correlation id %d) from %s", conn.broker_id, name,
                   api_version, header.correlation_id, header.client_id)
+        self.state.count_request(api_key)
         injected = self.state.take_request_error(api_key)
         self._answer(conn, api_key, api_version, header.correlation_id, request, injected, now,
                      None)

@@ -131,6 +131,8 @@ class ClusterState:
         self.groups: dict[str, Group] = {}
         self._next_producer_id = _FIRST_PRODUCER_ID
         self._errors: dict[int, deque[int]] = {}
+        #: API key -> requests served (answered or not), for tests to see what clients did.
+        self.request_counts: dict[int, int] = {}
 
     def changed(self) -> None:
         """Caller holds lock. Note a change held fetches may be waiting for."""
@@ -388,6 +390,10 @@ class ClusterState:
     def push_request_errors(self, api_key: int, codes: tuple[int, ...]) -> None:
         """Caller holds lock. The next len(codes) requests of `api_key` fail with them."""
         self._errors.setdefault(api_key, deque()).extend(codes)
+
+    def count_request(self, api_key: int) -> None:
+        """Caller holds lock."""
+        self.request_counts[api_key] = self.request_counts.get(api_key, 0) + 1
 
     def take_request_error(self, api_key: int) -> int:
         """Caller holds lock. The error the next `api_key` request must fail with, or 0."""
