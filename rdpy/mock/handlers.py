@@ -25,6 +25,7 @@ from rdpy.mock.state import (
     COORDINATOR_TRANSACTION,
     ClusterState,
     CommittedOffset,
+    Group,
     Partition,
     Topic,
 )
@@ -423,7 +424,7 @@ def handle_offset_fetch(ctx: RequestContext, req: m_of.OffsetFetchRequest) -> Re
     return m_of.OffsetFetchResponse(topics=topics)
 
 
-def _fetched_offset(group: Any, topic: str, index: int, err: int,
+def _fetched_offset(group: Group | None, topic: str, index: int, err: int,
                     require_stable: bool) -> m_of.OffsetFetchResponsePartition:
     tp = (topic, index)
     if not err and require_stable and group is not None and group.has_pending(tp):

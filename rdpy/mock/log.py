@@ -41,8 +41,8 @@ __all__ = [
     "READ_UNCOMMITTED",
     "AbortedTxn",
     "AppendResult",
-    "FetchSlice",
     "BrokerError",
+    "FetchSlice",
     "PartitionLog",
     "StoredBatch",
 ]

@@ -4,11 +4,12 @@ Control records (the commit/abort markers) are never returned and the position m
 them; read_committed stops at the last stable offset while a transaction is open, and
 read_uncommitted (and read_committed once it commits) returns its records.
 
-Hiding *aborted* records cannot be proven against the reference here: neither librdkafka's
+Hiding *aborted* records cannot be proven with the brokers used here: neither librdkafka's
 mock cluster (2.16) nor Tansu 0.6 lists aborted transactions in Fetch responses, so
 confluent-kafka itself returns aborted records under read_committed on both (its debug log:
 "received abort txn ctrl msg ... but there are no known aborted transactions: ignoring").
-The tests below therefore assert only what holds for any correct broker.
+The tests below therefore assert only what holds for any correct broker; aborted records are
+proven hidden on rdpy's own mock cluster, which lists them, in test_transactions_aborted.py.
 """
 
 from __future__ import annotations
