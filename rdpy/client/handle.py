@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdpy.client.broker import UP, Broker, Request
 from rdpy.client.metadata import BrokerInfo, MetadataCache, PartitionInfo, TopicInfo
@@ -30,6 +30,9 @@ from rdpy.stats.emit import StatsEmitter
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.protocol.messages import MetadataRequest
 from rdpy.protocol.messages.metadata import MetadataRequestTopic
+
+if TYPE_CHECKING:
+    from rdpy.mock import MockCluster
 
 _METADATA = 3
 _MAIN_TICK = 0.1
@@ -122,6 +125,8 @@ class Handle:
         self._main_wake = threading.Event()
         self._main = threading.Thread(target=self._main_loop, name=f"rdpy:main:{self.name}",
                                       daemon=True)
+        #: The cluster test.mock.num.brokers started (stopped by destroy()).
+        self.mock_cluster: MockCluster | None = None
 
     # --- life cycle (app thread) --------------------------------------------------------------
 
@@ -134,7 +139,7 @@ class Handle:
             self.log(7, "CONF", "Client configuration:")
             for name, value in self.settings.conf().dump_modified():
                 self.log(7, "CONF", f"  {name} = {value}")
-        servers = self.settings.get_str("bootstrap.servers") or ""
+        servers = self._start_mock_cluster() or self.settings.get_str("bootstrap.servers") or ""
         addresses = parse_bootstrap(servers)
         if not addresses:
             self.log(5, "CONFWARN", "No `bootstrap.servers` configured: "
@@ -146,6 +151,22 @@ class Handle:
                 broker.start()
         self._main.start()
         self.request_metadata(reason="bootstrap")
+
+    def _start_mock_cluster(self) -> str | None:
+        """App thread. With test.mock.num.brokers, start rdpy's mock cluster and return its
+        addresses to bootstrap from instead of bootstrap.servers, as librdkafka does."""
+        num = self.settings.get_int("test.mock.num.brokers")
+        if num <= 0:
+            return None
+        from rdpy.mock import MockCluster  # only tests pay for importing the mock
+
+        self.mock_cluster = cluster = MockCluster(num)
+        rtt = self.settings.get_int("test.mock.broker.rtt")
+        for node_id in cluster.broker_ids:
+            cluster.set_rtt(node_id, rtt)
+        self.log(5, "MOCK", "Mock cluster enabled: original bootstrap.servers and "
+                 f"security.protocol ignored and replaced with {cluster.bootstrap_servers}")
+        return cluster.bootstrap_servers
 
     def destroy(self, timeout: float = 5.0) -> None:
         """App thread. Stops every thread; waits up to `timeout` s for them to end."""
@@ -168,6 +189,8 @@ class Handle:
                 b.thread.join(max(0.0, deadline - time.monotonic()))
         if self._main.is_alive() and self._main is not threading.current_thread():
             self._main.join(max(0.0, deadline - time.monotonic()))
+        if self.mock_cluster is not None:
+            self.mock_cluster.close()
 
     def destroy_on_gc(self) -> None:
         """App thread, from a client's __del__: stop the threads, never hanging."""
