@@ -8,13 +8,13 @@ membership (subscribe) is not implemented yet.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rdpy.admin import ClusterMetadata
-from rdpy.client.broker import Broker
+from rdpy.client.broker import Broker, Request
+from rdpy.client.coordinator import GroupCoordinator
 from rdpy.client.cqueue import ConsumerQueue
 from rdpy.client.handle import Handle, refuse_unimplemented
 from rdpy.client.events import ClientEvents
@@ -26,7 +26,6 @@ from rdpy.constants import OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID, OFFSET_
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.client.fetch import error_event
 from rdpy.message import Message
-from rdpy.protocol.messages.find_coordinator import FindCoordinatorRequest
 from rdpy.protocol.messages.list_offsets import (
     ListOffsetsPartition,
     ListOffsetsRequest,
@@ -43,60 +42,12 @@ from rdpy.topic_partition import TopicPartition
 _LIST_OFFSETS = 2
 _OFFSET_COMMIT = 8
 _OFFSET_FETCH = 9
-_FIND_COORDINATOR = 10
 #: Versions above these change the request layout (batched groups/coordinators).
 _OFFSET_FETCH_MAX = 7
-_FIND_COORDINATOR_MAX = 3
 #: librdkafka's RD_KAFKA_OFFSET_TAIL_BASE: OFFSET_TAIL(n) == -2000 - n.
 _OFFSET_TAIL_BASE = -2000
 #: The logical start offsets assign() accepts (besides OFFSET_TAIL(n)).
 _LOGICAL_OFFSETS = (OFFSET_BEGINNING, OFFSET_END, OFFSET_STORED, OFFSET_INVALID)
-
-
-class _Coordinator:
-    """The group coordinator broker: looked up with FindCoordinator, cached until it fails."""
-
-    def __init__(self, handle: Handle, group_id: str) -> None:
-        self.handle = handle
-        self.group_id = group_id
-        self.node_id = -1
-        #: Statistics: when the coordinator was last found or lost (monotonic seconds).
-        self.state_since = handle.clock()
-
-    def broker(self, deadline: float) -> Broker | None:
-        """App or main thread. The coordinator's broker, looking it up if needed."""
-        handle = self.handle
-        if self.node_id >= 0:
-            b = handle.brokers.get(self.node_id)
-            if b is not None:
-                return b
-        while time.monotonic() < deadline:
-            with handle.lock:
-                any_broker = handle._any_broker()
-            if any_broker is None:
-                time.sleep(0.05)
-                continue
-            group = self.group_id
-            err, response = request_sync(
-                any_broker, _FIND_COORDINATOR,
-                lambda v: FindCoordinatorRequest(key=group, key_type=0),
-                deadline, handle.request_timeout, max_version=_FIND_COORDINATOR_MAX)
-            if not err and response.error_code == 0:
-                self.node_id = response.node_id
-                self.state_since = handle.clock()
-                with handle.lock:
-                    b = handle.brokers.get(response.node_id)
-                    if b is None and not handle.terminating:
-                        b = Broker(handle, response.node_id, response.host, response.port)
-                        handle.brokers[response.node_id] = b
-                        b.start()
-                return b
-            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
-        return None
-
-    def reset(self) -> None:
-        self.node_id = -1
-        self.state_since = self.handle.clock()
 
 
 class Consumer:
@@ -120,7 +71,7 @@ class Consumer:
         self._events = ClientEvents(callbacks, handle.name)
         self._on_commit: Any = callbacks.get("on_commit")
         self._group_id = group_id
-        self._coordinator = _Coordinator(handle, group_id)
+        self._coordinator = GroupCoordinator(handle, group_id)
         t = settings.topic
         self._auto_reset = t.get_enum("auto.offset.reset")
         self._auto_commit = settings.get_bool("enable.auto.commit")
@@ -141,9 +92,17 @@ class Consumer:
         self._ever_assigned: set[tuple[str, int]] = set()
         #: Partitions waiting for a logical offset to be resolved (main thread issues queries).
         self._pending: dict[Toppar, int] = {}
+        #: Partitions whose offset lookup is in flight, and when a failed one may be retried
+        #: (handle lock: the main thread sends lookups, broker threads answer them).
         self._querying: set[Toppar] = set()
+        self._retry_at: dict[Toppar, float] = {}
+        self._backoff = settings.get_int("fetch.error.backoff.ms") / 1000.0
+        #: Asynchronous commits waiting for the coordinator to be found: (offsets, deadline,
+        #: auto), handle lock; and asynchronous commits in flight (close() waits for them).
+        self._waiting_commits: list[tuple[list[TopicPartition], float, bool]] = []
+        self._commits_inflight = 0
         self._last_auto_commit = time.monotonic()
-        self._committing = False
+        self._committing = False  # an automatic commit is in flight
         self._closed = False
         handle.start()
 
@@ -298,50 +257,124 @@ class Consumer:
     # --- offsets resolution (main thread) -----------------------------------------------------
 
     def _main_tick(self, now: float) -> None:
-        """Main thread: resolve logical offsets, auto commit."""
+        """Main thread: send the offset lookups that pending partitions need, commits that
+        waited for the coordinator, auto commit. Nothing here waits for an answer: answers
+        are handled on broker threads (_on_committed_offsets, _on_list_offsets)."""
         if self._closed:
             return
-        with self._handle.lock:
-            pending = [(tp, off) for tp, off in self._pending.items()
-                       if tp not in self._querying and tp.leader is not None]
-        for tp, logical in pending:
-            self._querying.add(tp)
-            try:
-                self._resolve(tp, logical)
-            finally:
-                self._querying.discard(tp)
+        handle = self._handle
+        with handle.lock:
+            due = [(tp, logical, tp.version) for tp, logical in self._pending.items()
+                   if tp not in self._querying and tp.leader is not None
+                   and self._retry_at.get(tp, 0.0) <= now]
+            for tp, _, _ in due:
+                self._querying.add(tp)
+        stored = [(tp, version) for tp, logical, version in due
+                  if logical in (OFFSET_STORED, OFFSET_INVALID)]
+        if stored:
+            self._query_committed(stored)
+        by_leader: dict[Broker, list[tuple[Toppar, int, int]]] = {}
+        for tp, logical, version in due:
+            leader = tp.leader
+            if logical in (OFFSET_STORED, OFFSET_INVALID):
+                continue
+            if leader is None:
+                self._query_done(tp, 0.0)
+                continue
+            by_leader.setdefault(leader, []).append((tp, logical, version))
+        for leader, items in by_leader.items():
+            self._query_offsets(leader, items)
+        self._serve_waiting_commits(now)
         if (self._auto_commit and now - self._last_auto_commit >= self._auto_commit_interval
                 and not self._committing):
             self._last_auto_commit = now
             self._commit_stored(asynchronous=True, auto=True)
 
-    def _resolve(self, tp: Toppar, logical: int) -> None:
-        """Main thread. Turn a logical offset into a fetch position."""
-        version = tp.version
-        if logical in (OFFSET_STORED, OFFSET_INVALID):
-            committed = self._fetch_committed([tp], deadline_for(10.0))
-            if committed is None:
-                return  # retried on the next tick
-            offset = committed.get((tp.topic, tp.partition), OFFSET_INVALID)
-            if offset >= 0:
-                self._set_position(tp, version, offset)
-                return
-            target = self._reset_target()
-            if target is None:
-                self._reset_error(tp, version, OFFSET_INVALID, ErrorCode._AUTO_OFFSET_RESET,
-                                  "no previously committed offset available: "
-                                  "Local: No offset stored")
-                return
-            logical = target
-        if logical <= _OFFSET_TAIL_BASE:
-            end = self._list_offset(tp, OFFSET_END)
-            if end is None:
-                return
-            self._set_position(tp, version, max(0, end - (_OFFSET_TAIL_BASE - logical)))
+    def _query_done(self, tp: Toppar, retry_in: float | None) -> None:
+        """Any thread. `tp`'s lookup is over; a failed one may be repeated after `retry_in` s."""
+        handle = self._handle
+        with handle.lock:
+            self._querying.discard(tp)
+            if retry_in is None:
+                self._retry_at.pop(tp, None)
+            else:
+                self._retry_at[tp] = handle.clock() + retry_in
+        handle.wake_main()
+
+    def _query_committed(self, items: list[tuple[Toppar, int]]) -> None:
+        """Main thread. One OffsetFetch for the partitions starting at their committed offset."""
+        coordinator = self._coordinator.current()
+        if coordinator is None:
+            self._coordinator.lookup()  # its answer wakes the main thread: ask again then
+            for tp, _ in items:
+                self._query_done(tp, 0.0)
             return
-        resolved = self._list_offset(tp, logical)
-        if resolved is not None:
-            self._set_position(tp, version, resolved)
+        coordinator.enqueue_request(Request(
+            _OFFSET_FETCH, self._offset_fetch_builder([tp for tp, _ in items]),
+            lambda b, err, response, request: self._on_committed_offsets(items, err, response),
+            self._handle.request_timeout, max_version=_OFFSET_FETCH_MAX))
+
+    def _on_committed_offsets(self, items: list[tuple[Toppar, int]], err: int,
+                              response: Any) -> None:
+        """Broker thread. Start at the committed offsets; where there is none, apply
+        auto.offset.reset (a ListOffsets on the next tick) or report _AUTO_OFFSET_RESET."""
+        committed = self._committed_from(err, response)
+        for tp, version in items:
+            offset = committed.get((tp.topic, tp.partition)) if committed is not None else None
+            if offset is None:
+                self._query_done(tp, self._backoff)
+            elif offset >= 0:
+                self._set_position(tp, version, offset)
+                self._query_done(tp, None)
+            else:
+                target = self._reset_target()
+                if target is None:
+                    self._reset_error(tp, version, OFFSET_INVALID, ErrorCode._AUTO_OFFSET_RESET,
+                                      "no previously committed offset available: "
+                                      "Local: No offset stored")
+                else:
+                    with self._handle.lock:
+                        if tp.version == version and tp in self._pending:
+                            self._pending[tp] = target
+                self._query_done(tp, None)
+
+    def _query_offsets(self, leader: Broker, items: list[tuple[Toppar, int, int]]) -> None:
+        """Main thread. One ListOffsets to `leader` for its partitions' logical offsets
+        (OFFSET_TAIL(n) asks for the end)."""
+        isolation = self._isolation
+        by_topic: dict[str, list[ListOffsetsPartition]] = {}
+        for tp, logical, _ in items:
+            by_topic.setdefault(tp.topic, []).append(ListOffsetsPartition(
+                partition_index=tp.partition, current_leader_epoch=-1,
+                timestamp=OFFSET_END if logical <= _OFFSET_TAIL_BASE else logical,
+                max_num_offsets=1))
+
+        def build(version: int) -> ListOffsetsRequest:
+            return ListOffsetsRequest(replica_id=-1, isolation_level=isolation, topics=[
+                ListOffsetsTopic(name=t, partitions=parts) for t, parts in by_topic.items()])
+
+        leader.enqueue_request(Request(
+            _LIST_OFFSETS, build,
+            lambda b, err, response, request: self._on_list_offsets(items, err, response),
+            self._handle.request_timeout))
+
+    def _on_list_offsets(self, items: list[tuple[Toppar, int, int]], err: int,
+                         response: Any) -> None:
+        """Broker thread. Start fetching at the offsets found; retry the others later."""
+        found = _list_offsets_results(response) if not err else {}
+        refresh = bool(err)
+        for tp, logical, version in items:
+            code, offset = found.get((tp.topic, tp.partition), (ErrorCode._TRANSPORT, -1))
+            if code:
+                refresh = refresh or code in _LEADER_ERRORS
+                self._query_done(tp, self._backoff)
+                continue
+            if logical <= _OFFSET_TAIL_BASE:
+                offset = max(0, offset - (_OFFSET_TAIL_BASE - logical))
+            self._set_position(tp, version, offset)
+            self._query_done(tp, None)
+        if refresh:
+            self._handle.request_metadata(reason="list offsets error")
 
     def _reset_target(self) -> int | None:
         reset = self._auto_reset
@@ -408,25 +441,28 @@ class Consumer:
                                      self._handle.request_timeout)
         if err:
             return None
-        for t in response.topics:
-            for p in t.partitions:
-                if p.error_code:
-                    if p.error_code in (ErrorCode.NOT_LEADER_OR_FOLLOWER,
-                                        ErrorCode.UNKNOWN_TOPIC_OR_PART,
-                                        ErrorCode.LEADER_NOT_AVAILABLE):
-                        self._handle.request_metadata(reason="list offsets error")
-                    return None
-                if p.old_style_offsets:
-                    return int(p.old_style_offsets[0])
-                return int(p.offset)
-        return None
+        code, offset = _list_offsets_results(response).get((topic, partition),
+                                                            (ErrorCode._TRANSPORT, -1))
+        if code:
+            if code in _LEADER_ERRORS:
+                self._handle.request_metadata(reason="list offsets error")
+            return None
+        return offset
 
     def _fetch_committed(self, tps: Sequence[Toppar | TopicPartition], deadline: float
                          ) -> dict[tuple[str, int], int] | None:
-        """OffsetFetch from the group coordinator: {(topic, partition): offset or -1001}."""
+        """App thread. OffsetFetch from the group coordinator: {(topic, partition): offset or
+        -1001}, or None when it could not be asked."""
         coordinator = self._coordinator.broker(deadline)
         if coordinator is None:
             return None
+        err, response = request_sync(coordinator, _OFFSET_FETCH, self._offset_fetch_builder(tps),
+                                     deadline, self._handle.request_timeout,
+                                     max_version=_OFFSET_FETCH_MAX)
+        return self._committed_from(err, response)
+
+    def _offset_fetch_builder(self, tps: Sequence[Toppar | TopicPartition]
+                              ) -> Callable[[int], OffsetFetchRequest]:
         by_topic: dict[str, list[int]] = {}
         for tp in tps:
             by_topic.setdefault(tp.topic, []).append(tp.partition)
@@ -437,15 +473,20 @@ class Consumer:
                 OffsetFetchRequestTopic(name=t, partition_indexes=parts)
                 for t, parts in by_topic.items()], require_stable=version >= 7)
 
-        err, response = request_sync(coordinator, _OFFSET_FETCH, build, deadline,
-                                     self._handle.request_timeout, max_version=_OFFSET_FETCH_MAX)
-        if err or response.error_code in (ErrorCode.NOT_COORDINATOR,
-                                          ErrorCode.COORDINATOR_NOT_AVAILABLE):
-            self._coordinator.reset()
+        return build
+
+    def _committed_from(self, err: int, response: Any) -> dict[tuple[str, int], int] | None:
+        """Any thread. An OffsetFetch answer as {(topic, partition): offset or -1001}; None
+        when it failed (a coordinator error forgets the coordinator)."""
+        if err or response.error_code:
+            if err or response.error_code in _COORDINATOR_ERRORS:
+                self._coordinator.reset()
             return None
         out: dict[tuple[str, int], int] = {}
         for t in response.topics:
             for p in t.partitions:
+                if p.error_code:
+                    continue  # e.g. UNSTABLE_OFFSET_COMMIT: absent, so asked again
                 out[(t.name, p.partition_index)] = (p.committed_offset
                                                     if p.committed_offset >= 0
                                                     else OFFSET_INVALID)
@@ -731,25 +772,85 @@ class Consumer:
     def _commit(self, offsets: list[TopicPartition], asynchronous: bool, auto: bool
                 ) -> list[TopicPartition] | None:
         if asynchronous:
-            def run() -> None:
-                try:
-                    self._commit_now(offsets, deadline_for(10.0), report=True)
-                except KafkaException:
-                    pass
-                finally:
-                    self._committing = False
-            self._committing = True
-            threading.Thread(target=run, name="rdpy:commit", daemon=True).start()
+            coordinator = self._coordinator.current()
+            if coordinator is not None:
+                self._send_commit(coordinator, offsets, auto)
+            else:
+                self._coordinator.lookup()
+                with self._handle.lock:
+                    self._waiting_commits.append((offsets, self._handle.clock() + 10.0, auto))
+                    self._commits_inflight += 1
+                    if auto:
+                        self._committing = True
             return None
-        return self._commit_now(offsets, deadline_for(None if not auto else 10.0), report=auto)
-
-    def _commit_now(self, offsets: list[TopicPartition], deadline: float,
-                    report: bool) -> list[TopicPartition]:
-        """Any thread. OffsetCommit (generation -1: not a group member). `report`: tell
-        on_commit (asynchronous commits); a synchronous one answers by its return value."""
+        deadline = deadline_for(None if not auto else 10.0)
         coordinator = self._coordinator.broker(deadline)
         if coordinator is None:
-            return self._commit_failed(offsets, ErrorCode._TIMED_OUT, report)
+            return self._commit_failed(offsets, ErrorCode._TIMED_OUT, report=auto)
+        err, response = request_sync(coordinator, _OFFSET_COMMIT,
+                                     self._offset_commit_builder(offsets), deadline,
+                                     self._handle.request_timeout)
+        if err:
+            self._coordinator.reset()
+            return self._commit_failed(offsets, err, report=auto)
+        return self._commit_results(offsets, response, report=auto)
+
+    def _send_commit(self, coordinator: Broker, offsets: list[TopicPartition], auto: bool,
+                     waited: bool = False) -> None:
+        """Any thread. An asynchronous OffsetCommit; on_commit hears of it from poll()."""
+        if not waited:
+            with self._handle.lock:
+                self._commits_inflight += 1
+                if auto:
+                    self._committing = True
+
+        def on_done(_b: Broker, err: int, response: Any, _r: Request) -> None:
+            # Broker thread.
+            try:
+                if err:
+                    self._coordinator.reset()
+                    self._handle.reply_q.push(("commit", (KafkaError(err), offsets)))
+                else:
+                    self._commit_results(offsets, response, report=True)
+            finally:
+                with self._handle.lock:
+                    self._commits_inflight -= 1
+                    if auto:
+                        self._committing = False
+
+        coordinator.enqueue_request(Request(_OFFSET_COMMIT, self._offset_commit_builder(offsets),
+                                            on_done, self._handle.request_timeout))
+
+    def _serve_waiting_commits(self, now: float) -> None:
+        """Main thread. Send the asynchronous commits that waited for the coordinator; those
+        that waited 10 s fail with _TIMED_OUT."""
+        handle = self._handle
+        with handle.lock:
+            if not self._waiting_commits:
+                return
+        coordinator = self._coordinator.current()
+        with handle.lock:
+            if coordinator is not None:
+                ready, self._waiting_commits = self._waiting_commits, []
+                expired: list[tuple[list[TopicPartition], float, bool]] = []
+            else:
+                ready = []
+                expired = [w for w in self._waiting_commits if w[1] <= now]
+                self._waiting_commits = [w for w in self._waiting_commits if w[1] > now]
+            for _, _, auto in expired:
+                self._commits_inflight -= 1
+                if auto:
+                    self._committing = False
+        if coordinator is None:
+            self._coordinator.lookup()
+        for offsets, _, _ in expired:
+            handle.reply_q.push(("commit", (KafkaError(ErrorCode._TIMED_OUT), offsets)))
+        for offsets, _, auto in ready:
+            assert coordinator is not None
+            self._send_commit(coordinator, offsets, auto, waited=True)
+
+    def _offset_commit_builder(self, offsets: list[TopicPartition]
+                               ) -> Callable[[int], OffsetCommitRequest]:
         by_topic: dict[str, list[OffsetCommitRequestPartition]] = {}
         for p in offsets:
             by_topic.setdefault(p.topic, []).append(OffsetCommitRequestPartition(
@@ -759,16 +860,18 @@ class Consumer:
         group = self._group_id
 
         def build(version: int) -> OffsetCommitRequest:
+            # Generation -1 and no member id: an assign()-only consumer is not a member.
             return OffsetCommitRequest(group_id=group, generation_id_or_member_epoch=-1,
                                        member_id="", retention_time_ms=-1, topics=[
                                            OffsetCommitRequestTopic(name=t, partitions=parts)
                                            for t, parts in by_topic.items()])
 
-        err, response = request_sync(coordinator, _OFFSET_COMMIT, build, deadline,
-                                     self._handle.request_timeout)
-        if err:
-            self._coordinator.reset()
-            return self._commit_failed(offsets, err, report)
+        return build
+
+    def _commit_results(self, offsets: list[TopicPartition], response: Any,
+                        report: bool) -> list[TopicPartition]:
+        """Any thread. Per-partition outcome of an OffsetCommit; `report`: tell on_commit
+        (asynchronous and automatic commits; a synchronous one answers by its return value)."""
         errors: dict[tuple[str, int], int] = {}
         for t in response.topics:
             for p in t.partitions:
@@ -787,8 +890,7 @@ class Consumer:
         if report:
             self._handle.reply_q.push(("commit", (KafkaError(first_error) if first_error
                                                   else None, results)))
-        if first_error and first_error in (ErrorCode.NOT_COORDINATOR,
-                                           ErrorCode.COORDINATOR_NOT_AVAILABLE):
+        if first_error in _COORDINATOR_ERRORS:
             self._coordinator.reset()
         return results
 
@@ -840,6 +942,12 @@ class Consumer:
                 self._commit_stored(asynchronous=False, auto=True)
             except KafkaException:
                 pass
+        # As librdkafka's close: outstanding asynchronous commits finish first (their
+        # on_commit callbacks are served here), for at most the socket timeout.
+        deadline = time.monotonic() + self._handle.request_timeout
+        while self._commits_inflight > 0 and time.monotonic() < deadline:
+            self._serve_events()
+            self._handle.reply_q.wait(min(0.05, max(0.0, deadline - time.monotonic())))
         self._serve_events()
         self._closed = True
         self._queue.drop_current()  # poll()'s fast path must not hand out anything more
@@ -853,6 +961,27 @@ class Consumer:
         handle = getattr(self, "_handle", None)
         if handle is not None:
             handle.destroy_on_gc()
+
+
+#: Errors after which the partition leader is looked up again.
+_LEADER_ERRORS = frozenset({
+    ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.UNKNOWN_TOPIC_OR_PART,
+    ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH,
+})
+#: Errors after which the group coordinator is looked up again.
+_COORDINATOR_ERRORS = frozenset({
+    ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE,
+})
+
+
+def _list_offsets_results(response: Any) -> dict[tuple[str, int], tuple[int, int]]:
+    """A ListOffsets answer as {(topic, partition): (error code, offset)}."""
+    out: dict[tuple[str, int], tuple[int, int]] = {}
+    for t in response.topics:
+        for p in t.partitions:
+            offset = int(p.old_style_offsets[0]) if p.old_style_offsets else int(p.offset)
+            out[(t.name, p.partition_index)] = (p.error_code, offset)
+    return out
 
 
 def _check_partitions(partitions: Any) -> None:

@@ -213,3 +213,24 @@ def test_auto_commit_for_an_assigned_consumer(consumer_client: ModuleType, make_
     final = more[-1].offset() + 1
     consumer.close()
     assert _committed(make_consumer, ck, bootstrap, group, topic, 1) == [final]
+
+
+def test_close_finishes_an_asynchronous_commit_and_reports_it(
+    consumer_client: ModuleType, make_consumer: Any, broker: Any
+) -> None:
+    """close() right after commit(asynchronous=True): the commit still lands, and on_commit
+    hears of it during close(), on the application's thread (librdkafka waits for outstanding
+    commits before it closes)."""
+    ck = consumer_client
+    bootstrap = broker.bootstrap_servers
+    topic = _topic(broker, partitions=2, per_partition=5)
+    group = unique_group()
+    commits = Commits()
+    consumer = make_consumer(consumer_conf(bootstrap, **{"group.id": group, "on_commit": commits}))
+    consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(2)])
+    _read(consumer, 10)
+    consumer.commit(asynchronous=True)
+    consumer.close()
+    assert [(err, sorted(parts)) for err, parts, _ in commits.items] == [(None, [(topic, 0, 5), (topic, 1, 5)])]
+    assert commits.items[0][2] == threading.get_ident()
+    assert _committed(make_consumer, ck, bootstrap, group, topic, 2) == [5, 5]

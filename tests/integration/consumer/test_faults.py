@@ -131,3 +131,37 @@ def test_leader_down_and_up_mid_consumption(consumer_client: ModuleType, make_co
         assert read_while_down, "partitions on the other brokers kept flowing during the outage"
     # At most what had been prefetched before the outage came from the downed leader.
     assert len(victim_reads) < PER_PARTITION
+
+
+def test_a_slow_coordinator_does_not_hold_up_other_partitions(
+    consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster
+) -> None:
+    """A partition starting at its committed offset waits for the group coordinator; one
+    starting at OFFSET_BEGINNING needs only its leader, and must not wait for the other's
+    lookup (offset lookups run side by side, none blocks the client's background work)."""
+    ck = consumer_client
+    mock = librdkafka_mock
+    topic = unique_topic("slow-coord")
+    mock.create_topic(topic, 2)
+    mock.partition_set_leader(topic, 0, 1)
+    mock.partition_set_leader(topic, 1, 2)
+    produce_seq(mock.bootstrap_servers, topic, 2, 5)
+    conf = consumer_conf(mock.bootstrap_servers, **{"auto.offset.reset": "earliest"})
+    mock.coordinator_set("group", conf["group.id"], 3)
+    consumer = make_consumer(conf)
+    consumer.list_topics(topic, timeout=10)  # connected, leaders known: only lookups are left
+    mock.broker_set_rtt(3, 3000)
+    try:
+        t0 = time.monotonic()
+        consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_STORED),
+                         ck.TopicPartition(topic, 1, ck.OFFSET_BEGINNING)])
+        first: dict[int, float] = {}
+        while len(first) < 2 and time.monotonic() - t0 < 30:
+            m = consumer.poll(0.2)
+            if m is not None and m.error() is None:
+                first.setdefault(m.partition(), time.monotonic() - t0)
+        assert set(first) == {0, 1}, first
+        assert first[1] < 2.0, f"partition 1 waited for the coordinator: {first}"
+        assert first[0] >= 2.5, f"partition 0 did not wait for its committed offset: {first}"
+    finally:
+        mock.broker_set_rtt(3, 0)
