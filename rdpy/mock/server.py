@@ -362,18 +362,17 @@ class MockServer:
                              int(time.time() * 1000), may_wait=deadline is None or now < deadline)
         try:
             reply = HANDLERS[api_key](ctx, request)
-        except Exception as e:  # a bug in the mock: make it visible, keep serving others
-            msg = f"{API_NAMES.get(api_key)} v{api_version} handler failed: {e!r}"
+            if isinstance(reply, Wait):
+                conn.held = _Held(api_key, api_version, correlation_id, request, injected,
+                                  now + reply.max_wait_ms / 1000 if deadline is None else deadline,
+                                  self.state.version)
+            elif reply is not None:
+                self._respond(conn, api_key, api_version, correlation_id, reply, now)
+        except Exception as e:  # a bug in the mock: make it visible, keep serving the others
+            msg = f"{API_NAMES.get(api_key)} v{api_version} failed: {e!r}"
             log.exception("broker %d: %s", conn.broker_id, msg)
             self.internal_errors.append(msg)
             self._drop(conn, msg)
-            return
-        if isinstance(reply, Wait):
-            conn.held = _Held(api_key, api_version, correlation_id, request, injected,
-                              deadline if deadline is not None else now + reply.max_wait_ms / 1000,
-                              self.state.version)
-        elif reply is not None:
-            self._respond(conn, api_key, api_version, correlation_id, reply, now)
 
     def _respond(self, conn: _Conn, api_key: int, api_version: int, correlation_id: int,
                  response: Message, now: float) -> None:
