@@ -14,7 +14,7 @@ from rdpy.constants import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME
 from rdpy.errors import ErrorCode, KafkaError
 from rdpy.message import FetchedMessage, Message, _new_event, _new_message
 from rdpy.protocol.messages.fetch import FetchPartition, FetchRequest, FetchTopic
-from rdpy.records import RecordBatch, RecordError, read_batches
+from rdpy.records import RecordBatch, RecordError, crc32c, read_batches
 from rdpy.records.transactions import committed_batches
 
 if TYPE_CHECKING:
@@ -169,11 +169,13 @@ class FetchServer:
         msgs: list[Message] = []
         size = 0
         next_offset = offset
+        bad: BadBatch | None = None
         if records:
             try:
-                next_offset, size = self._decode(tp, records, offset, pd.aborted_transactions,
-                                                 msgs)
+                next_offset, size, bad = self._decode(tp, records, offset,
+                                                      pd.aborted_transactions, msgs)
             except RecordError as exc:
+                # The framing itself is broken: no batch boundary to skip to.
                 self._error_event(tp, ErrorCode._BAD_MSG, f"Corrupt records at offset "
                                   f"{next_offset}: {exc}")
                 tp.fetch_backoff_until = now + self.error_backoff
@@ -186,6 +188,10 @@ class FetchServer:
             tp.rxmsgs += len(msgs)
             tp.rxbytes += size
             queue.put_messages(tp, version, msgs, size)
+        if bad is not None:
+            # After the messages before the bad batch; the fetch of it is retried later.
+            queue.put_event(tp, version, error_event(bad[0], tp.topic, tp.partition, bad[1]))
+            tp.fetch_backoff_until = now + self.error_backoff
         last = msgs[-1]._offset if msgs else None
         if next_offset > offset and (last is None or next_offset > last + 1):
             # Records skipped at the end (control records, aborted transactions) still move
@@ -201,13 +207,20 @@ class FetchServer:
                 tp.topic, tp.partition, tp.fetch_pos))
 
     def _decode(self, tp: Toppar, records: Any, offset: int, aborted: Any,
-                out: list[Message]) -> tuple[int, int]:
-        """Decode a partition's records from `offset`; returns (next fetch offset, bytes)."""
+                out: list[Message]) -> tuple[int, int, BadBatch | None]:
+        """Decode a partition's records from `offset` into `out`; returns (next fetch offset,
+        value bytes, error). A batch that fails its CRC check (check.crcs) or cannot be decoded
+        ends the decoding with an error for the application, and the partition stays at that
+        batch: like librdkafka and the Java client, the consumer does not skip data on its own
+        (the application may seek past it). Unlike librdkafka, which fetches the bad batch
+        again at once and repeats the error at that rate, the fetch is retried after
+        fetch.error.backoff.ms, in case the damage happened on the way."""
         topic = tp.topic
         partition = tp.partition
         next_offset = offset
         size = 0
-        batches = read_batches(records, check_crcs=self.check_crcs)
+        check_crcs = self.check_crcs
+        batches = read_batches(records)
         aborted_list = ([(a.producer_id, a.first_offset) for a in aborted]
                         if self.read_committed and aborted else [])
         topic_obj = self.handle.topics.get(topic)
@@ -215,22 +228,33 @@ class FetchServer:
         measure = (topic_obj.counters.batch
                    if topic_obj is not None and topic_obj.counters.enabled else None)
         for batch, deliver in committed_batches(batches, aborted_list):
-            if batch.last_offset < offset or not deliver:
-                # Before the fetch offset, a control record, or an aborted transaction's.
+            if batch.last_offset < offset:
+                next_offset = max(next_offset, batch.next_offset)
+                continue
+            if check_crcs and not batch.validate_crc():
+                return max(next_offset, batch.base_offset), size, _crc_error(batch)
+            if not deliver:
+                # A control record, or an aborted transaction's.
                 next_offset = max(next_offset, batch.next_offset)
                 continue
             epoch = batch.partition_leader_epoch
             leader_epoch = epoch if epoch >= 0 else None
             if measure is not None:
                 measure(getattr(batch, "batch_length", -12) + 12, batch.record_count)
-            if type(batch) is RecordBatch:
-                # The hot path: the decoder builds the messages itself.
-                size += batch.decode_into(out, FetchedMessage, topic, partition, leader_epoch,
-                                          offset)
-            else:
-                size += _legacy_messages(batch, topic, partition, leader_epoch, offset, out)
+            start = len(out)
+            try:
+                if type(batch) is RecordBatch:
+                    # The hot path: the decoder builds the messages itself.
+                    size += batch.decode_into(out, FetchedMessage, topic, partition,
+                                              leader_epoch, offset)
+                else:
+                    size += _legacy_messages(batch, topic, partition, leader_epoch, offset, out)
+            except RecordError as exc:
+                del out[start:]
+                return (max(next_offset, batch.base_offset), size,
+                        (KafkaError(ErrorCode._BAD_MSG, str(exc)), batch.base_offset))
             next_offset = max(next_offset, batch.next_offset)
-        return next_offset, size
+        return next_offset, size, None
 
     def _partition_error(self, tp: Toppar, err: int, offset: int, now: float) -> None:
         if err == ErrorCode.OFFSET_OUT_OF_RANGE:
@@ -251,6 +275,22 @@ class FetchServer:
                                                         tp.topic, tp.partition, tp.fetch_pos))
 
 
+#: An error for the application about one batch, and the offset it is reported at.
+BadBatch = tuple[KafkaError, int]
+
+
+def _crc_error(batch: Any) -> BadBatch:
+    """librdkafka's words for a batch whose checksum does not match its contents."""
+    if type(batch) is RecordBatch:
+        raw = batch.raw
+        return KafkaError(ErrorCode._BAD_MSG,
+                          f"MessageSet at offset {batch.base_offset} ({len(raw) - 12} bytes) "
+                          f"failed CRC32C check (original {batch.crc:#x} != calculated "
+                          f"{crc32c(raw[21:]):#x})"), batch.base_offset
+    return KafkaError(ErrorCode._BAD_MSG,
+                      f"Message at offset {batch.base_offset} failed CRC32 check"), batch.base_offset
+
+
 def _legacy_messages(batch: Any, topic: str, partition: int, leader_epoch: int | None,
                      min_offset: int, out: list[Message]) -> int:
     """Messages of a legacy (magic 0/1) batch from `min_offset` on; returns their value bytes."""
@@ -260,10 +300,11 @@ def _legacy_messages(batch: Any, topic: str, partition: int, leader_epoch: int |
             continue
         hdrs = rec.headers
         value = rec.value
+        ts_type = _TS_TYPE.get(rec.timestamp_type, 0)
+        # Magic 0 has no timestamp: librdkafka reports (TIMESTAMP_NOT_AVAILABLE, 0) for it.
         out.append(_new_message(topic, partition, rec.offset, rec.key, value,
                                 list(hdrs) if hdrs else None,
-                                (_TS_TYPE.get(rec.timestamp_type, 0), rec.timestamp),
-                                leader_epoch))
+                                (ts_type, rec.timestamp if ts_type else 0), leader_epoch))
         size += len(value) if value is not None else 0
     return size
 

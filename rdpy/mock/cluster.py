@@ -93,6 +93,20 @@ class MockCluster:
             log = part.log
             return log.log_start_offset, log.last_stable_offset, log.high_watermark
 
+    def append_stored(self, topic: str, partition: int, data: bytes) -> int:
+        """Put `data` at the end of a partition's log as a broker would have it on disk, not
+        as a producer sends it: message sets of the old formats (magic 0/1, e.g. from
+        rdpy.records.build_message_set) or a batch with a damaged CRC. Its offsets must start
+        at the high watermark. Returns that offset. Fetch serves the bytes unchanged."""
+        with self._state.lock:
+            part = self._state.partition(topic, partition)
+            if part is None:
+                raise KeyError(f"no partition {topic} [{partition}]")
+            offset = part.log.append_stored(data)
+            self._state.changed()
+        self._server.wake()
+        return offset
+
     # --- faults -------------------------------------------------------------------------------
 
     def broker_set_down(self, broker_id: int) -> None:

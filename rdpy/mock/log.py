@@ -27,6 +27,7 @@ from rdpy.errors import ErrorCode
 from rdpy.records import (
     CONTROL_ABORT,
     CONTROL_COMMIT,
+    Record,
     RecordBatch,
     RecordBatchBuilder,
     RecordError,
@@ -126,6 +127,11 @@ class _ProducerState:
     @property
     def last_seq(self) -> int:
         return self.batches[-1].last_seq if self.batches else -1
+
+
+def _records(stored: StoredBatch) -> list[Record]:
+    """The records of a stored batch (or of a stored message set of the old formats)."""
+    return [rec for entry in read_batches(stored.data) for rec in entry.records()]
 
 
 def _next_seq(seq: int) -> int:
@@ -239,6 +245,31 @@ class PartitionLog:
         if first is not None and not commit:
             self._aborted.append(AbortedTxn(producer_id, first, offset))
         return offset
+
+    def append_stored(self, data: bytes) -> int:
+        """Store `data` exactly as given and return its first offset: what a broker serves
+        from disk without looking inside, such as message sets in the old formats (magic 0/1)
+        written before an upgrade, or a batch damaged on disk -- nothing is checked but the
+        framing and the offsets, which must continue the log. For tests of consumers; Produce
+        always goes through append()'s validation."""
+        try:
+            entries = list(read_batches(data))
+        except RecordError as e:
+            raise ValueError(f"not a message set: {e}") from None
+        if not entries or sum(e.size_in_bytes for e in entries) != len(data):
+            raise ValueError("data must be whole batches or messages, with nothing left over")
+        expected = self._end_offset
+        for entry in entries:
+            if entry.base_offset != expected or entry.last_offset < entry.base_offset:
+                raise ValueError(f"offsets {entry.base_offset}..{entry.last_offset} do not "
+                                 f"continue the log at {expected}")
+            expected = entry.last_offset + 1
+        stored = StoredBatch(entries[0].base_offset, entries[-1].last_offset, bytes(data), -1,
+                             False, False, max(e.max_timestamp for e in entries))
+        self._batches.append(stored)
+        self._last_offsets.append(stored.last_offset)
+        self._end_offset = stored.last_offset + 1
+        return stored.base_offset
 
     def _parse_produced(self, data: bytes) -> RecordBatch:
         """The single v2 batch a Produce v3+ partition must hold, fully validated."""
@@ -407,7 +438,7 @@ class PartitionLog:
                 break
             if batch.max_timestamp < timestamp:
                 continue
-            for rec in RecordBatch(batch.data).records():
+            for rec in _records(batch):
                 if rec.timestamp >= timestamp:
                     if rec.offset >= upper:
                         return -1, -1
@@ -427,7 +458,7 @@ class PartitionLog:
                 best_ts, best = batch.max_timestamp, batch
         if best is None:
             return -1, -1
-        for rec in RecordBatch(best.data).records():
+        for rec in _records(best):
             if rec.timestamp == best_ts:
                 return rec.offset, rec.timestamp
         return best.last_offset, best_ts  # pragma: no cover - max_timestamp is a record's

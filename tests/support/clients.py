@@ -30,12 +30,22 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
         # poll()/flush() blocked on an idle or unreachable cluster return to the interpreter
         # often enough (<= 200 ms) that SIGINT raises KeyboardInterrupt promptly.
         "interruptible_wait": True,
+        # With check.crcs=true, after reporting a batch whose CRC does not match, the consumer
+        # stays at that batch (reporting it again on later fetches) until the application
+        # seeks past it. librdkafka 2.16 does report it (_BAD_MSG, "MessageSet at offset ...
+        # failed CRC32C check ..."), but then refetches it at once, repeating the error many
+        # times a second, and soon misreads the data after it ("Unsupported Message(Set)
+        # MagicByte 104 at offset 562949979361253") and reports end of partition.
+        "stays_at_corrupt_batch": False,
     },
     "rdpy": {
         # rdpy accepts partitioner=callable(key, partition_count) -> int, called on the
         # application's thread only.
         "callable_partitioner": True,
         "interruptible_wait": True,
+        # rdpy reports the batch, refetches it after fetch.error.backoff.ms and never skips
+        # it by itself.
+        "stays_at_corrupt_batch": True,
     },
 }
 

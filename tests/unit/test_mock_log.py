@@ -342,3 +342,22 @@ def test_offset_lookups_stop_at_the_last_stable_offset_for_read_committed() -> N
     assert log.offset_for_timestamp(T0 + 5, READ_COMMITTED) == (-1, -1)
     assert log.max_timestamp_offset(READ_COMMITTED) == (0, T0)
     assert PartitionLog().max_timestamp_offset(READ_UNCOMMITTED) == (-1, -1)
+
+
+def test_append_stored_keeps_old_formats_and_damaged_batches_as_given() -> None:
+    log = PartitionLog()
+    log.append(batch(2))
+    legacy = build_message_set(1, [(2, T0, b"k", b"a"), (3, T0 + 5, None, b"b")], compression=codecs.GZIP)
+    assert log.append_stored(legacy) == 2
+    damaged = bytearray(batch(1))
+    struct.pack_into(">q", damaged, 0, 4)
+    damaged[-3] ^= 0xFF  # inside the record: the CRC no longer matches
+    assert log.append_stored(bytes(damaged)) == 4
+    assert log.high_watermark == 5
+    got = log.read(2, 1 << 20, READ_UNCOMMITTED, True)
+    assert got.records == legacy + bytes(damaged) and got.last_offset == 4
+    assert log.offset_for_timestamp(T0 + 2, READ_UNCOMMITTED) == (3, T0 + 5)  # inside the old set
+    with pytest.raises(ValueError, match="do not continue the log at 5"):
+        log.append_stored(build_message_set(0, [(7, -1, None, b"gap")]))
+    with pytest.raises(ValueError, match="nothing left over"):
+        log.append_stored(build_message_set(0, [(5, -1, None, b"x")]) + b"\x00" * 20)
