@@ -360,4 +360,6 @@ def test_append_stored_keeps_old_formats_and_damaged_batches_as_given() -> None:
     with pytest.raises(ValueError, match="do not continue the log at 5"):
         log.append_stored(build_message_set(0, [(7, -1, None, b"gap")]))
     with pytest.raises(ValueError, match="nothing left over"):
+        log.append_stored(build_message_set(0, [(5, -1, None, b"x")]) + b"\x00" * 10)
+    with pytest.raises(ValueError, match="not a message set"):
         log.append_stored(build_message_set(0, [(5, -1, None, b"x")]) + b"\x00" * 20)
