@@ -364,7 +364,7 @@ class Consumer:
         found = _list_offsets_results(response) if not err else {}
         refresh = bool(err)
         for tp, logical, version in items:
-            code, offset = found.get((tp.topic, tp.partition), (ErrorCode._TRANSPORT, -1))
+            code, offset, _ = found.get((tp.topic, tp.partition), (ErrorCode._TRANSPORT, -1, -1))
             if code:
                 refresh = refresh or code in _LEADER_ERRORS
                 self._query_done(tp, self._backoff)
@@ -422,8 +422,9 @@ class Consumer:
         self._handle.wake_main()
 
     def _list_offset(self, tp: Toppar, logical_or_ts: int, deadline: float | None = None
-                     ) -> int | None:
-        """Main/app thread. ListOffsets on the partition's leader; None on failure."""
+                     ) -> tuple[int, int] | None:
+        """App thread. ListOffsets on the partition's leader: (offset, leader epoch or -1),
+        None on failure."""
         leader = tp.leader
         if leader is None:
             return None
@@ -441,13 +442,13 @@ class Consumer:
                                      self._handle.request_timeout)
         if err:
             return None
-        code, offset = _list_offsets_results(response).get((topic, partition),
-                                                            (ErrorCode._TRANSPORT, -1))
+        code, offset, epoch = _list_offsets_results(response).get(
+            (topic, partition), (ErrorCode._TRANSPORT, -1, -1))
         if code:
             if code in _LEADER_ERRORS:
                 self._handle.request_metadata(reason="list offsets error")
             return None
-        return offset
+        return offset, epoch
 
     def _fetch_committed(self, tps: Sequence[Toppar | TopicPartition], deadline: float
                          ) -> dict[tuple[str, int], int] | None:
@@ -659,8 +660,8 @@ class Consumer:
         high = self._list_offset(tp, OFFSET_END, deadline) if low is not None else None
         if low is None or high is None:
             raise KafkaException(KafkaError(ErrorCode._TIMED_OUT, "Local: Timed out"))
-        tp.lo_offset, tp.hi_offset = low, high
-        return low, high
+        tp.lo_offset, tp.hi_offset = low[0], high[0]
+        return low[0], high[0]
 
     def offsets_for_times(self, partitions: Sequence[TopicPartition],
                           timeout: float | None = None) -> list[TopicPartition]:
@@ -671,10 +672,12 @@ class Consumer:
         out = []
         for p in partitions:
             tp = self._leader_toppar(p, deadline)
-            offset = self._list_offset(tp, p.offset, deadline)
-            if offset is None:
+            found = self._list_offset(tp, p.offset, deadline)
+            if found is None:
                 raise KafkaException(KafkaError(ErrorCode._TIMED_OUT, "Local: Timed out"))
-            out.append(TopicPartition(p.topic, p.partition, offset))
+            offset, epoch = found
+            out.append(TopicPartition(p.topic, p.partition, offset,
+                                      leader_epoch=epoch if epoch >= 0 else None))
         return out
 
     def _leader_toppar(self, partition: TopicPartition, deadline: float) -> Toppar:
@@ -974,13 +977,13 @@ _COORDINATOR_ERRORS = frozenset({
 })
 
 
-def _list_offsets_results(response: Any) -> dict[tuple[str, int], tuple[int, int]]:
-    """A ListOffsets answer as {(topic, partition): (error code, offset)}."""
-    out: dict[tuple[str, int], tuple[int, int]] = {}
+def _list_offsets_results(response: Any) -> dict[tuple[str, int], tuple[int, int, int]]:
+    """A ListOffsets answer as {(topic, partition): (error code, offset, leader epoch)}."""
+    out: dict[tuple[str, int], tuple[int, int, int]] = {}
     for t in response.topics:
         for p in t.partitions:
             offset = int(p.old_style_offsets[0]) if p.old_style_offsets else int(p.offset)
-            out[(t.name, p.partition_index)] = (p.error_code, offset)
+            out[(t.name, p.partition_index)] = (p.error_code, offset, p.leader_epoch)
     return out
 
 

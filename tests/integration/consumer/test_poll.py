@@ -8,9 +8,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import confluent_kafka
 import pytest
 
-from tests.integration.consumer._util import by_partition, consumer_conf, drain, produce, produce_seq, unique_topic
+from tests.integration.consumer._util import QUIET, by_partition, consumer_conf, drain, produce, produce_seq, unique_topic
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 pytestmark = pytest.mark.mockcluster
@@ -270,3 +271,25 @@ def test_close(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock:
             call()
     with pytest.raises(RuntimeError, match="closed"):
         consumer.list_topics(timeout=1)
+
+
+def test_offsets_for_times_per_record(consumer_client: ModuleType, make_consumer: Any, rdpy_mock: Any) -> None:
+    """On rdpy's mock, which looks timestamps up record by record (librdkafka's mock answers -1
+    and Tansu 0): the first offset whose timestamp is at or after the one asked, with the
+    partition's leader epoch, and -1 past the last record."""
+    ck = consumer_client
+    topic = unique_topic("times")
+    rdpy_mock.create_topic(topic, 2)
+    base = 1_700_000_000_000
+    p = confluent_kafka.Producer({"bootstrap.servers": rdpy_mock.bootstrap_servers, "linger.ms": 50, **QUIET})
+    for i in range(10):
+        for part in range(2):
+            p.produce(topic, b"v%d" % i, partition=part, timestamp=base + 100 * i + part)
+    assert p.flush(10) == 0
+    rdpy_mock.partition_set_leader(topic, 1, rdpy_mock.partition_leader(topic, 1) % 3 + 1)  # epoch 1
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
+    asked = [ck.TopicPartition(topic, 0, base + 250), ck.TopicPartition(topic, 1, base + 101),
+             ck.TopicPartition(topic, 0, base), ck.TopicPartition(topic, 1, base + 5000)]
+    got = [consumer.offsets_for_times([tp], timeout=10)[0] for tp in asked]  # one at a time: see DESIGN.md
+    assert [(tp.partition, tp.offset, tp.leader_epoch, tp.error) for tp in got] == [
+        (0, 3, 0, None), (1, 1, 1, None), (0, 0, 0, None), (1, -1, 1, None)]

@@ -61,3 +61,14 @@ def test_the_client_runs_its_own_mock_cluster(client: ModuleType) -> None:  # no
     host, _, port = servers[0].rpartition(":")
     with pytest.raises(OSError):  # the cluster went with the client
         socket.create_connection((host, int(port)), timeout=2).recv(1)
+
+
+def test_security_protocol_is_ignored_with_a_mock_cluster(client: ModuleType) -> None:  # noqa: F811
+    """librdkafka replaces bootstrap.servers *and* security.protocol with the mock's: a client
+    configured for SASL over TLS still talks plaintext to it (rdpy, which has no TLS yet,
+    does not refuse the setting either)."""
+    producer = client.Producer({"test.mock.num.brokers": 1, "security.protocol": "sasl_ssl",
+                                "sasl.mechanism": "PLAIN", "sasl.username": "u",
+                                "sasl.password": "p", "log_level": 0})
+    producer.produce(f"rdpy-mock-sec-{uuid.uuid4().hex[:8]}", b"v")
+    assert producer.flush(10) == 0
