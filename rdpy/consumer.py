@@ -79,7 +79,8 @@ class Consumer:
         self._auto_store = settings.get_bool("enable.auto.offset.store")
         self._isolation = 1 if handle.read_committed else 0
         handle.consumer_queue = ConsumerQueue(
-            settings.get_int("queued.max.messages.kbytes") * 1024)
+            settings.get_int("queued.max.messages.kbytes") * 1024,
+            settings.get_int("queued.min.messages"))
         handle.partition_eof = settings.get_bool("enable.partition.eof")
         handle.offset_reset = self._offset_out_of_range
         handle.main_hooks.append(self._main_tick)

@@ -5,10 +5,12 @@ poll()); the application takes them from the head without the lock (deque.poplef
 CPython) and takes the lock only to wait. Counters have a single writer each, so no update is
 lost: broker threads count what they enqueue, the application what it takes out.
 
-The application hands messages out of one *current* batch at a time (`cur[cur_i:cur_n]` of
-partition `cur_tp`): the consumer's poll()/consume() fast paths read and advance those fields
-directly, without a method call per message. A batch counts as dequeued (for the memory bound
-and queued.min.messages) as soon as it becomes current.
+Broker threads queue one `FetchedData` per partition and fetch; the application decodes it a
+chunk at a time when it gets there, and hands messages out of the current chunk
+(`cur[cur_i:cur_n]` of partition `cur_tp`): the consumer's poll()/consume() fast paths read and
+advance those fields directly, without a method call per message. A FetchedData counts as
+dequeued (for the memory bound and queued.min.messages) as soon as it becomes current; what is
+left of it is counted by over_limit() and queued_msgs() separately.
 
 Each entry carries its partition's `version` at fetch time: after a seek or (re)assignment the
 partition's version moves on and older entries are dropped when they reach the head, so the
@@ -21,58 +23,78 @@ from __future__ import annotations
 import threading
 from collections import deque
 
+from rdpy.client.fetch import FetchedData
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.toppar import Toppar
 from rdpy.message import Message
+from rdpy.records import RecordError
 
-#: (payload, toppar, version, size). The payload is a list of fetched messages (size: value bytes
-#: per message), an event Message, or None for a position marker (size: the offset the
-#: partition's position moves to).
+#: (payload, toppar, version, offset). The payload is a partition's FetchedData, an event
+#: Message, or None for a position marker (offset: where the partition's position moves to).
 Entry = tuple[object, "Toppar | None", int, int]
 
 #: The current batch's partition while there is none (never fetched from).
 _NO_TOPPAR = Toppar("", -1)
 
 
+def _resume_fetching(tp: Toppar) -> None:
+    """App thread. `tp`'s fetcher waits for prefetched data to be taken out: wake it to look
+    again (rather than after fetch.queue.backoff.ms, which stalls a fast reader: librdkafka's
+    default of 1 s stops its own consumer for most of each second when it keeps up)."""
+    tp.fetch_queue_full = False
+    tp.fetch_backoff_until = 0.0
+    leader = tp.leader
+    if leader is not None:
+        leader.wake()
+
+
 class ConsumerQueue:
     """Messages and events in fetch order, one entry per fetched batch of a partition."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, queued_min: int) -> None:
         self._items: deque[Entry] = deque()
         self._cond = threading.Condition(threading.Lock())
+        #: queued.max.messages.kbytes (in bytes) and queued.min.messages.
         self.max_bytes = max_bytes
+        self.queued_min = queued_min
         self.enq_bytes = 0  # written by broker threads only (under the lock)
         self.deq_bytes = 0  # written by the application thread only
-        # The current batch (application thread only; see the module docstring).
+        # The current chunk and what it was decoded from (application thread only; see the
+        # module docstring).
         self.cur: list[Message] = []
         self.cur_i = 0
         self.cur_n = 0
         self.cur_tp: Toppar = _NO_TOPPAR
-        self._cur_size = 0  # value bytes per message of the current batch (statistics)
+        self._data: FetchedData | None = None
+        self._data_version = 0
 
     def __len__(self) -> int:
-        return len(self._items) + self.cur_n - self.cur_i
+        data = self._data
+        return len(self._items) + self.cur_n - self.cur_i + (data.left if data else 0)
 
     def over_limit(self) -> bool:
-        """Broker threads: stop prefetching while the queue (and what is left of the current
-        batch) holds queued.max.messages.kbytes. The current batch's fields are read without
-        the lock: a stale value only delays or advances the next fetch a little."""
-        left = (self.cur_n - self.cur_i) * self._cur_size
-        return self.enq_bytes - self.deq_bytes + left >= self.max_bytes
+        """Broker threads: stop prefetching while the queue (the current FetchedData
+        included) holds queued.max.messages.kbytes of fetched data. The current one is read
+        without the lock: a stale value only delays or advances the next fetch a little."""
+        data = self._data
+        held = data.size if data is not None else 0
+        return self.enq_bytes - self.deq_bytes + held >= self.max_bytes
 
     def queued_msgs(self, tp: Toppar) -> int:
         """Broker threads: `tp`'s prefetched messages not yet handed out (queued.min.messages),
-        counting what is left of the current batch (read without the lock, as above)."""
-        left = self.cur_n - self.cur_i if self.cur_tp is tp else 0
-        return tp.queued_msgs + max(0, left)
+        counting what is left of the current chunk and FetchedData (read as above)."""
+        left = 0
+        if self.cur_tp is tp:
+            data = self._data
+            left = max(0, self.cur_n - self.cur_i) + (data.left if data is not None else 0)
+        return tp.queued_msgs + left
 
-    def put_messages(self, tp: Toppar, version: int, msgs: list[Message], size: int) -> None:
-        """Broker thread. Appends one partition's fetched messages as one entry."""
-        per_msg = size // len(msgs) if msgs else 0
+    def put_data(self, tp: Toppar, version: int, data: FetchedData) -> None:
+        """Broker thread. Appends one partition's fetched batches as one entry."""
         with self._cond:
-            self._items.append((msgs, tp, version, per_msg))
-            tp.enq_msgs += len(msgs)
-            self.enq_bytes += per_msg * len(msgs)
+            self._items.append((data, tp, version, 0))
+            tp.enq_msgs += data.count
+            self.enq_bytes += data.size
             self._cond.notify()
 
     def put_event(self, tp: Toppar | None, version: int, event: Message) -> None:
@@ -94,52 +116,70 @@ class ConsumerQueue:
                 self._cond.wait(min(timeout, MAX_BLOCK_SLICE))
 
     def pop_nowait(self) -> tuple[Message, Toppar | None] | None:
-        """App thread, no lock. The next current message or event, or None. Makes the next
-        queued batch current when the current one is used up."""
+        """App thread, no lock. The next message or event, or None. Decodes the next chunk
+        of the current FetchedData, or takes the next entry, when the chunk is used up."""
         while True:
             i = self.cur_i
             if i < self.cur_n:
                 self.cur_i = i + 1
                 return self.cur[i], self.cur_tp
             if self.cur_n:
-                # Used up: let its messages go before the next batch arrives (the broker
-                # thread may be decoding one right now; two at once would double the peak).
+                # Used up: its messages may go before the next chunk is made.
                 self.cur = []
                 self.cur_i = self.cur_n = 0
+            data = self._data
+            if data is not None:
+                owner = self.cur_tp
+                if owner.version == self._data_version:
+                    try:
+                        chunk = data.next_chunk(owner)
+                    except RecordError as exc:
+                        self._data = None
+                        return data.corrupt(owner, exc), owner
+                    if owner.fetch_queue_full and self.queued_msgs(owner) < self.queued_min:
+                        _resume_fetching(owner)
+                    if chunk:
+                        self.cur = chunk
+                        self.cur_n = len(chunk)
+                        continue
+                else:
+                    owner.rx_ver_drops += data.left
+                self._data = None
             try:
-                payload, tp, version, size = self._items.popleft()
+                payload, tp, version, offset = self._items.popleft()
             except IndexError:
                 return None
-            if type(payload) is list:
+            if type(payload) is FetchedData:
                 assert tp is not None
-                n = len(payload)
-                tp.deq_msgs += n
-                self.deq_bytes += size * n
+                tp.deq_msgs += payload.count
+                self.deq_bytes += payload.size
                 if tp.version != version:
-                    tp.rx_ver_drops += n
+                    tp.rx_ver_drops += payload.count
                     continue
-                self.cur = payload
-                self.cur_i = 0
-                self.cur_n = n
+                self._data = payload
+                self._data_version = version
                 self.cur_tp = tp
-                self._cur_size = size
                 continue
             if payload is None:
-                if tp is not None and tp.version == version and size > tp.app_pos:
-                    tp.app_pos = size
+                if tp is not None and tp.version == version and offset > tp.app_pos:
+                    tp.app_pos = offset
                 continue
             assert isinstance(payload, Message)
             if tp is None or tp.version == version:
                 return payload, tp
 
     def drop_current(self) -> None:
-        """App thread. Forget what is left of the current batch (it was counted as taken out
-        when it became current)."""
+        """App thread. Forget what is left of the current chunk and FetchedData (counted as
+        taken out when it became current)."""
         left = self.cur_n - self.cur_i
+        data = self._data
+        if data is not None:
+            left += data.left
         if left > 0:
             self.cur_tp.rx_ver_drops += left
         self.cur = []
         self.cur_i = self.cur_n = 0
+        self._data = None
         self.cur_tp = _NO_TOPPAR
 
     def purge(self, tp: Toppar) -> None:
@@ -151,22 +191,24 @@ class ConsumerQueue:
             for item in self._items:
                 payload = item[0]
                 if item[1] is tp:
-                    if type(payload) is list:
-                        tp.deq_msgs += len(payload)
-                        self.deq_bytes += item[3] * len(payload)
+                    if type(payload) is FetchedData:
+                        tp.deq_msgs += payload.count
+                        self.deq_bytes += payload.size
                 else:
                     keep.append(item)
             self._items = keep
 
     def backlog_bytes(self, tp: Toppar) -> int:
-        """Stats (main thread). Bytes of `tp`'s prefetched messages still queued. list() of a
-        deque copies it in one C call, safe against broker threads appending meanwhile."""
+        """Stats (main thread). Fetched bytes of `tp` still queued (the current FetchedData
+        included). list() of a deque copies it in one C call, safe against broker threads
+        appending meanwhile."""
         total = 0
-        for payload, owner, _, size in list(self._items):
-            if owner is tp and type(payload) is list:
-                total += size * len(payload)
-        if self.cur_tp is tp:
-            total += max(0, self.cur_n - self.cur_i) * self._cur_size
+        for payload, owner, _, _ in list(self._items):
+            if owner is tp and type(payload) is FetchedData:
+                total += payload.size
+        data = self._data
+        if data is not None and self.cur_tp is tp:
+            total += data.size
         return total
 
     def wake(self) -> None:

@@ -51,6 +51,7 @@ class Toppar:
         "fetch_state",
         "version",
         "fetch_backoff_until",
+        "fetch_queue_full",
         "enq_msgs",
         "deq_msgs",
         "app_pos",
@@ -62,7 +63,8 @@ class Toppar:
         "lo_offset",
         "ls_offset",
         "eof_offset",
-        # statistics (single writer each: the leader's broker thread)
+        # statistics (single writer each: tx* the leader's broker thread, rx* and rx_ver_drops
+        # the application's thread, which decodes what was fetched)
         "txmsgs",
         "txbytes",
         "rxmsgs",
@@ -100,6 +102,9 @@ class Toppar:
         self.fetch_state = "none"  # none | offset_query | active
         self.version = 0
         self.fetch_backoff_until = 0.0
+        #: Set by the broker thread when it stopped fetching because enough is prefetched;
+        #: cleared by the application's thread, which wakes it once it takes some out.
+        self.fetch_queue_full = False
         #: Prefetched messages: counted in by the broker thread, out by the application
         #: (one writer each, so no update is lost); queued_msgs is the difference.
         self.enq_msgs = 0
@@ -117,8 +122,9 @@ class Toppar:
         self.lo_offset = -1001
         self.ls_offset = -1001
         self.eof_offset = -1001
-        #: Statistics: messages/bytes acknowledged (producer) or fetched (consumer), fetched
-        #: data dropped as outdated, and the (possibly logical) offset last looked up.
+        #: Statistics: messages/bytes acknowledged (producer) or decoded for the application
+        #: (consumer), fetched data dropped as outdated, and the (possibly logical) offset
+        #: last looked up.
         self.txmsgs = 0
         self.txbytes = 0
         self.rxmsgs = 0

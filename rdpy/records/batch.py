@@ -33,6 +33,7 @@ __all__ = [
     "Batch",
     "RecordBatch",
     "RecordBatchBuilder",
+    "RecordReader",
     "ControlRecordKey",
     "read_batches",
     "decode_control_key",
@@ -246,7 +247,7 @@ class RecordBatch(Batch):
 
     def records(self) -> list[Record]:
         out: list[Record] = []
-        self._walk(out)
+        self.reader().read_into(out, self.record_count)
         return out
 
     def decode_into(
@@ -260,57 +261,98 @@ class RecordBatch(Batch):
     ) -> int:
         """Append a `make()` message object per record at or after `min_offset` (see
         `_walk_records`); returns the value bytes appended."""
-        return self._walk(out, make, topic, partition, leader_epoch, min_offset)
+        return self.reader().read_into(out, self.record_count, make, topic, partition,
+                                       leader_epoch, min_offset)
 
-    def _walk(
+    def reader(self) -> RecordReader:
+        """A reader of this batch's records, a chunk at a time (decompressed once, here)."""
+        return RecordReader(self)
+
+
+class RecordReader:
+    """Decodes one v2 batch's records a chunk at a time.
+
+    The consumer decodes records just before it hands them out, a few hundred at a time, so
+    that the message objects of a chunk are usually gone before the next chunk is made: they
+    die young, which keeps Python's cyclic garbage collector from scanning (and promoting)
+    the whole prefetched backlog -- measured at 10-15% of a consumer's CPU otherwise.
+    """
+
+    __slots__ = ("batch", "remaining", "_data", "_pos", "_end", "_index", "_origin")
+
+    def __init__(self, batch: RecordBatch) -> None:
+        self.batch = batch
+        count = batch.record_count
+        codec = batch.compression
+        if codec == 0:
+            data = batch._data
+            pos = batch._pos + HEADER_SIZE
+            end = batch._end
+        else:
+            if codec > 4:
+                raise UnsupportedCodecError(
+                    f"batch at offset {batch.base_offset}: unknown compression codec {codec}"
+                )
+            try:
+                data = codecs.decompress(codec, batch._data[batch._pos + HEADER_SIZE : batch._end])
+            except CorruptRecordError as e:
+                raise CorruptRecordError(f"batch at offset {batch.base_offset}: {e}") from None
+            pos = 0
+            end = len(data)
+        if count < 0 or count > (end - pos) // _MIN_RECORD:
+            raise CorruptRecordError(
+                f"batch at offset {batch.base_offset}: record count {count} exceeds the "
+                f"{end - pos} bytes of record data"
+            )
+        self.remaining = count
+        self._data = data
+        self._pos = pos
+        self._end = end
+        self._index = 0
+        self._origin = pos
+
+    def read_into(
         self,
         out: list[Any],
+        n: int,
         make: Optional[Callable[[], Any]] = None,
         topic: Optional[str] = None,
         partition: int = -1,
         leader_epoch: Optional[int] = None,
         min_offset: int = 0,
     ) -> int:
-        count = self.record_count
-        if count == 0:
+        """Decode the next `n` records (fewer at the end) into `out`; see `_walk_records`.
+        Returns the value bytes appended."""
+        k = min(n, self.remaining)
+        if k <= 0:
             return 0
-        codec = self.compression
-        if codec == 0:
-            data = self._data
-            pos = self._pos + HEADER_SIZE
-            end = self._end
-        else:
-            if codec > 4:
-                raise UnsupportedCodecError(
-                    f"batch at offset {self.base_offset}: unknown compression codec {codec}"
-                )
-            try:
-                data = codecs.decompress(codec, self._data[self._pos + HEADER_SIZE : self._end])
-            except CorruptRecordError as e:
-                raise CorruptRecordError(f"batch at offset {self.base_offset}: {e}") from None
-            pos = 0
-            end = len(data)
-        if count < 0 or count > (end - pos) // _MIN_RECORD:
-            raise CorruptRecordError(
-                f"batch at offset {self.base_offset}: record count {count} exceeds the "
-                f"{end - pos} bytes of record data"
-            )
-        return _walk_records(
-            data,
-            pos,
-            end,
-            count,
-            self.base_offset,
-            self.base_timestamp,
-            self.timestamp_type,
-            self.max_timestamp,
+        b = self.batch
+        self._pos, size = _walk_records(
+            self._data,
+            self._pos,
+            self._end,
+            k,
+            b.base_offset,
+            b.base_timestamp,
+            b.timestamp_type,
+            b.max_timestamp,
             out,
             make,
             topic,
             partition,
             leader_epoch,
             min_offset,
+            self._index,
+            self._origin,
         )
+        self.remaining -= k
+        self._index += k
+        if self.remaining == 0 and self._pos != self._end:
+            raise CorruptRecordError(
+                f"batch at offset {b.base_offset}: {self._end - self._pos} bytes left after "
+                f"{b.record_count} records"
+            )
+        return size
 
 
 _tuple_new = tuple.__new__
@@ -331,9 +373,13 @@ def _walk_records(
     partition: int = -1,
     leader_epoch: Optional[int] = None,
     min_offset: int = 0,
-) -> int:
-    """The one record decoder. Appends to `out` one object per record and returns the value
-    bytes of what it appended.
+    first_index: int = 0,
+    origin: int = 0,
+) -> tuple[int, int]:
+    """The one record decoder: `count` records from `pos`. Appends to `out` one object per
+    record and returns (the position after them, the value bytes of what it appended).
+    `first_index` is the first record's index in its batch and `origin` where the batch's
+    records start in `data`, for error messages.
 
     Without `make`, the objects are `Record`s. With `make` (the consumer's hot path) they are
     `make()` objects with rdpy.message.Message's slots filled in directly -- one object per
@@ -490,18 +536,15 @@ def _walk_records(
                 size += vlen
     except CorruptRecordError as e:
         raise CorruptRecordError(
-            f"batch at offset {base_offset}: record {done} (byte {rec_start}): {e}"
+            f"batch at offset {base_offset}: record {first_index + done} "
+            f"(byte {rec_start - origin} of the records): {e}"
         ) from None
     except IndexError:
         raise CorruptRecordError(
-            f"batch at offset {base_offset}: record {done} (byte {rec_start}) runs past "
-            f"the end of the data"
+            f"batch at offset {base_offset}: record {first_index + done} "
+            f"(byte {rec_start - origin} of the records) runs past the end of the data"
         ) from None
-    if pos != end:
-        raise CorruptRecordError(
-            f"batch at offset {base_offset}: {end - pos} bytes left after {count} records"
-        )
-    return size
+    return pos, size
 
 
 def _decode_headers(

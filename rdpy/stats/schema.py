@@ -420,7 +420,9 @@ _f((*PA, "xmit_msgq_cnt"), INT, U.MESSAGES, _P,
 _f((*PA, "xmit_msgq_bytes"), INT, U.BYTES, _P, "bytes of the xmit_msgq_cnt messages", GAU,
    note="librdkafka always writes 0")
 _f((*PA, "fetchq_cnt"), INT, U.COUNT, _C, "prefetched messages and events queued", GAU)
-_f((*PA, "fetchq_size"), INT, U.BYTES, _C, "bytes of the prefetched messages", GAU)
+_f((*PA, "fetchq_size"), INT, U.BYTES, _C, "bytes of the prefetched messages", GAU,
+   note="in rdpy, the fetched record batches' bytes (decoded only when the application gets to "
+   "them)")
 _f((*PA, "fetch_state"), STR, U.NONE, _C,
    "fetcher state: none, stopping, stopped, offset-query, offset-wait, validate-epoch-wait, "
    "active", RSTR)
@@ -457,7 +459,9 @@ _f((*PA, "txbytes"), INT, U.BYTES, _P, "bytes of the txmsgs messages", CTR,
 _f((*PA, "rxmsgs"), INT, U.MESSAGES, _C,
    "messages consumed (excluding those skipped, e.g. below the fetch offset)", CTR)
 _f((*PA, "rxbytes"), INT, U.BYTES, _C, "bytes of the rxmsgs messages", CTR,
-   note="in rdpy, value bytes of each message")
+   note="in rdpy, value bytes of each message; rxmsgs and rxbytes count messages as they are "
+   "decoded, just before poll()/consume() hand them out, where librdkafka counts them when "
+   "they are fetched")
 _f((*PA, "msgs"), INT, U.MESSAGES, _B,
    "producer: messages produced to the partition (sent or not); consumer: same as rxmsgs", CTR)
 _f((*PA, "rx_ver_drops"), INT, U.MESSAGES, _C,

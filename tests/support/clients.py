@@ -37,6 +37,12 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
         # times a second, and soon misreads the data after it ("Unsupported Message(Set)
         # MagicByte 104 at offset 562949979361253") and reports end of partition.
         "stays_at_corrupt_batch": False,
+        # A record that cannot be decoded (its fields overrun its length) in a batch whose
+        # CRC is right: the records before it are returned, then an error (_BAD_MSG, at the
+        # offset where reading stopped) is reported on every later fetch of it until the
+        # application seeks past. librdkafka 2.16 returns the records before it and then
+        # stops reading the partition without any error.
+        "reports_undecodable_records": False,
     },
     "rdpy": {
         # rdpy accepts partitioner=callable(key, partition_count) -> int, called on the
@@ -46,6 +52,7 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
         # rdpy reports the batch, refetches it after fetch.error.backoff.ms and never skips
         # it by itself.
         "stays_at_corrupt_batch": True,
+        "reports_undecodable_records": True,
     },
 }
 

@@ -496,3 +496,35 @@ def test_decode_into_rejects_malformed_records(records_bytes: bytes, count: int,
     assert isinstance(batch, RecordBatch)
     with pytest.raises(CorruptRecordError, match=match):
         batch.decode_into([], FetchedMessage, "t", 0, None, 0)
+
+
+@pytest.mark.parametrize("codec", [NONE, LZ4])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=st.lists(record, min_size=1, max_size=30), chunk=st.integers(1, 7))
+def test_reader_chunks_add_up_to_the_batch(codec: int, records: list, chunk: int) -> None:  # type: ignore[type-arg]
+    (batch,) = read_batches(build(records, compression=codec))
+    assert isinstance(batch, RecordBatch)
+    reader = batch.reader()
+    got: list[Record] = []
+    sizes = []
+    while reader.remaining:
+        before = len(got)
+        reader.read_into(got, chunk)
+        sizes.append(len(got) - before)
+    assert got == batch.records()
+    assert all(n == chunk for n in sizes[:-1]) and 0 < sizes[-1] <= chunk
+    assert reader.read_into(got, chunk) == 0 and len(got) == len(records)
+
+
+def test_reader_reports_the_record_index_within_the_batch() -> None:
+    good = build([(0, None, b"v%d" % i, []) for i in range(3)])
+    raw = bytearray(good)
+    raw[-4] = 0x7E  # the third record's value length now runs past the batch
+    (batch,) = read_batches(bytes(raw))
+    assert isinstance(batch, RecordBatch)
+    reader = batch.reader()
+    out: list[Record] = []
+    reader.read_into(out, 2)
+    assert [r.value for r in out] == [b"v0", b"v1"]
+    with pytest.raises(CorruptRecordError, match="record 2 "):
+        reader.read_into(out, 2)

@@ -161,3 +161,39 @@ def _events(ck: ModuleType, consumer: Any, until: Any, timeout: float) -> list[t
         if until(event):
             return events
     return events
+
+
+def test_an_undecodable_record_stops_the_partition_after_the_records_before_it(
+    consumer_client: ModuleType, make_consumer: Any, rdpy_mock: MockCluster
+) -> None:
+    """A batch whose CRC is right but whose second record overruns its declared length (a
+    producer bug, not damage): the records before it arrive; the consumer does not skip the
+    rest on its own."""
+    ck = consumer_client
+    topic = unique_topic("undecodable")
+    rdpy_mock.create_topic(topic, 1)
+    for n in range(3):
+        b = RecordBatchBuilder()
+        for i in range(3):
+            b.append(BASE_TS + i, None, b"batch%d-value%d" % (n, i), [])
+        raw = bytearray(b.build(base_offset=3 * n))
+        if n == 1:
+            raw[raw.index(b"batch1-value1") - 1] = 0x7E  # value length 63: past the record
+            struct.pack_into(">I", raw, 17, crc32c(bytes(raw[21:])))
+        rdpy_mock.append_stored(topic, 0, bytes(raw))
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers, **{"enable.partition.eof": True}))
+    consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
+    events = _events(ck, consumer, until=lambda e: e[0] == "error", timeout=3)
+    assert events[:4] == [("msg", o) for o in range(4)]
+    if has_capability(ck, "reports_undecodable_records"):
+        assert len(events) == 5 and events[4][:2] == ("error", ck.KafkaError._BAD_MSG)
+        assert events[4][3] == 4 and "record 1 (byte 20 of the records)" in events[4][2], events[4]
+        # Reported again on later fetches, nothing read past it.
+        again = _events(ck, consumer, until=lambda e: False, timeout=1.5)
+        assert again and all(e[:2] == ("error", ck.KafkaError._BAD_MSG) and e[3] == 4 for e in again)
+    else:
+        assert len(events) == 4  # librdkafka: silence
+    assert consumer.position([ck.TopicPartition(topic, 0)])[0].offset == 4
+    consumer.seek(ck.TopicPartition(topic, 0, 6))
+    events = _events(ck, consumer, until=lambda e: e[0] == "eof", timeout=10)
+    assert events == [("msg", 6), ("msg", 7), ("msg", 8), ("eof", 9)]
