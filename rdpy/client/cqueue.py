@@ -1,21 +1,22 @@
-"""The consumer queue: prefetched messages and events waiting for poll()/consume().
+"""The consumer queue: prefetched data and events waiting for poll()/consume().
 
-Broker threads append whole fetched batches (under the condition lock, to wake a waiting
-poll()); the application takes them from the head without the lock (deque.popleft is atomic in
-CPython) and takes the lock only to wait. Counters have a single writer each, so no update is
-lost: broker threads count what they enqueue, the application what it takes out.
+Broker threads append one `FetchedData` per partition and fetch, and events, under the
+condition lock (to wake a waiting poll()); the application takes entries from the head without
+the lock (deque.popleft is atomic in CPython) and takes the lock only to wait. Counters have a
+single writer each, so no update is lost: broker threads count what they enqueue, the
+application what it takes out.
 
-Broker threads queue one `FetchedData` per partition and fetch; the application decodes it a
-chunk at a time when it gets there, and hands messages out of the current chunk
-(`cur[cur_i:cur_n]` of partition `cur_tp`): the consumer's poll()/consume() fast paths read and
-advance those fields directly, without a method call per message. A FetchedData counts as
-dequeued (for the memory bound and queued.min.messages) as soon as it becomes current; what is
-left of it is counted by over_limit() and queued_msgs() separately.
+The application decodes the FetchedData at the head a chunk at a time and hands messages out of
+the current chunk (`cur[cur_i:cur_n]` of partition `cur_tp`): the consumer's poll()/consume()
+fast paths read and advance those fields directly, without a method call per message. A
+FetchedData counts as dequeued (for the memory bound and queued.min.messages) as soon as it
+becomes current; what is left of it is counted by over_limit() and queued_msgs() separately.
 
 Each entry carries its partition's `version` at fetch time: after a seek or (re)assignment the
 partition's version moves on and older entries are dropped when they reach the head, so the
-application never sees data from before its seek. A seek/pause/unassign of the current batch's
-partition drops the current batch at once (purge(), on the application's thread).
+application never sees data from before its seek. A seek/pause/unassign of the current
+partition drops the current chunk and FetchedData at once (purge(), on the application's
+thread).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from rdpy.records import RecordError
 #: Message, or None for a position marker (offset: where the partition's position moves to).
 Entry = tuple[object, "Toppar | None", int, int]
 
-#: The current batch's partition while there is none (never fetched from).
+#: The current chunk's partition while there is none (never fetched from).
 _NO_TOPPAR = Toppar("", -1)
 
 
@@ -49,7 +50,7 @@ def _resume_fetching(tp: Toppar) -> None:
 
 
 class ConsumerQueue:
-    """Messages and events in fetch order, one entry per fetched batch of a partition."""
+    """Fetched data and events in fetch order, one entry per partition and fetch."""
 
     def __init__(self, max_bytes: int, queued_min: int) -> None:
         self._items: deque[Entry] = deque()
