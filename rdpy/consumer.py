@@ -19,11 +19,12 @@ from rdpy.client.cqueue import ConsumerQueue
 from rdpy.client.handle import Handle, refuse_unimplemented
 from rdpy.client.events import ClientEvents
 from rdpy.client.queue import MAX_BLOCK_SLICE
-from rdpy.client.sync import deadline_for, list_topics, request_sync
+from rdpy.client.sync import deadline_for, list_topics, request_sync, requests_sync
 from rdpy.client.toppar import Toppar
 from rdpy.config import Conf
 from rdpy.constants import OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID, OFFSET_STORED
-from rdpy.errors import ErrorCode, KafkaError, KafkaException
+from rdpy.errors import (RETRIABLE_BROKER_ERRORS, ErrorCode, KafkaError, KafkaException, err2str,
+                         is_retriable)
 from rdpy.client.fetch import error_event
 from rdpy.message import Message
 from rdpy.protocol.messages.list_offsets import (
@@ -98,6 +99,7 @@ class Consumer:
         self._querying: set[Toppar] = set()
         self._retry_at: dict[Toppar, float] = {}
         self._backoff = settings.get_int("fetch.error.backoff.ms") / 1000.0
+        self._retry_backoff = settings.get_int("retry.backoff.ms") / 1000.0
         #: Asynchronous commits waiting for the coordinator to be found: (offsets, deadline,
         #: auto), handle lock; and asynchronous commits in flight (close() waits for them).
         self._waiting_commits: list[tuple[list[TopicPartition], float, bool]] = []
@@ -342,18 +344,9 @@ class Consumer:
     def _query_offsets(self, leader: Broker, items: list[tuple[Toppar, int, int]]) -> None:
         """Main thread. One ListOffsets to `leader` for its partitions' logical offsets
         (OFFSET_TAIL(n) asks for the end)."""
-        isolation = self._isolation
-        by_topic: dict[str, list[ListOffsetsPartition]] = {}
-        for tp, logical, _ in items:
-            by_topic.setdefault(tp.topic, []).append(ListOffsetsPartition(
-                partition_index=tp.partition, current_leader_epoch=-1,
-                timestamp=OFFSET_END if logical <= _OFFSET_TAIL_BASE else logical,
-                max_num_offsets=1))
-
-        def build(version: int) -> ListOffsetsRequest:
-            return ListOffsetsRequest(replica_id=-1, isolation_level=isolation, topics=[
-                ListOffsetsTopic(name=t, partitions=parts) for t, parts in by_topic.items()])
-
+        build = _list_offsets_builder(self._isolation, [
+            (tp.topic, tp.partition, OFFSET_END if logical <= _OFFSET_TAIL_BASE else logical)
+            for tp, logical, _ in items])
         leader.enqueue_request(Request(
             _LIST_OFFSETS, build,
             lambda b, err, response, request: self._on_list_offsets(items, err, response),
@@ -422,34 +415,57 @@ class Consumer:
             self._pending[tp] = target
         self._handle.wake_main()
 
-    def _list_offset(self, tp: Toppar, logical_or_ts: int, deadline: float | None = None
-                     ) -> tuple[int, int] | None:
-        """App thread. ListOffsets on the partition's leader: (offset, leader epoch or -1),
-        None on failure."""
-        leader = tp.leader
-        if leader is None:
-            return None
-        isolation = self._isolation
-        topic, partition = tp.topic, tp.partition
+    def _list_offsets(self, queries: Sequence[tuple[Toppar, int]], deadline: float
+                      ) -> list[tuple[int, int, int]]:
+        """App thread. ListOffsets for each (partition, timestamp or logical offset): one
+        request per leader, all in flight together (a partition asked twice goes in a second
+        request: a broker answers each partition once). Retriable errors (leader moved,
+        connection lost) refresh the metadata and ask again after retry.backoff.ms, until
+        `deadline`. Returns (error code, offset, leader epoch) per query, in order."""
+        results: list[tuple[int, int, int]] = [(ErrorCode._TIMED_OUT, -1, -1)] * len(queries)
+        todo = list(range(len(queries)))
+        while True:
+            todo = self._list_offsets_round(queries, todo, results, deadline)
+            remaining = deadline - time.monotonic()
+            if not todo or remaining <= 0:
+                return results
+            self._handle.request_metadata(reason="list offsets error")
+            time.sleep(min(self._retry_backoff, remaining))
 
-        def build(version: int) -> ListOffsetsRequest:
-            return ListOffsetsRequest(replica_id=-1, isolation_level=isolation, topics=[
-                ListOffsetsTopic(name=topic, partitions=[ListOffsetsPartition(
-                    partition_index=partition, current_leader_epoch=-1,
-                    timestamp=logical_or_ts, max_num_offsets=1)])])
-
-        err, response = request_sync(leader, _LIST_OFFSETS, build,
-                                     deadline if deadline is not None else deadline_for(10.0),
-                                     self._handle.request_timeout)
-        if err:
-            return None
-        code, offset, epoch = _list_offsets_results(response).get(
-            (topic, partition), (ErrorCode._TRANSPORT, -1, -1))
-        if code:
-            if code in _LEADER_ERRORS:
-                self._handle.request_metadata(reason="list offsets error")
-            return None
-        return offset, epoch
+    def _list_offsets_round(self, queries: Sequence[tuple[Toppar, int]], todo: list[int],
+                            results: list[tuple[int, int, int]], deadline: float) -> list[int]:
+        """App thread. One round of _list_offsets: sends the `todo` queries, stores what the
+        brokers answered in `results`, and returns the queries to retry."""
+        groups: list[tuple[Broker, list[int]]] = []  # one request each
+        retry: list[int] = []
+        with self._handle.lock:
+            leaders = [queries[i][0].leader for i in todo]
+        for i, leader in zip(todo, leaders):
+            if leader is None:
+                retry.append(i)
+                continue
+            key = (queries[i][0].topic, queries[i][0].partition)
+            for broker, members in groups:
+                if broker is leader and all(
+                        (queries[j][0].topic, queries[j][0].partition) != key for j in members):
+                    members.append(i)
+                    break
+            else:
+                groups.append((leader, [i]))
+        answers = requests_sync(
+            [(broker, _LIST_OFFSETS, _list_offsets_builder(self._isolation, [
+                (queries[i][0].topic, queries[i][0].partition, queries[i][1]) for i in members]))
+             for broker, members in groups],
+            deadline, self._handle.request_timeout)
+        for (_, members), (err, response) in zip(groups, answers):
+            found = _list_offsets_results(response) if not err else {}
+            for i in members:
+                tp = queries[i][0]
+                result = found.get((tp.topic, tp.partition), (err or ErrorCode._TRANSPORT, -1, -1))
+                results[i] = result
+                if result[0] in _RETRY_LIST_OFFSETS:
+                    retry.append(i)
+        return retry
 
     def _fetch_committed(self, tps: Sequence[Toppar | TopicPartition], deadline: float
                          ) -> dict[tuple[str, int], int] | None:
@@ -657,29 +673,25 @@ class Consumer:
             return tp.lo_offset, tp.hi_offset
         deadline = deadline_for(timeout)
         tp = self._leader_toppar(partition, deadline)
-        low = self._list_offset(tp, OFFSET_BEGINNING, deadline)
-        high = self._list_offset(tp, OFFSET_END, deadline) if low is not None else None
-        if low is None or high is None:
-            raise KafkaException(KafkaError(ErrorCode._TIMED_OUT, "Local: Timed out"))
-        tp.lo_offset, tp.hi_offset = low[0], high[0]
-        return low[0], high[0]
+        low, high = self._list_offsets([(tp, OFFSET_BEGINNING), (tp, OFFSET_END)], deadline)
+        _raise_lookup_error(low[0] or high[0], "watermark offsets")
+        tp.lo_offset, tp.hi_offset = low[1], high[1]
+        return low[1], high[1]
 
     def offsets_for_times(self, partitions: Sequence[TopicPartition],
                           timeout: float | None = None) -> list[TopicPartition]:
-        """The earliest offset whose timestamp >= `partition.offset` (a timestamp in ms)."""
+        """The earliest offset whose timestamp >= `partition.offset` (a timestamp in ms), or
+        -1 where there is none; one ListOffsets per leader broker, all sent together."""
         self._check_open()
         _check_partitions(partitions)
         deadline = deadline_for(timeout)
-        out = []
-        for p in partitions:
-            tp = self._leader_toppar(p, deadline)
-            found = self._list_offset(tp, p.offset, deadline)
-            if found is None:
-                raise KafkaException(KafkaError(ErrorCode._TIMED_OUT, "Local: Timed out"))
-            offset, epoch = found
-            out.append(TopicPartition(p.topic, p.partition, offset,
-                                      leader_epoch=epoch if epoch >= 0 else None))
-        return out
+        queries = [(self._leader_toppar(p, deadline), p.offset) for p in partitions]
+        found = self._list_offsets(queries, deadline)
+        for code, _, _ in found:
+            _raise_lookup_error(code, "offsets")
+        return [TopicPartition(p.topic, p.partition, offset,
+                               leader_epoch=epoch if epoch >= 0 else None)
+                for p, (_, offset, epoch) in zip(partitions, found)]
 
     def _leader_toppar(self, partition: TopicPartition, deadline: float) -> Toppar:
         """App thread. The partition's toppar once its leader is known (metadata refreshed)."""
@@ -972,10 +984,36 @@ _LEADER_ERRORS = frozenset({
     ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.UNKNOWN_TOPIC_OR_PART,
     ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH,
 })
+#: ListOffsets answers asked again (after a metadata refresh) until the caller's deadline.
+_RETRY_LIST_OFFSETS = RETRIABLE_BROKER_ERRORS | {ErrorCode._TRANSPORT}
 #: Errors after which the group coordinator is looked up again.
 _COORDINATOR_ERRORS = frozenset({
     ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE,
 })
+
+
+def _list_offsets_builder(isolation: int, queries: Sequence[tuple[str, int, int]]
+                          ) -> Callable[[int], ListOffsetsRequest]:
+    """A ListOffsets request for (topic, partition, timestamp or logical offset) queries, each
+    partition at most once, grouped by topic in the order first asked."""
+    by_topic: dict[str, list[ListOffsetsPartition]] = {}
+    for topic, partition, timestamp in queries:
+        by_topic.setdefault(topic, []).append(ListOffsetsPartition(
+            partition_index=partition, current_leader_epoch=-1, timestamp=timestamp,
+            max_num_offsets=1))
+
+    def build(version: int) -> ListOffsetsRequest:
+        return ListOffsetsRequest(replica_id=-1, isolation_level=isolation, topics=[
+            ListOffsetsTopic(name=t, partitions=parts) for t, parts in by_topic.items()])
+    return build
+
+
+def _raise_lookup_error(code: int, what: str) -> None:
+    """A failed offset lookup raises as confluent-kafka does: KafkaException(code), text
+    "Failed to get <what>: <error>"."""
+    if code:
+        raise KafkaException(KafkaError(code, f"Failed to get {what}: {err2str(code)}",
+                                        retriable=is_retriable(code)))
 
 
 def _list_offsets_results(response: Any) -> dict[tuple[str, int], tuple[int, int, int]]:

@@ -1,4 +1,4 @@
-"""Blocking request helpers for the application thread: send one request, wait for its answer.
+"""Blocking request helpers for the application thread: send requests, wait for their answers.
 
 Used by list_topics(), committed(), offsets_for_times() and friends. The wait is sliced
 (MAX_BLOCK_SLICE) so that Ctrl-C is handled; the response callback runs on the broker thread and
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rdpy.admin import BrokerMetadata, ClusterMetadata, PartitionMetadata, TopicMetadata
@@ -38,20 +38,39 @@ def request_sync(broker: Broker, api_key: int, build: Callable[[int], ProtocolMe
 
     Returns (_TIMED_OUT, None) when `deadline` passes first.
     """
+    return requests_sync([(broker, api_key, build)], deadline, request_timeout, max_version)[0]
+
+
+def requests_sync(requests: Sequence[tuple[Broker, int, Callable[[int], ProtocolMessage]]],
+                  deadline: float, request_timeout: float,
+                  max_version: int | None = None) -> list[tuple[int, Any]]:
+    """App thread. Send every (broker, api key, build) request at once and wait for all of
+    them: (error code, response or None) per request, in order; (_TIMED_OUT, None) for those
+    not answered by `deadline`. Requests to different brokers are in flight together."""
+    results: list[tuple[int, Any]] = [(ErrorCode._TIMED_OUT, None)] * len(requests)
+    unanswered = [len(requests)]
+    lock = threading.Lock()
     done = threading.Event()
-    result: list[Any] = [ErrorCode._TIMED_OUT, None]
 
-    def on_done(b: Broker, err: int, response: Any, request: Request) -> None:
-        result[0] = err
-        result[1] = response
-        done.set()
+    def answer(index: int) -> Callable[[Broker, int, Any, Request], None]:
+        def on_done(b: Broker, err: int, response: Any, request: Request) -> None:
+            with lock:
+                results[index] = (err, response)
+                unanswered[0] -= 1
+                if not unanswered[0]:
+                    done.set()
+        return on_done
 
-    broker.enqueue_request(Request(api_key, build, on_done, request_timeout,
-                                   max_version=max_version))
+    if not requests:
+        return []
+    for index, (broker, api_key, build) in enumerate(requests):
+        broker.enqueue_request(Request(api_key, build, answer(index), request_timeout,
+                                       max_version=max_version))
     while not done.wait(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic()))):
         if time.monotonic() >= deadline:
-            return ErrorCode._TIMED_OUT, None
-    return result[0], result[1]
+            break
+    with lock:
+        return list(results)
 
 
 def list_topics(handle: Handle, topic: str | None, timeout: float | None) -> ClusterMetadata:

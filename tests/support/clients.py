@@ -43,6 +43,14 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
         # application seeks past. librdkafka 2.16 returns the records before it and then
         # stops reading the partition without any error.
         "reports_undecodable_records": False,
+        # offsets_for_times given the same partition twice with different timestamps looks
+        # each one up. librdkafka 2.16 answers every entry of that partition from one lookup.
+        "answers_each_repeated_lookup": False,
+        # offsets_for_times/get_watermark_offsets answered with a retriable error (the leader
+        # moved: NOT_LEADER_OR_FOLLOWER) refresh the metadata and ask again within the
+        # timeout. librdkafka 2.16 raises the error ("Failed to get offsets: Broker: Not
+        # leader for partition").
+        "retries_offset_lookups": False,
     },
     "rdpy": {
         # rdpy accepts partitioner=callable(key, partition_count) -> int, called on the
@@ -53,6 +61,9 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
         # it by itself.
         "stays_at_corrupt_batch": True,
         "reports_undecodable_records": True,
+        # rdpy sends a partition's second timestamp in a second ListOffsets request.
+        "answers_each_repeated_lookup": True,
+        "retries_offset_lookups": True,
     },
 }
 

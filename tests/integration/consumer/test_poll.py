@@ -12,9 +12,12 @@ import confluent_kafka
 import pytest
 
 from tests.integration.consumer._util import QUIET, by_partition, consumer_conf, drain, produce, produce_seq, unique_topic
+from tests.support.clients import has_capability
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 pytestmark = pytest.mark.mockcluster
+
+_LIST_OFFSETS = 2
 
 
 def _topic(mock: LibrdkafkaMockCluster, partitions: int, per_partition: int = 10) -> str:
@@ -293,3 +296,99 @@ def test_offsets_for_times_per_record(consumer_client: ModuleType, make_consumer
     got = [consumer.offsets_for_times([tp], timeout=10)[0] for tp in asked]  # one at a time: see DESIGN.md
     assert [(tp.partition, tp.offset, tp.leader_epoch, tp.error) for tp in got] == [
         (0, 3, 0, None), (1, 1, 1, None), (0, 0, 0, None), (1, -1, 1, None)]
+
+
+def _timed_topic(mock: Any, partitions: int, base: int) -> str:
+    """A topic on rdpy's mock whose partition p holds 10 records, record i stamped
+    base + 100 * i + p, led by broker p % 3 + 1 (every broker leads some partitions)."""
+    topic = unique_topic("times")
+    mock.create_topic(topic, partitions)
+    for part in range(partitions):
+        mock.partition_set_leader(topic, part, part % 3 + 1)
+    p = confluent_kafka.Producer({"bootstrap.servers": mock.bootstrap_servers, "linger.ms": 50, **QUIET})
+    for i in range(10):
+        for part in range(partitions):
+            p.produce(topic, b"v%d" % i, partition=part, timestamp=base + 100 * i + part)
+    assert p.flush(10) == 0
+    return topic
+
+
+def test_offsets_for_times_asks_each_leader_once(consumer_client: ModuleType, make_consumer: Any, rdpy_mock: Any) -> None:
+    """offsets_for_times over six partitions led by three brokers sends one ListOffsets per
+    leader, not one per partition, and answers each partition from its own records."""
+    ck = consumer_client
+    base = 1_700_000_000_000
+    topic = _timed_topic(rdpy_mock, 6, base)
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
+    consumer.list_topics(topic, timeout=10)
+    before = rdpy_mock.request_count(_LIST_OFFSETS)
+    asked = [ck.TopicPartition(topic, p, base + 100 * p + 50) for p in range(6)]
+    got = consumer.offsets_for_times(asked, timeout=10)
+    assert rdpy_mock.request_count(_LIST_OFFSETS) - before == 3
+    # partition p: record p + 1 is the first stamped at or after base + 100 * p + 50
+    assert [(tp.partition, tp.offset, tp.error) for tp in got] == [(p, p + 1, None) for p in range(6)]
+
+
+def test_offsets_for_times_with_a_partition_asked_twice(consumer_client: ModuleType, make_consumer: Any, rdpy_mock: Any) -> None:
+    """A partition listed twice with different timestamps: rdpy looks each one up (a broker
+    answers a partition once per request, so the second goes in a second request);
+    librdkafka answers every entry of that partition from one lookup."""
+    ck = consumer_client
+    base = 1_700_000_000_000
+    topic = _timed_topic(rdpy_mock, 1, base)
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
+    got = consumer.offsets_for_times([ck.TopicPartition(topic, 0, base + 250), ck.TopicPartition(topic, 0, base)], timeout=10)
+    offsets = [tp.offset for tp in got]
+    if has_capability(ck, "answers_each_repeated_lookup"):
+        assert offsets == [3, 0]
+    else:
+        assert offsets[0] == offsets[1] and offsets[0] in (3, 0)
+
+
+def test_offsets_for_times_retries_a_moved_leader_and_reports_other_errors(consumer_client: ModuleType, make_consumer: Any, rdpy_mock: Any) -> None:
+    """NOT_LEADER_OR_FOLLOWER is retried (after a metadata refresh) within the timeout; an
+    error that is not retriable raises KafkaException with the broker's code."""
+    ck = consumer_client
+    base = 1_700_000_000_000
+    topic = _timed_topic(rdpy_mock, 2, base)
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
+    consumer.list_topics(topic, timeout=10)
+    rdpy_mock.push_request_errors(_LIST_OFFSETS, ck.KafkaError.NOT_LEADER_FOR_PARTITION)
+    asked = [ck.TopicPartition(topic, p, base + 150) for p in range(2)]
+    if has_capability(ck, "retries_offset_lookups"):
+        got = consumer.offsets_for_times(asked, timeout=10)
+        assert [(tp.partition, tp.offset) for tp in got] == [(0, 2), (1, 2)]
+    else:
+        with pytest.raises(ck.KafkaException) as info:
+            consumer.offsets_for_times(asked, timeout=10)
+        assert info.value.args[0].code() == ck.KafkaError.NOT_LEADER_FOR_PARTITION
+    rdpy_mock.push_request_errors(_LIST_OFFSETS, ck.KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT)
+    with pytest.raises(ck.KafkaException) as info:
+        consumer.offsets_for_times([ck.TopicPartition(topic, 0, base)], timeout=10)
+    assert info.value.args[0].code() == ck.KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT
+    assert info.value.args[0].str() == "Failed to get offsets: Broker: Message format on broker does not support request"
+
+
+def test_offset_lookups_that_time_out(consumer_client: ModuleType, make_consumer: Any, rdpy_mock: Any) -> None:
+    """A leader slower than the timeout: offsets_for_times and get_watermark_offsets raise
+    _TIMED_OUT with librdkafka's texts, and return in about the time given."""
+    ck = consumer_client
+    topic = _timed_topic(rdpy_mock, 1, 1_700_000_000_000)
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
+    consumer.list_topics(topic, timeout=10)
+    leader = rdpy_mock.partition_leader(topic, 0)
+    rdpy_mock.set_rtt(leader, 3000)
+    try:
+        calls: list[tuple[Callable[[], Any], str]] = [
+            (lambda: consumer.offsets_for_times([ck.TopicPartition(topic, 0, 1000)], timeout=1), "offsets"),
+            (lambda: consumer.get_watermark_offsets(ck.TopicPartition(topic, 0), timeout=1), "watermark offsets"),
+        ]
+        for call, what in calls:
+            started = time.monotonic()
+            with pytest.raises(ck.KafkaException) as info:
+                call()
+            assert time.monotonic() - started < 2.5
+            assert info.value.args[0].code() == ck.KafkaError._TIMED_OUT
+            assert info.value.args[0].str() == f"Failed to get {what}: Local: Timed out"
+    finally:
+        rdpy_mock.set_rtt(leader, 0)
