@@ -373,30 +373,48 @@ def handle_find_coordinator(ctx: RequestContext, req: m_fc.FindCoordinatorReques
 # --- Offsets of groups ------------------------------------------------------------------------
 
 
-def handle_offset_commit(ctx: RequestContext, req: m_oc.OffsetCommitRequest) -> Reply:
-    state = ctx.state
+def _group_error(ctx: RequestContext, group_id: str, generation: int | None) -> int:
+    """The error for an offset commit to `group_id` (injected, not its coordinator, or a
+    stale `generation`; None: the request version carries no generation), else 0."""
     err = ctx.injected_error
     try:
         if not err:
-            state.check_group_coordinator(req.group_id, ctx.broker_id)
-            if ctx.api_version >= 1:
-                state.check_generation(req.generation_id_or_member_epoch)
+            ctx.state.check_group_coordinator(group_id, ctx.broker_id)
+            if generation is not None:
+                ctx.state.check_generation(generation)
     except BrokerError as e:
         err = e.code
-    group = state.group(req.group_id) if not err else None
-    topics = []
-    for t in req.topics:
+    return err
+
+
+def _store_offsets(ctx: RequestContext, err: int, topics: Any,
+                   into: dict[tuple[str, int], CommittedOffset]
+                   ) -> list[tuple[str, list[tuple[int, int]]]]:
+    """Store each committed offset of `topics` (OffsetCommit/TxnOffsetCommit request topics)
+    `into` the group's committed or pending offsets: [(topic, [(partition, error code)])]."""
+    out = []
+    for t in topics:
         parts = []
         for p in t.partitions:
-            perr = err or (0 if state.partition(t.name, p.partition_index)
+            perr = err or (0 if ctx.state.partition(t.name, p.partition_index)
                            else ErrorCode.UNKNOWN_TOPIC_OR_PART)
-            if not perr and group is not None:
-                group.committed[(t.name, p.partition_index)] = CommittedOffset(
+            if not perr:
+                into[(t.name, p.partition_index)] = CommittedOffset(
                     p.committed_offset, p.committed_leader_epoch, p.committed_metadata)
-            parts.append(m_oc.OffsetCommitResponsePartition(partition_index=p.partition_index,
-                                                            error_code=perr))
-        topics.append(m_oc.OffsetCommitResponseTopic(name=t.name, partitions=parts))
-    return m_oc.OffsetCommitResponse(topics=topics)
+            parts.append((p.partition_index, perr))
+        out.append((t.name, parts))
+    return out
+
+
+def handle_offset_commit(ctx: RequestContext, req: m_oc.OffsetCommitRequest) -> Reply:
+    err = _group_error(ctx, req.group_id,
+                       req.generation_id_or_member_epoch if ctx.api_version >= 1 else None)
+    committed = ctx.state.group(req.group_id).committed if not err else {}
+    return m_oc.OffsetCommitResponse(topics=[
+        m_oc.OffsetCommitResponseTopic(name=name, partitions=[
+            m_oc.OffsetCommitResponsePartition(partition_index=index, error_code=perr)
+            for index, perr in parts])
+        for name, parts in _store_offsets(ctx, err, req.topics, committed)])
 
 
 def handle_offset_fetch(ctx: RequestContext, req: m_of.OffsetFetchRequest) -> Reply:
@@ -509,29 +527,14 @@ def handle_end_txn(ctx: RequestContext, req: m_et.EndTxnRequest) -> Reply:
 
 def handle_txn_offset_commit(ctx: RequestContext, req: m_toc.TxnOffsetCommitRequest) -> Reply:
     """Offsets wait in the group as pending until the producer's transaction ends."""
-    state = ctx.state
-    err = ctx.injected_error
-    try:
-        if not err:
-            state.check_group_coordinator(req.group_id, ctx.broker_id)
-            if ctx.api_version >= 3:
-                state.check_generation(req.generation_id)
-    except BrokerError as e:
-        err = e.code
-    pending = state.group(req.group_id).pending.setdefault(req.producer_id, {}) if not err else {}
-    topics = []
-    for t in req.topics:
-        parts = []
-        for p in t.partitions:
-            perr = err or (0 if state.partition(t.name, p.partition_index)
-                           else ErrorCode.UNKNOWN_TOPIC_OR_PART)
-            if not perr:
-                pending[(t.name, p.partition_index)] = CommittedOffset(
-                    p.committed_offset, p.committed_leader_epoch, p.committed_metadata)
-            parts.append(m_toc.TxnOffsetCommitResponsePartition(
-                partition_index=p.partition_index, error_code=perr))
-        topics.append(m_toc.TxnOffsetCommitResponseTopic(name=t.name, partitions=parts))
-    return m_toc.TxnOffsetCommitResponse(topics=topics)
+    err = _group_error(ctx, req.group_id, req.generation_id if ctx.api_version >= 3 else None)
+    pending = (ctx.state.group(req.group_id).pending.setdefault(req.producer_id, {})
+               if not err else {})
+    return m_toc.TxnOffsetCommitResponse(topics=[
+        m_toc.TxnOffsetCommitResponseTopic(name=name, partitions=[
+            m_toc.TxnOffsetCommitResponsePartition(partition_index=index, error_code=perr)
+            for index, perr in parts])
+        for name, parts in _store_offsets(ctx, err, req.topics, pending)])
 
 
 HANDLERS: dict[int, Handler] = {
