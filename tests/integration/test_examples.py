@@ -73,3 +73,21 @@ def test_stats_to_prometheus_serves_real_metrics(broker: BrokerEndpoint) -> None
     assert all('topic="rdpy-stats-' in labels for labels, _ in partitions)
     assert samples["rdkafka_partition_consumer_lag"]
     assert {v for _, v in samples["rdkafka_partition_consumer_lag"]} == {0}
+
+
+def test_consumer_example_reads_everything_once_and_resumes(broker: BrokerEndpoint) -> None:
+    """examples/consumer.py reads every message, commits, and a second run starts after them."""
+    topic = f"rdpy-example-{uuid.uuid4().hex[:8]}"
+    group = f"rdpy-example-{uuid.uuid4().hex[:8]}"
+
+    def run(script: str, *args: str) -> str:
+        done = subprocess.run([sys.executable, str(EXAMPLES / script), broker.bootstrap_servers, *args],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert run("producer.py", topic, "2500") == "delivered 2500, failed 0, still queued 0"
+    assert run("consumer.py", topic, group) == "read 2500 messages"
+    assert run("consumer.py", topic, group) == "read 0 messages"
+    assert run("producer.py", topic, "10") == "delivered 10, failed 0, still queued 0"
+    assert run("consumer.py", topic, group) == "read 10 messages"
