@@ -141,6 +141,7 @@ class Consumer:
                 tp.paused = False
                 tp.app_pos = OFFSET_INVALID
                 tp.stored_offset = OFFSET_INVALID
+                tp.committed_offset = OFFSET_INVALID
                 tp.auto_store = self._auto_store
                 tp.eof_offset = OFFSET_INVALID
                 self._assignment[(p.topic, p.partition)] = tp
@@ -160,8 +161,9 @@ class Consumer:
         _check_partitions(partitions)
         self._check_removals(partitions)
         for p in partitions:
-            tp = self._assignment.pop((p.topic, p.partition), None)
-            self._assigned_offsets.pop((p.topic, p.partition), None)
+            with self._handle.lock:  # the main thread's auto commit reads the assignment
+                tp = self._assignment.pop((p.topic, p.partition), None)
+                self._assigned_offsets.pop((p.topic, p.partition), None)
             if tp is not None:
                 self._stop(tp)
 
@@ -219,10 +221,12 @@ class Consumer:
         }
 
     def _unassign_all(self) -> None:
-        for tp in list(self._assignment.values()):
+        with self._handle.lock:  # the main thread's auto commit reads the assignment
+            stopping = list(self._assignment.values())
+            self._assignment.clear()
+            self._assigned_offsets.clear()
+        for tp in stopping:
             self._stop(tp)
-        self._assignment.clear()
-        self._assigned_offsets.clear()
 
     def _stop(self, tp: Toppar) -> None:
         with self._handle.lock:
@@ -245,14 +249,14 @@ class Consumer:
         tp.version += 1
         tp.fetch_backoff_until = 0.0
         if offset >= 0:
-            tp.fetch_pos = offset
+            tp.fetch_pos = tp.start_pos = offset
             tp.fetch_state = "active"
             self._pending.pop(tp, None)
             if tp.leader is not None:
                 tp.leader.wake()
         else:
             tp.fetch_state = "offset_query"
-            tp.fetch_pos = OFFSET_INVALID
+            tp.fetch_pos = tp.start_pos = OFFSET_INVALID
             tp.query_offset = offset
             self._pending[tp] = offset
         self._handle.wake_main()
@@ -288,7 +292,8 @@ class Consumer:
         for leader, items in by_leader.items():
             self._query_offsets(leader, items)
         self._serve_waiting_commits(now)
-        if (self._auto_commit and now - self._last_auto_commit >= self._auto_commit_interval
+        if (self._auto_commit and self._auto_commit_interval > 0  # 0: only on close()
+                and now - self._last_auto_commit >= self._auto_commit_interval
                 and not self._committing):
             self._last_auto_commit = now
             self._commit_stored(asynchronous=True, auto=True)
@@ -382,7 +387,7 @@ class Consumer:
         with self._handle.lock:
             if tp.version != version or not tp.assigned:
                 return
-            tp.fetch_pos = offset
+            tp.fetch_pos = tp.start_pos = offset
             tp.fetch_state = "active"
             self._pending.pop(tp, None)
             leader = tp.leader
@@ -400,15 +405,19 @@ class Consumer:
         self._handle.consumer_queue.put_event(tp, version, error_event(
             KafkaError(err, reason), tp.topic, tp.partition, offset))
 
-    def _offset_out_of_range(self, tp: Toppar, offset: int, err: int, reason: str) -> None:
-        """Broker thread. OFFSET_OUT_OF_RANGE from a fetch: apply auto.offset.reset."""
+    def _offset_out_of_range(self, tp: Toppar, offset: int, version: int, err: int,
+                             reason: str) -> None:
+        """Broker thread. OFFSET_OUT_OF_RANGE from the fetch of `offset` at `version`: apply
+        auto.offset.reset, unless the application has moved the partition since."""
         target = self._reset_target()
         broker_id = tp.leader_id
         if target is None:
-            self._reset_error(tp, tp.version, offset, ErrorCode._AUTO_OFFSET_RESET,
+            self._reset_error(tp, version, offset, ErrorCode._AUTO_OFFSET_RESET,
                               f"{reason}: Broker: Offset out of range (broker {broker_id})")
             return
         with self._handle.lock:
+            if tp.version != version or not tp.assigned or tp.fetch_pos != offset:
+                return
             tp.fetch_state = "offset_query"
             tp.query_offset = target
             tp.version += 1
@@ -620,6 +629,11 @@ class Consumer:
                 f"Failed to seek to offset {partition.offset}: Local: Unknown partition"))
         with self._handle.lock:
             tp.eof_offset = OFFSET_INVALID
+            # As librdkafka: position() is unknown until a message after the seek is
+            # returned; the stored offset stays what was consumed before it.
+            if tp.auto_store and tp.app_pos >= 0:
+                tp.stored_offset = tp.app_pos
+            tp.app_pos = OFFSET_INVALID
             self._start_at(tp, partition.offset)
         self._handle.consumer_queue.purge(tp)
 
@@ -632,9 +646,12 @@ class Consumer:
             if tp is not None:
                 with self._handle.lock:
                     tp.paused = True
-                    # Resume restarts at the application's position: drop what was prefetched.
-                    if tp.app_pos >= 0 and tp.fetch_state == "active":
-                        tp.fetch_pos = tp.app_pos
+                    # Drop what was prefetched; resume() fetches from the first message not
+                    # handed out yet: after the last one returned, or where fetching started
+                    # (assign/seek/offset lookup) if none was returned since.
+                    restart = tp.app_pos if tp.app_pos >= 0 else tp.start_pos
+                    if restart >= 0 and tp.fetch_state == "active":
+                        tp.fetch_pos = restart
                     tp.version += 1
                 self._handle.consumer_queue.purge(tp)
 
@@ -764,13 +781,17 @@ class Consumer:
 
     def _commit_stored(self, asynchronous: bool, auto: bool) -> list[TopicPartition] | None:
         """Commit the stored offsets of the assignment. As in librdkafka, a partition with
-        nothing stored is reported back as OFFSET_INVALID and not sent; auto commit also skips
-        partitions whose stored offset is already committed."""
+        nothing stored, or nothing beyond what this consumer committed, is reported back as
+        OFFSET_INVALID and not sent."""
         to_commit: list[TopicPartition] = []
         skipped: list[TopicPartition] = []
-        for tp in self._assignment.values():
+        with self._handle.lock:  # auto commit runs on the main thread, assign() on the app's
+            assigned = list(self._assignment.values())
+        for tp in assigned:
             stored, metadata = tp.stored_position()
-            if stored >= 0 and not (auto and stored == tp.committed_offset):
+            # As librdkafka, stored offsets only move the committed one forward (after a
+            # seek backwards, commit explicit offsets to go back).
+            if stored >= 0 and stored > tp.committed_offset:
                 to_commit.append(TopicPartition(tp.topic, tp.partition, stored, metadata))
             else:
                 skipped.append(TopicPartition(tp.topic, tp.partition, OFFSET_INVALID))

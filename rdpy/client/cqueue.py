@@ -43,7 +43,6 @@ def _resume_fetching(tp: Toppar) -> None:
     again (rather than after fetch.queue.backoff.ms, which stalls a fast reader: librdkafka's
     default of 1 s stops its own consumer for most of each second when it keeps up)."""
     tp.fetch_queue_full = False
-    tp.fetch_backoff_until = 0.0
     leader = tp.leader
     if leader is not None:
         leader.wake()

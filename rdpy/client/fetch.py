@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rdpy.constants import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME
-from rdpy.errors import ErrorCode, KafkaError
+from rdpy.errors import ErrorCode, KafkaError, err2str
 from rdpy.message import FetchedMessage, Message, _new_event, _new_message
 from rdpy.protocol.messages.fetch import FetchPartition, FetchRequest, FetchTopic
 from rdpy.records import Batch, RecordBatch, RecordError, RecordReader, crc32c, read_batches
@@ -81,9 +81,9 @@ class FetchServer:
             if consumer.queued_msgs(tp) >= self.queued_min_messages:
                 # Enough prefetched. The application wakes us when it takes some out
                 # (ConsumerQueue.pop_nowait); fetch.queue.backoff.ms bounds the wait otherwise.
+                # (Not a fetch_backoff_until: that is the error backoff, ours alone to set.)
                 tp.fetch_queue_full = True
-                tp.fetch_backoff_until = now + self.queue_backoff
-                wakeup = min(wakeup, tp.fetch_backoff_until)
+                wakeup = min(wakeup, now + self.queue_backoff)
                 continue
             fetchable.append(tp)
         if not fetchable:
@@ -144,13 +144,12 @@ class FetchServer:
         self.inflight = False
         now = broker.clock()
         fetched: dict[tuple[str, int], tuple[Toppar, int, int]] = request.context
-        if err:
-            for tp, _, _ in fetched.values():
-                tp.fetch_backoff_until = now + self.error_backoff
-            return
-        if response.error_code:
-            for tp, _, _ in fetched.values():
-                tp.fetch_backoff_until = now + self.error_backoff
+        top_error = response.error_code if not err else 0
+        if err or (top_error and not response.responses):
+            with self.handle.lock:  # not for partitions the application moved meanwhile
+                for tp, offset, version in fetched.values():
+                    if tp.version == version and tp.fetch_pos == offset:
+                        tp.fetch_backoff_until = now + self.error_backoff
             return
         for topic in response.responses:
             for pd in topic.partitions:
@@ -160,34 +159,51 @@ class FetchServer:
                 tp, offset, version = entry
                 if tp.version != version or tp.fetch_pos != offset:
                     continue  # seek/assign happened meanwhile: this data is stale
-                self._partition(tp, pd, offset, version, now)
+                if top_error:  # as librdkafka: the request's error is each partition's
+                    pd.error_code = top_error
+                self._partition(tp, pd, offset, version, now)  # checks again, locked
         if response.throttle_time_ms:
             self.handle.throttled(broker, response.throttle_time_ms)
 
     def _partition(self, tp: Toppar, pd: Any, offset: int, version: int, now: float) -> None:
         err = pd.error_code
         if err:
-            self._partition_error(tp, err, offset, now)
+            self._partition_error(tp, err, offset, version, now)
             return
-        tp.hi_offset = pd.high_watermark
-        if pd.last_stable_offset >= 0:
-            tp.ls_offset = pd.last_stable_offset
-        if pd.log_start_offset >= 0:
-            tp.lo_offset = pd.log_start_offset
         records = pd.records
         data: FetchedData | None = None
         next_offset = offset
         bad: BadBatch | None = None
+        broken: RecordError | None = None
         if records:
             try:
                 data, next_offset, bad = self._collect(tp, records, offset,
                                                        pd.aborted_transactions)
             except RecordError as exc:
-                # The framing itself is broken: no batch boundary to skip to.
-                self._error_event(tp, ErrorCode._BAD_MSG, f"Corrupt records at offset "
-                                  f"{next_offset}: {exc}")
-                tp.fetch_backoff_until = now + self.error_backoff
+                broken = exc  # the framing itself is broken: no batch boundary to skip to
+        with self.handle.lock:
+            # The application may have sought, paused or unassigned while the records were
+            # being checked: then this answer must change nothing (its queue entries would
+            # be dropped, but the fetch position would undo the seek).
+            if tp.version != version or tp.fetch_pos != offset:
                 return
+            self._take(tp, pd, offset, version, now, data, next_offset, bad, broken)
+
+    def _take(self, tp: Toppar, pd: Any, offset: int, version: int, now: float,
+              data: FetchedData | None, next_offset: int, bad: BadBatch | None,
+              broken: RecordError | None) -> None:
+        """Handle lock, `version` current. Queue what a partition's fetch brought and move
+        its fetch position."""
+        tp.hi_offset = pd.high_watermark
+        if pd.last_stable_offset >= 0:
+            tp.ls_offset = pd.last_stable_offset
+        if pd.log_start_offset >= 0:
+            tp.lo_offset = pd.log_start_offset
+        if broken is not None:
+            self._error_event(tp, ErrorCode._BAD_MSG, f"Corrupt records at offset "
+                              f"{offset}: {broken}")
+            tp.fetch_backoff_until = now + self.error_backoff
+            return
         if next_offset > offset:
             tp.fetch_pos = next_offset
         queue = self.handle.consumer_queue
@@ -263,17 +279,31 @@ class FetchServer:
             tp.fetch_backoff_until = handle.clock() + self.error_backoff
         self.broker.wake()
 
-    def _partition_error(self, tp: Toppar, err: int, offset: int, now: float) -> None:
+    def _partition_error(self, tp: Toppar, err: int, offset: int, version: int,
+                         now: float) -> None:
+        """A partition's fetch failed with `err`: as librdkafka, reset an offset out of
+        range, look the leader up again after leadership errors, and report anything else
+        to the application; then back off. Nothing happens if the fetch is stale."""
         if err == ErrorCode.OFFSET_OUT_OF_RANGE:
-            self.handle.consumer_offset_reset(tp, offset, err, "fetch failed due to requested "
-                                              "offset not available on the broker")
+            self.handle.consumer_offset_reset(tp, offset, version, err,
+                                              "fetch failed due to requested offset not "
+                                              "available on the broker")
             return
-        tp.fetch_backoff_until = now + self.error_backoff
-        if err in _REFRESH_ERRORS:
+        with self.handle.lock:
+            if tp.version != version or tp.fetch_pos != offset:
+                return
+            tp.fetch_backoff_until = now + self.error_backoff
+            if err in _REFRESH_ERRORS:
+                refresh = True
+            else:
+                refresh = False
+                reason = ("" if err in (ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                                        ErrorCode.UNKNOWN_TOPIC_ID)
+                          else f"Fetch from broker {self.broker.node_id} failed at offset "
+                               f"{offset} (leader epoch -1): {err2str(err)}")
+                self._error_event(tp, err, reason)
+        if refresh:
             self.handle.request_metadata(reason=f"fetch error {err}")
-            return
-        if err in (ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.UNKNOWN_TOPIC_ID):
-            self._error_event(tp, err, "")
 
     def _error_event(self, tp: Toppar, err: int, reason: str) -> None:
         queue = self.handle.consumer_queue

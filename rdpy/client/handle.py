@@ -113,7 +113,7 @@ class Handle:
         self.consumer_queue: Any = None
         self.partition_eof = False
         self.main_hooks: list[Callable[[float], None]] = []
-        self.offset_reset: Callable[[Toppar, int, int, str], None] | None = None
+        self.offset_reset: Callable[[Toppar, int, int, int, str], None] | None = None
         #: Consumer with a group.id: the "cgrp" statistics object, set by Consumer.
         self.group_stats: Callable[[float], dict[str, Any]] | None = None
         self.read_committed = settings.get_enum("isolation.level") == "read_committed"
@@ -291,10 +291,12 @@ class Handle:
         self.request_metadata(reason="new topic")
         return topic
 
-    def consumer_offset_reset(self, tp: Toppar, offset: int, err: int, reason: str) -> None:
-        """Broker thread. The fetch offset is out of range: apply auto.offset.reset."""
+    def consumer_offset_reset(self, tp: Toppar, offset: int, version: int, err: int,
+                              reason: str) -> None:
+        """Broker thread. The fetch of `offset` (at `version`) is out of range: apply
+        auto.offset.reset."""
         if self.offset_reset is not None:
-            self.offset_reset(tp, offset, err, reason)
+            self.offset_reset(tp, offset, version, err, reason)
 
     def wake_main(self) -> None:
         self._main_wake.set()
@@ -491,7 +493,11 @@ class Handle:
             self._main_wake.clear()
             if self.terminating:
                 break
-            self.serve_main(self.clock())
+            try:
+                self.serve_main(self.clock())
+            except Exception as exc:  # a bug must not silently kill the main thread
+                self.log(3, "BUG", f"main thread: internal error: {exc!r}")
+                self.report_error(ErrorCode._FAIL, f"main thread: internal error: {exc!r}")
 
     def serve_main(self, now: float) -> None:
         """Main thread. One tick: timeouts of messages no broker thread serves, refreshes."""

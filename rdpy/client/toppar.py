@@ -48,6 +48,7 @@ class Toppar:
         "assigned",
         "paused",
         "fetch_pos",
+        "start_pos",
         "fetch_state",
         "version",
         "fetch_backoff_until",
@@ -99,6 +100,10 @@ class Toppar:
         self.assigned = False
         self.paused = False
         self.fetch_pos = -1001
+        #: Where fetching started at this version: the assign/seek offset or the logical
+        #: offset's resolution (-1001 while unresolved). pause() goes back here when nothing
+        #: was returned since.
+        self.start_pos = -1001
         self.fetch_state = "none"  # none | offset_query | active
         self.version = 0
         self.fetch_backoff_until = 0.0
@@ -202,8 +207,10 @@ class Toppar:
 
     def stored_position(self) -> tuple[int, str | None]:
         """Consumer: the offset and metadata the next commit of stored offsets sends."""
-        if self.auto_store:
+        if self.auto_store and self.app_pos >= 0:
             return self.app_pos, None
+        # Without auto store, or after a seek and before the next message (seek() keeps
+        # what was consumed before it here).
         return self.stored_offset, self.stored_metadata
 
     def fetchable(self) -> bool:

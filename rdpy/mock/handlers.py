@@ -262,11 +262,16 @@ def handle_fetch(ctx: RequestContext, req: m_f.FetchRequest) -> Reply:
     """Whole batches per partition within partition_max_bytes and max_bytes (the first batch
     of the response always, KIP-74); held up to max_wait_ms while less than min_bytes is
     available, as Kafka's DelayedFetch; any partition error answers at once."""
-    if ctx.injected_error or (ctx.api_version >= 7 and req.session_id != 0):
+    if ctx.injected_error:
+        # As librdkafka's mock: the injected code at the top and on every partition asked.
+        return m_f.FetchResponse(error_code=ctx.injected_error, session_id=0, responses=[
+            m_f.FetchableTopicResponse(topic=t.topic, partitions=[
+                _fetch_error(fp.partition, ctx.injected_error) for fp in t.partitions])
+            for t in req.topics])
+    if ctx.api_version >= 7 and req.session_id != 0:
         # Fetch sessions are not offered (session id 0 in every answer), so a client naming
         # one is told it does not exist and falls back to full fetches.
-        err = ctx.injected_error or ErrorCode.FETCH_SESSION_ID_NOT_FOUND
-        return m_f.FetchResponse(error_code=err, session_id=0)
+        return m_f.FetchResponse(error_code=ErrorCode.FETCH_SESSION_ID_NOT_FOUND, session_id=0)
     remaining = req.max_bytes
     total = 0
     errors = False

@@ -1,0 +1,184 @@
+"""Where a partition resumes after pause(), seek() and fetch errors, and what position() and
+the stored offset say meanwhile, on rdpy's mock cluster (confluent-kafka first, then rdpy).
+
+These are the cases where prefetched data and the application's position disagree: records
+prefetched but not yet handed out when the application pauses, a seek while a fetch answer
+is being processed, an unexpected per-partition fetch error.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from rdpy.mock import MockCluster
+from tests.integration.consumer._util import consumer_conf, produce, unique_topic
+
+_FETCH = 1
+_OFFSET_COMMIT = 8
+_UNKNOWN_SERVER_ERROR = -1
+
+
+def _topic(mock: MockCluster, count: int, **producer_conf: Any) -> str:
+    topic = unique_topic("pos")
+    mock.create_topic(topic, 1)
+    produce(mock.bootstrap_servers, topic,
+            ({"value": b"%08d" % i, "partition": 0} for i in range(count)),
+            **{"linger.ms": 20, **producer_conf})
+    return topic
+
+
+def _messages(consumer: Any, want: int, seconds: float = 10.0) -> list[Any]:
+    """Up to `want` messages (not events) within `seconds`."""
+    got: list[Any] = []
+    deadline = time.monotonic() + seconds
+    while len(got) < want and time.monotonic() < deadline:
+        m = consumer.poll(0.2)
+        if m is not None and m.error() is None:
+            got.append(m)
+    return got
+
+
+def _wait_prefetched(consumer: Any, topic: str, high: int) -> None:
+    """Until the client's cached high watermark shows the partition was fetched."""
+    ck_tp = type(consumer.assignment()[0])
+    deadline = time.monotonic() + 10
+    while consumer.get_watermark_offsets(ck_tp(topic, 0), cached=True)[1] != high:
+        assert time.monotonic() < deadline, "nothing was fetched"
+        time.sleep(0.05)
+    time.sleep(0.2)  # let the prefetched data reach the consumer's queue
+
+
+def test_pause_before_anything_is_polled_loses_nothing(consumer_client: ModuleType, make_consumer: Any,
+                                                       rdpy_mock: MockCluster) -> None:
+    """Records prefetched but never handed out are fetched again after pause()/resume()."""
+    ck = consumer_client
+    topic = _topic(rdpy_mock, 1000)
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
+    consumer.assign([ck.TopicPartition(topic, 0, 0)])
+    _wait_prefetched(consumer, topic, 1000)
+    consumer.pause([ck.TopicPartition(topic, 0)])
+    consumer.resume([ck.TopicPartition(topic, 0)])
+    assert [m.offset() for m in _messages(consumer, 1000)] == list(range(1000))
+
+
+def test_pause_after_a_seek_resumes_at_the_seek(consumer_client: ModuleType, make_consumer: Any,
+                                                rdpy_mock: MockCluster) -> None:
+    """seek() then pause()/resume() before polling: the next message is the seek's, backwards
+    and forwards; position() is unknown from the seek until a message is returned."""
+    ck = consumer_client
+    topic = _topic(rdpy_mock, 1000)
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
+    consumer.assign([ck.TopicPartition(topic, 0, 0)])
+    assert [m.offset() for m in _messages(consumer, 500)] == list(range(500))
+    for target in (100, 800):
+        consumer.seek(ck.TopicPartition(topic, 0, target))
+        assert consumer.position([ck.TopicPartition(topic, 0)])[0].offset == ck.OFFSET_INVALID
+        consumer.pause([ck.TopicPartition(topic, 0)])
+        consumer.resume([ck.TopicPartition(topic, 0)])
+        first = _messages(consumer, 1)
+        assert [m.offset() for m in first] == [target]
+        assert consumer.position([ck.TopicPartition(topic, 0)])[0].offset == target + 1
+
+
+def test_seek_keeps_the_stored_offset_and_commits_only_move_forward(consumer_client: ModuleType, make_consumer: Any,
+                                                                    rdpy_mock: MockCluster) -> None:
+    """With enable.auto.offset.store, a commit right after a seek backwards commits what was
+    consumed before it; once a message before that is consumed, committing the stored offsets
+    has nothing to send (they never move the committed offset back: _NO_OFFSET), while
+    explicit offsets may."""
+    ck = consumer_client
+    topic = _topic(rdpy_mock, 100)
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
+    tp = ck.TopicPartition(topic, 0)
+    consumer.assign([ck.TopicPartition(topic, 0, 0)])
+    assert len(_messages(consumer, 50)) == 50
+    consumer.seek(ck.TopicPartition(topic, 0, 10))
+    consumer.commit(asynchronous=False)
+    assert consumer.committed([tp], timeout=10)[0].offset == 50
+    assert [m.offset() for m in _messages(consumer, 1)] == [10]
+    with pytest.raises(ck.KafkaException) as info:
+        consumer.commit(asynchronous=False)
+    assert info.value.args[0].code() == ck.KafkaError._NO_OFFSET
+    assert consumer.committed([tp], timeout=10)[0].offset == 50
+    consumer.commit(offsets=[ck.TopicPartition(topic, 0, 11)], asynchronous=False)
+    assert consumer.committed([tp], timeout=10)[0].offset == 11
+
+
+def test_seeks_while_fetching_always_land_on_the_seek(consumer_client: ModuleType, make_consumer: Any,
+                                                      rdpy_mock: MockCluster) -> None:
+    """Seek to random offsets while the client keeps fetching large answers: the first message
+    after every seek is the one sought (a fetch answered for the old position must not move
+    the partition's fetch position afterwards)."""
+    ck = consumer_client
+    count = 100_000
+    # Many small batches: each fetch answer takes a while to check (CRCs) and take apart.
+    topic = _topic(rdpy_mock, count, **{"batch.num.messages": 50})
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers, **{
+        "queued.min.messages": 1_000_000, "fetch.queue.backoff.ms": 0, "check.crcs": True}))
+    consumer.assign([ck.TopicPartition(topic, 0, 0)])
+    rng = random.Random(5)
+    wrong = []
+    deadline = time.monotonic() + 6  # a client with that race failed one run in two or three
+    rounds = 0
+    while time.monotonic() < deadline or rounds < 10:
+        target = rng.randrange(count - 10)
+        time.sleep(rng.random() * 0.01)  # land somewhere in the handling of a fetch answer
+        consumer.seek(ck.TopicPartition(topic, 0, target))
+        got = _messages(consumer, 1, seconds=5)
+        assert got, f"nothing after seeking to {target}"
+        if got[0].offset() != target:
+            wrong.append((target, got[0].offset()))
+        rounds += 1
+    assert wrong == [], f"{len(wrong)} of {rounds} seeks landed elsewhere"
+
+
+def test_an_unexpected_fetch_error_is_reported_and_fetching_goes_on(consumer_client: ModuleType, make_consumer: Any,
+                                                                    rdpy_mock: MockCluster) -> None:
+    """A partition error with no special handling (UNKNOWN_SERVER_ERROR) reaches the
+    application as an error event with librdkafka's text; the partition is fetched again
+    after fetch.error.backoff.ms and every record is still read once."""
+    ck = consumer_client
+    topic = _topic(rdpy_mock, 20)
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers, **{"fetch.error.backoff.ms": 100}))
+    consumer.list_topics(topic, timeout=10)
+    rdpy_mock.push_request_errors(_FETCH, _UNKNOWN_SERVER_ERROR)
+    consumer.assign([ck.TopicPartition(topic, 0, 0)])
+    events, offsets = [], []
+    deadline = time.monotonic() + 10
+    while len(offsets) < 20 and time.monotonic() < deadline:
+        m = consumer.poll(0.2)
+        if m is None:
+            continue
+        if m.error() is not None:
+            events.append(m.error())
+        else:
+            offsets.append(m.offset())
+    assert offsets == list(range(20))
+    assert [(e.code(), e.str()) for e in events] == [
+        (ck.KafkaError.UNKNOWN, f"Fetch from broker {rdpy_mock.partition_leader(topic, 0)} failed at offset 0 "
+                                "(leader epoch -1): Unknown broker error")]
+
+
+def test_auto_commit_interval_zero_commits_only_on_close(consumer_client: ModuleType, make_consumer: Any,
+                                                         rdpy_mock: MockCluster) -> None:
+    """auto.commit.interval.ms=0 turns the periodic commit off (librdkafka: "0 = disable");
+    close() still commits what was consumed."""
+    ck = consumer_client
+    topic = _topic(rdpy_mock, 30)
+    conf = consumer_conf(rdpy_mock.bootstrap_servers, **{"enable.auto.commit": True,
+                                                         "auto.commit.interval.ms": 0})
+    consumer = make_consumer(conf)
+    consumer.assign([ck.TopicPartition(topic, 0, 0)])
+    before = rdpy_mock.request_count(_OFFSET_COMMIT)
+    assert len(_messages(consumer, 30)) == 30
+    time.sleep(1.0)
+    assert rdpy_mock.request_count(_OFFSET_COMMIT) == before
+    consumer.close()
+    assert rdpy_mock.request_count(_OFFSET_COMMIT) > before
+    check = make_consumer(conf)
+    assert check.committed([ck.TopicPartition(topic, 0)], timeout=10)[0].offset == 30
