@@ -276,6 +276,22 @@ class Consumer:
                    and self._retry_at.get(tp, 0.0) <= now]
             for tp, _, _ in due:
                 self._querying.add(tp)
+        try:
+            self._send_lookups(due)
+        except BaseException:
+            for tp, _, _ in due:  # or they would never be looked up again
+                self._query_done(tp, self._backoff)
+            raise
+        self._serve_waiting_commits(now)
+        if (self._auto_commit and self._auto_commit_interval > 0  # 0: only on close()
+                and now - self._last_auto_commit >= self._auto_commit_interval
+                and not self._committing):
+            self._last_auto_commit = now
+            self._commit_stored(asynchronous=True, auto=True)
+
+    def _send_lookups(self, due: list[tuple[Toppar, int, int]]) -> None:
+        """Main thread. One OffsetFetch for the partitions starting at their committed
+        offsets, one ListOffsets per leader for the others."""
         stored = [(tp, version) for tp, logical, version in due
                   if logical in (OFFSET_STORED, OFFSET_INVALID)]
         if stored:
@@ -291,12 +307,6 @@ class Consumer:
             by_leader.setdefault(leader, []).append((tp, logical, version))
         for leader, items in by_leader.items():
             self._query_offsets(leader, items)
-        self._serve_waiting_commits(now)
-        if (self._auto_commit and self._auto_commit_interval > 0  # 0: only on close()
-                and now - self._last_auto_commit >= self._auto_commit_interval
-                and not self._committing):
-            self._last_auto_commit = now
-            self._commit_stored(asynchronous=True, auto=True)
 
     def _query_done(self, tp: Toppar, retry_in: float | None) -> None:
         """Any thread. `tp`'s lookup is over; a failed one may be repeated after `retry_in` s."""
@@ -332,7 +342,7 @@ class Consumer:
             if offset is None:
                 self._query_done(tp, self._backoff)
             elif offset >= 0:
-                self._set_position(tp, version, offset)
+                self._set_position(tp, version, offset, committed=True)
                 self._query_done(tp, None)
             else:
                 target = self._reset_target()
@@ -383,10 +393,15 @@ class Consumer:
             return OFFSET_END
         return None
 
-    def _set_position(self, tp: Toppar, version: int, offset: int) -> None:
+    def _set_position(self, tp: Toppar, version: int, offset: int,
+                      committed: bool = False) -> None:
+        """Start fetching at `offset`, found by a lookup (`committed`: the group's committed
+        offset, which commits of stored offsets then only move forward, as librdkafka)."""
         with self._handle.lock:
             if tp.version != version or not tp.assigned:
                 return
+            if committed:
+                tp.committed_offset = offset
             tp.fetch_pos = tp.start_pos = offset
             tp.fetch_state = "active"
             self._pending.pop(tp, None)
@@ -418,6 +433,7 @@ class Consumer:
         with self._handle.lock:
             if tp.version != version or not tp.assigned or tp.fetch_pos != offset:
                 return
+            _forget_position(tp)  # pause() must not go back to where the reset came from
             tp.fetch_state = "offset_query"
             tp.query_offset = target
             tp.version += 1
@@ -629,11 +645,7 @@ class Consumer:
                 f"Failed to seek to offset {partition.offset}: Local: Unknown partition"))
         with self._handle.lock:
             tp.eof_offset = OFFSET_INVALID
-            # As librdkafka: position() is unknown until a message after the seek is
-            # returned; the stored offset stays what was consumed before it.
-            if tp.auto_store and tp.app_pos >= 0:
-                tp.stored_offset = tp.app_pos
-            tp.app_pos = OFFSET_INVALID
+            _forget_position(tp)
             self._start_at(tp, partition.offset)
         self._handle.consumer_queue.purge(tp)
 
@@ -1011,6 +1023,15 @@ _RETRY_LIST_OFFSETS = RETRIABLE_BROKER_ERRORS | {ErrorCode._TRANSPORT}
 _COORDINATOR_ERRORS = frozenset({
     ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE,
 })
+
+
+def _forget_position(tp: Toppar) -> None:
+    """Handle lock. The partition moves elsewhere (seek, offset reset): as librdkafka,
+    position() is unknown until a message from there is returned, and the stored offset
+    keeps what was consumed before (enable.auto.offset.store stores the position)."""
+    if tp.auto_store and tp.app_pos >= 0:
+        tp.stored_offset = tp.app_pos
+    tp.app_pos = OFFSET_INVALID
 
 
 def _list_offsets_builder(isolation: int, queries: Sequence[tuple[str, int, int]]

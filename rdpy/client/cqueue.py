@@ -183,14 +183,17 @@ class ConsumerQueue:
         self.cur_tp = _NO_TOPPAR
 
     def purge(self, tp: Toppar) -> None:
-        """App thread. Forget a partition's prefetched data (unassign, seek, pause)."""
-        if self.cur_tp is tp:
+        """App thread. Forget a partition's data prefetched before its version last changed
+        (unassign, seek, pause). What a broker thread queued since, at the new version, stays:
+        it was fetched from the new position, which has already moved past it."""
+        version = tp.version
+        if self.cur_tp is tp and self._data_version != version:
             self.drop_current()
         with self._cond:
             keep: deque[Entry] = deque()
             for item in self._items:
                 payload = item[0]
-                if item[1] is tp:
+                if item[1] is tp and item[2] != version:
                     if type(payload) is FetchedData:
                         tp.deq_msgs += payload.count
                         self.deq_bytes += payload.size

@@ -100,21 +100,27 @@ class FetchServer:
         return wakeup
 
     def _send(self, toppars: list[Toppar], version: int, now: float) -> None:
+        # Each partition's position and version, read together under the lock: the answer is
+        # checked against the very offset asked for (a seek may be happening meanwhile).
+        with self.handle.lock:
+            asked = [(tp, tp.fetch_pos, tp.version) for tp in toppars if tp.fetchable()]
+        if not asked:
+            return
         by_topic: dict[str, list[FetchPartition]] = {}
         fetched: dict[tuple[str, int], tuple[Toppar, int, int]] = {}
-        for tp in toppars:
+        for tp, offset, tp_version in asked:
             by_topic.setdefault(tp.topic, []).append(FetchPartition(
                 partition=tp.partition,
                 current_leader_epoch=-1,
-                fetch_offset=tp.fetch_pos,
+                fetch_offset=offset,
                 log_start_offset=-1,
                 partition_max_bytes=self.partition_max_bytes,
             ))
-            fetched[(tp.topic, tp.partition)] = (tp, tp.fetch_pos, tp.version)
+            fetched[(tp.topic, tp.partition)] = (tp, offset, tp_version)
         if "fetch" in self.handle.debug:
-            for tp in toppars:
+            for tp, offset, tp_version in asked:
                 self.handle.dbg("fetch", "FETCH", f"{self.broker.name}: Fetch topic {tp.topic} "
-                                f"[{tp.partition}] at offset {tp.fetch_pos} (v{tp.version})")
+                                f"[{tp.partition}] at offset {offset} (v{tp_version})")
         request_obj = FetchRequest(
             replica_id=-1,
             max_wait_ms=self.wait_max,

@@ -9,6 +9,7 @@ is being processed, an unexpected per-partition fetch error.
 from __future__ import annotations
 
 import random
+import sys
 import time
 from types import ModuleType
 from typing import Any
@@ -111,30 +112,58 @@ def test_seek_keeps_the_stored_offset_and_commits_only_move_forward(consumer_cli
 
 def test_seeks_while_fetching_always_land_on_the_seek(consumer_client: ModuleType, make_consumer: Any,
                                                       rdpy_mock: MockCluster) -> None:
-    """Seek to random offsets while the client keeps fetching large answers: the first message
-    after every seek is the one sought (a fetch answered for the old position must not move
-    the partition's fetch position afterwards)."""
+    """Seek to random offsets while the client keeps fetching small answers, with Python
+    switching threads every 10 µs: after every seek the next messages are the ones from the
+    seek on, in order. (A fetch asked or answered for the old position must neither move the
+    partition's position afterwards nor have its successor's data thrown away.)"""
     ck = consumer_client
-    count = 100_000
-    # Many small batches: each fetch answer takes a while to check (CRCs) and take apart.
-    topic = _topic(rdpy_mock, count, **{"batch.num.messages": 50})
+    count = 20_000
+    topic = _topic(rdpy_mock, count)
     consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers, **{
-        "queued.min.messages": 1_000_000, "fetch.queue.backoff.ms": 0, "check.crcs": True}))
+        "fetch.wait.max.ms": 10, "max.partition.fetch.bytes": 2000}))
     consumer.assign([ck.TopicPartition(topic, 0, 0)])
     rng = random.Random(5)
     wrong = []
-    deadline = time.monotonic() + 6  # a client with that race failed one run in two or three
     rounds = 0
-    while time.monotonic() < deadline or rounds < 10:
-        target = rng.randrange(count - 10)
-        time.sleep(rng.random() * 0.01)  # land somewhere in the handling of a fetch answer
-        consumer.seek(ck.TopicPartition(topic, 0, target))
-        got = _messages(consumer, 1, seconds=5)
-        assert got, f"nothing after seeking to {target}"
-        if got[0].offset() != target:
-            wrong.append((target, got[0].offset()))
-        rounds += 1
-    assert wrong == [], f"{len(wrong)} of {rounds} seeks landed elsewhere"
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        deadline = time.monotonic() + 6  # with the races fixed here: failed 3 runs in 5
+        while time.monotonic() < deadline or rounds < 10:
+            target = rng.randrange(count - 100)
+            consumer.seek(ck.TopicPartition(topic, 0, target))
+            time.sleep(rng.random() * 0.002)  # land anywhere in a fetch's life
+            got = [m.offset() for m in _messages(consumer, 5, seconds=5)]
+            if got != list(range(target, target + 5)):
+                wrong.append((target, got))
+            rounds += 1
+    finally:
+        sys.setswitchinterval(switch_interval)
+    assert wrong == [], f"{len(wrong)} of {rounds} seeks read elsewhere, e.g. {wrong[:3]}"
+
+
+def test_stored_offsets_never_move_the_groups_committed_offset_back(consumer_client: ModuleType,
+                                                                     make_consumer: Any,
+                                                                     rdpy_mock: MockCluster) -> None:
+    """A consumer that starts at the group's committed offset (50), then seeks back and reads
+    offset 0: committing its stored offsets sends nothing (_NO_OFFSET), the group stays at 50
+    -- the committed offset it started from counts, not only its own commits."""
+    ck = consumer_client
+    topic = _topic(rdpy_mock, 100)
+    conf = consumer_conf(rdpy_mock.bootstrap_servers)
+    tp = ck.TopicPartition(topic, 0)
+    first = make_consumer(conf)
+    first.commit(offsets=[ck.TopicPartition(topic, 0, 50)], asynchronous=False)
+    first.close()
+    consumer = make_consumer(conf)
+    consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_STORED)])
+    assert [m.offset() for m in _messages(consumer, 1)] == [50]
+    consumer.seek(ck.TopicPartition(topic, 0, 0))
+    assert [m.offset() for m in _messages(consumer, 1)] == [0]
+    with pytest.raises(ck.KafkaException) as info:
+        consumer.commit(asynchronous=False)
+    assert info.value.args[0].code() == ck.KafkaError._NO_OFFSET
+    assert consumer.committed([tp], timeout=10)[0].offset == 50
 
 
 def test_an_unexpected_fetch_error_is_reported_and_fetching_goes_on(consumer_client: ModuleType, make_consumer: Any,
