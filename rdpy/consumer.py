@@ -141,7 +141,6 @@ class Consumer:
                 tp.paused = False
                 tp.app_pos = OFFSET_INVALID
                 tp.stored_offset = OFFSET_INVALID
-                tp.committed_offset = OFFSET_INVALID
                 tp.auto_store = self._auto_store
                 tp.eof_offset = OFFSET_INVALID
                 self._assignment[(p.topic, p.partition)] = tp
@@ -616,8 +615,16 @@ class Consumer:
         q = self._handle.reply_q
         if not q:
             return
-        for kind, payload in q.pop_all():
-            self._serve_op(kind, payload)
+        ops = q.pop_all()
+        for i, (kind, payload) in enumerate(ops):
+            try:
+                self._serve_op(kind, payload)
+            except BaseException:
+                # A callback raised: keep the events not yet served for the next poll().
+                rest = ops[i + 1:]
+                if rest:
+                    q.push_front(rest)
+                raise
 
     def _serve_op(self, kind: str, payload: Any) -> None:
         if kind == "commit":
@@ -994,13 +1001,15 @@ class Consumer:
         # As librdkafka's close: outstanding asynchronous commits finish first (their
         # on_commit callbacks are served here), for at most the socket timeout.
         deadline = time.monotonic() + self._handle.request_timeout
-        while self._commits_inflight > 0 and time.monotonic() < deadline:
+        try:
+            while self._commits_inflight > 0 and time.monotonic() < deadline:
+                self._serve_events()
+                self._handle.reply_q.wait(min(0.05, max(0.0, deadline - time.monotonic())))
             self._serve_events()
-            self._handle.reply_q.wait(min(0.05, max(0.0, deadline - time.monotonic())))
-        self._serve_events()
-        self._closed = True
-        self._queue.drop_current()  # poll()'s fast path must not hand out anything more
-        self._handle.destroy()
+        finally:  # an on_commit that raises still gets the client stopped
+            self._closed = True
+            self._queue.drop_current()  # poll()'s fast path must not hand out anything more
+            self._handle.destroy()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -211,3 +211,51 @@ def test_auto_commit_interval_zero_commits_only_on_close(consumer_client: Module
     assert rdpy_mock.request_count(_OFFSET_COMMIT) > before
     check = make_consumer(conf)
     assert check.committed([ck.TopicPartition(topic, 0)], timeout=10)[0].offset == 30
+
+
+def test_reassigning_keeps_the_committed_offset_commits_compare_with(consumer_client: ModuleType,
+                                                                     make_consumer: Any,
+                                                                     rdpy_mock: MockCluster) -> None:
+    """Commit 10, unassign, assign again at 0 and read 3: committing stored offsets sends
+    nothing (_NO_OFFSET); the group stays at 10."""
+    ck = consumer_client
+    topic = _topic(rdpy_mock, 100)
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
+    tp = ck.TopicPartition(topic, 0)
+    consumer.assign([ck.TopicPartition(topic, 0, 0)])
+    assert len(_messages(consumer, 10)) == 10
+    consumer.commit(asynchronous=False)
+    consumer.unassign()
+    consumer.assign([ck.TopicPartition(topic, 0, 0)])
+    assert [m.offset() for m in _messages(consumer, 3)] == [0, 1, 2]
+    with pytest.raises(ck.KafkaException) as info:
+        consumer.commit(asynchronous=False)
+    assert info.value.args[0].code() == ck.KafkaError._NO_OFFSET
+    assert consumer.committed([tp], timeout=10)[0].offset == 10
+
+
+def test_an_on_commit_that_raises_loses_no_other_callback(consumer_client: ModuleType, make_consumer: Any,
+                                                          rdpy_mock: MockCluster) -> None:
+    """The first of five on_commit callbacks raises out of poll(); the other four are served
+    by later polls."""
+    ck = consumer_client
+    topic = _topic(rdpy_mock, 1)
+    calls: list[int] = []
+
+    def on_commit(err: Any, partitions: Any) -> None:
+        calls.append(partitions[0].offset)
+        if len(calls) == 1:
+            raise ValueError("from on_commit")
+
+    consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers, on_commit=on_commit))
+    consumer.assign([ck.TopicPartition(topic, 0, 0)])
+    for i in range(5):
+        consumer.commit(offsets=[ck.TopicPartition(topic, 0, i + 1)], asynchronous=True)
+    time.sleep(1.0)  # every commit answered
+    raised = 0
+    for _ in range(10):
+        try:
+            consumer.poll(0.1)
+        except ValueError:
+            raised += 1
+    assert raised == 1 and calls == [1, 2, 3, 4, 5]
