@@ -615,16 +615,7 @@ class Consumer:
         q = self._handle.reply_q
         if not q:
             return
-        ops = q.pop_all()
-        for i, (kind, payload) in enumerate(ops):
-            try:
-                self._serve_op(kind, payload)
-            except BaseException:
-                # A callback raised: keep the events not yet served for the next poll().
-                rest = ops[i + 1:]
-                if rest:
-                    q.push_front(rest)
-                raise
+        q.serve_in_order(q.pop_all(), lambda op: self._serve_op(*op))
 
     def _serve_op(self, kind: str, payload: Any) -> None:
         if kind == "commit":

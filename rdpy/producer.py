@@ -198,18 +198,7 @@ class Producer:
     def _serve(self, ops: list[Op]) -> int:
         """Serve ops in order; returns how many were served. As in librdkafka, one batch of
         delivery reports is one event, and events without a callback still count."""
-        served = 0
-        for i, (kind, payload) in enumerate(ops):
-            try:
-                self._serve_op(kind, payload)
-                served += 1
-            except BaseException:
-                # A callback raised: keep the events not yet served for the next poll().
-                rest = ops[i + 1:]
-                if rest:
-                    self._handle.reply_q.push_front(rest)
-                raise
-        return served
+        return self._handle.reply_q.serve_in_order(ops, lambda op: self._serve_op(*op))
 
     def _serve_op(self, kind: str, payload: Any) -> int:
         if kind == "dr":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -48,6 +49,20 @@ class OpQueue(Generic[T]):
         """Any thread. A copy of what is queued, oldest first."""
         with self._cond:
             return list(self._items)
+
+    def serve_in_order(self, ops: list[T], serve: Callable[[T], object]) -> int:
+        """Application thread. Call `serve` on each of `ops` (taken from this queue) in order;
+        returns how many were served. If a callback raises, the ops not yet served are put
+        back at the head for the next poll() and the exception propagates."""
+        for i, op in enumerate(ops):
+            try:
+                serve(op)
+            except BaseException:
+                rest = ops[i + 1:]
+                if rest:
+                    self.push_front(rest)
+                raise
+        return len(ops)
 
     def pop_all(self) -> list[T]:
         """Any thread. Takes every queued op without waiting."""
