@@ -54,6 +54,14 @@ def _wait_prefetched(consumer: Any, topic: str, high: int) -> None:
     time.sleep(0.2)  # let the prefetched data reach the consumer's queue
 
 
+def _assert_nothing_to_commit(ck: ModuleType, consumer: Any, tp: Any, committed: int) -> None:
+    """Committing the stored offsets sends nothing (_NO_OFFSET): `tp` stays at `committed`."""
+    with pytest.raises(ck.KafkaException) as info:
+        consumer.commit(asynchronous=False)
+    assert info.value.args[0].code() == ck.KafkaError._NO_OFFSET
+    assert consumer.committed([tp], timeout=10)[0].offset == committed
+
+
 def test_pause_before_anything_is_polled_loses_nothing(consumer_client: ModuleType, make_consumer: Any,
                                                        rdpy_mock: MockCluster) -> None:
     """Records prefetched but never handed out are fetched again after pause()/resume()."""
@@ -102,10 +110,7 @@ def test_seek_keeps_the_stored_offset_and_commits_only_move_forward(consumer_cli
     consumer.commit(asynchronous=False)
     assert consumer.committed([tp], timeout=10)[0].offset == 50
     assert [m.offset() for m in _messages(consumer, 1)] == [10]
-    with pytest.raises(ck.KafkaException) as info:
-        consumer.commit(asynchronous=False)
-    assert info.value.args[0].code() == ck.KafkaError._NO_OFFSET
-    assert consumer.committed([tp], timeout=10)[0].offset == 50
+    _assert_nothing_to_commit(ck, consumer, tp, committed=50)
     consumer.commit(offsets=[ck.TopicPartition(topic, 0, 11)], asynchronous=False)
     assert consumer.committed([tp], timeout=10)[0].offset == 11
 
@@ -160,10 +165,7 @@ def test_stored_offsets_never_move_the_groups_committed_offset_back(consumer_cli
     assert [m.offset() for m in _messages(consumer, 1)] == [50]
     consumer.seek(ck.TopicPartition(topic, 0, 0))
     assert [m.offset() for m in _messages(consumer, 1)] == [0]
-    with pytest.raises(ck.KafkaException) as info:
-        consumer.commit(asynchronous=False)
-    assert info.value.args[0].code() == ck.KafkaError._NO_OFFSET
-    assert consumer.committed([tp], timeout=10)[0].offset == 50
+    _assert_nothing_to_commit(ck, consumer, tp, committed=50)
 
 
 def test_an_unexpected_fetch_error_is_reported_and_fetching_goes_on(consumer_client: ModuleType, make_consumer: Any,
@@ -228,10 +230,7 @@ def test_reassigning_keeps_the_committed_offset_commits_compare_with(consumer_cl
     consumer.unassign()
     consumer.assign([ck.TopicPartition(topic, 0, 0)])
     assert [m.offset() for m in _messages(consumer, 3)] == [0, 1, 2]
-    with pytest.raises(ck.KafkaException) as info:
-        consumer.commit(asynchronous=False)
-    assert info.value.args[0].code() == ck.KafkaError._NO_OFFSET
-    assert consumer.committed([tp], timeout=10)[0].offset == 10
+    _assert_nothing_to_commit(ck, consumer, tp, committed=10)
 
 
 def test_an_on_commit_that_raises_loses_no_other_callback(consumer_client: ModuleType, make_consumer: Any,
