@@ -6,13 +6,14 @@ reports (and error, log and throttle events) are served by poll()/flush() on the
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from rdpy.admin import ClusterMetadata
-from rdpy.client.handle import Handle, Op, refuse_unimplemented
+from rdpy.client.handle import PERMANENT_TOPIC_ERRORS, Handle, Op, refuse_unimplemented
 from rdpy.client.events import ClientEvents
 from rdpy.client.msg import Headers, ProducerMessage
 from rdpy.client.queue import MAX_BLOCK_SLICE
@@ -28,6 +29,21 @@ _wallclock = time.time
 _new_message = Message.__new__
 
 
+_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_INT32 = (_INT32_MIN, _INT32_MAX)
+_INT64 = (_INT64_MIN, _INT64_MAX)
+
+
+def _int_arg(value: Any, bounds: tuple[int, int], overflow: str) -> int:
+    """An integer argument as confluent-kafka's C layer takes it: anything with __index__
+    (bool too), TypeError otherwise, OverflowError outside the C type's range."""
+    number = operator.index(value)  # TypeError: "'str' object cannot be interpreted as ..."
+    if not bounds[0] <= number <= bounds[1]:
+        raise OverflowError(overflow)
+    return number
+
+
 def _to_bytes(value: Any, what: str) -> bytes | None:
     if value is None or type(value) is bytes:
         return value
@@ -39,27 +55,35 @@ def _to_bytes(value: Any, what: str) -> bytes | None:
 
 
 def _headers(headers: Any) -> Headers:
-    if not headers:
-        return None
-    items = headers.items() if isinstance(headers, Mapping) else headers
+    if isinstance(headers, Mapping):
+        items: Any = headers.items()
+    elif isinstance(headers, (list, tuple)):
+        items = headers
+    else:
+        raise TypeError("expected headers to be dict or list of (key, value) tuples, "
+                        f"not {type(headers).__name__}")
     out: list[tuple[str, bytes | None]] = []
     for item in items:
         try:
             k, v = item
         except (TypeError, ValueError):
-            raise TypeError("expected list of (key, value) tuples or dict") from None
-        if not isinstance(k, str):
-            raise TypeError(f"expected header key to be unicode string, not {type(k).__name__}")
+            raise TypeError("Headers are expected to be a list of (key, value) tuples") from None
+        if isinstance(k, bytes):
+            # confluent-kafka takes bytes keys too; on the wire a key is a UTF-8 string.
+            k = k.decode("utf-8", "replace")
+        elif not isinstance(k, str):
+            raise TypeError(f"expected header key to be unicode string or bytes, "
+                            f"not {type(k).__name__}")
         if v is None or type(v) is bytes:
             out.append((k, v))
         elif isinstance(v, str):
             out.append((k, v.encode("utf-8")))
-        elif isinstance(v, (bytearray, memoryview)):
+        elif isinstance(v, (bytes, bytearray, memoryview)):
             out.append((k, bytes(v)))
         else:
             raise TypeError("expected header value to be None, binary, or unicode string, "
                             f"not {type(v).__name__}")
-    return out
+    return out or None
 
 
 class Producer:
@@ -104,18 +128,34 @@ class Producer:
                 headers: Any = None, *, callback: Callable[[Any, Any], None] | None = None) -> None:
         """Queue one message; its delivery report is served later by poll()/flush().
 
-        Raises BufferError when queue.buffering.max.messages/kbytes is reached, KafkaException
-        for a message larger than message.max.bytes or a partition the topic does not have.
+        Every argument is checked before anything is counted or queued, so a refused call
+        leaves no trace (TypeError/OverflowError as confluent-kafka raises them). Raises
+        BufferError when queue.buffering.max.messages/kbytes is reached, KafkaException for a
+        message larger than message.max.bytes or a partition the topic does not have, and
+        RuntimeError once the producer is closed.
         """
         if type(topic) is not str and not isinstance(topic, str):
-            raise TypeError(f"expected topic to be str, not {type(topic).__name__}")
+            raise TypeError(f"argument 1 must be str, not {type(topic).__name__}")
         if self._closed:
-            raise KafkaException(KafkaError(ErrorCode._DESTROY, "Producer is closed"))
-        # The hot path: checks inlined, one lock for the counters, one for the partition queue.
+            raise RuntimeError("Producer has been closed")
+        # The hot path: checks inlined, one lock for the counters, none for the partition queue.
         if value is not None and type(value) is not bytes:
             value = _to_bytes(value, "value")
         if key is not None and type(key) is not bytes:
             key = _to_bytes(key, "key")
+        if type(partition) is not int:
+            partition = _int_arg(partition, _INT32, "signed integer is greater than maximum")
+        elif not _INT32_MIN <= partition <= _INT32_MAX:
+            raise OverflowError("signed integer is greater than maximum")
+        if timestamp:
+            if type(timestamp) is not int:
+                timestamp = _int_arg(timestamp, _INT64, "int too big to convert")
+            elif not _INT64_MIN <= timestamp <= _INT64_MAX:
+                raise OverflowError("int too big to convert")
+        if callback is not None:
+            on_delivery = callback
+        if on_delivery is not None and not callable(on_delivery):
+            raise TypeError(f"on_delivery must be callable, not {type(on_delivery).__name__}")
         size = (len(value) if value is not None else 0) + (len(key) if key is not None else 0)
         hdrs: Headers = None
         if headers:
@@ -127,58 +167,62 @@ class Producer:
                 ErrorCode.MSG_SIZE_TOO_LARGE,
                 "Unable to produce message: Broker: Message size too large"))
         handle = self._handle
-        with handle._cnt_lock:
-            if handle.msg_cnt >= self._max_msgs or handle.msg_bytes + size > self._max_bytes:
-                raise BufferError("Local: Queue full")
-            handle.msg_cnt += 1
-            handle.msg_bytes += size
-        if callback is not None:
-            on_delivery = callback
+        t = handle.topics.get(topic) or handle.get_topic(topic)
+        if t.error and t.error in PERMANENT_TOPIC_ERRORS:
+            raise KafkaException(KafkaError(
+                t.error, f"Unable to produce message: {KafkaError(t.error).str()}"))
         now = _monotonic()
         if not timestamp:
             timestamp = int(_wallclock() * 1000)
         msg = ProducerMessage(topic, partition, key, value, hdrs, timestamp, on_delivery, now,
                               now + self._message_timeout, size)
-        t = handle.topics.get(topic) or handle.get_topic(topic)
-        if t.error and t.error == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
-            handle.release(1, size)
-            raise KafkaException(KafkaError(
-                t.error, "Unable to produce message: Broker: Topic authorization failed"))
-        parts = t.partitions
-        if t.exists and parts:
-            count = len(parts)
-            if partition < 0:
-                if self._user_partitioner is not None:
-                    try:
-                        msg.partition = self._call_partitioner(key, count)
-                    except BaseException:
-                        handle.release(1, size)
-                        raise
-                else:
-                    msg.partition = t.partitioner.partition(key, count, int(now * 1_000_000))
-            elif partition >= count:
-                handle.release(1, size)
-                raise KafkaException(KafkaError(
-                    ErrorCode._UNKNOWN_PARTITION,
-                    "Unable to produce message: Local: Unknown partition"))
-            tp = parts[msg.partition]
-            qlen = tp.enqueue(msg)
-            leader = tp.leader
-            # Wake the leader's thread only if it would otherwise sleep past this message's
-            # linger time, or a full batch is waiting: one wake-up per batch, not per message.
-            if leader is not None and (leader.sleep_until > now + self._linger
-                                       or qlen >= self._batch_num
-                                       or qlen * size >= self._batch_size):
-                leader.wake()
-        else:
+        if not t.direct:
+            # Metadata unknown, or messages still waiting in the unassigned queue: queue behind
+            # them. `direct` only changes under ua_lock, after that queue was emptied, so a
+            # message is never placed ahead of one produced before it.
             with t.ua_lock:
-                t.ua.append(msg)
+                if not t.direct:
+                    self._count(size)
+                    t.ua.append(msg)
+                    return
+        parts = t.partitions
+        count = len(parts)
+        if partition == -1:
+            if self._user_partitioner is not None:
+                msg.partition = self._call_partitioner(key, count)
+            else:
+                msg.partition = t.partitioner.partition(key, count, int(now * 1_000_000))
+        elif not 0 <= partition < count:
+            raise KafkaException(KafkaError(
+                ErrorCode._UNKNOWN_PARTITION,
+                "Unable to produce message: Local: Unknown partition"))
+        self._count(size)
+        tp = parts[msg.partition]
+        qlen = tp.enqueue(msg)
+        leader = tp.leader
+        # Wake the leader's thread only if it would otherwise sleep past this message's
+        # linger time, or a full batch is waiting: one wake-up per batch, not per message.
+        if leader is not None and (leader.sleep_until > now + self._linger
+                                   or qlen >= self._batch_num
+                                   or qlen * size >= self._batch_size):
+            leader.wake()
+
+    def _count(self, size: int) -> None:
+        """App thread. Reserve room for one message, or raise BufferError (nothing counted)."""
+        handle = self._handle
+        with handle._cnt_lock:
+            if handle.msg_cnt >= self._max_msgs or handle.msg_bytes + size > self._max_bytes:
+                raise BufferError("Local: Queue full")
+            handle.msg_cnt += 1
+            handle.msg_bytes += size
 
     # --- events --------------------------------------------------------------------------------
 
     def poll(self, timeout: float | None = None) -> int:
         """Serve queued delivery reports and events; wait up to `timeout` s (None/-1: forever)
         for the first one. Returns the number of events served."""
+        if self._closed:
+            raise RuntimeError("Producer has been closed")
         q = self._handle.reply_q
         if not q:
             if timeout == 0:
@@ -220,33 +264,39 @@ class Producer:
         return partition
 
     def _place_with_user_partitioner(self, topic: Any) -> None:
-        """App thread (poll). Partition messages that waited for the topic's metadata."""
-        with topic.ua_lock:
-            msgs = [m for m in topic.ua if m.partition < 0]
-            rest = [m for m in topic.ua if m.partition >= 0]
-            topic.ua.clear()
-            topic.ua.extend(rest)
-        parts = topic.partitions
-        failed: list[ProducerMessage] = []
-        for i, m in enumerate(msgs):
-            try:
-                m.partition = self._call_partitioner(m.key, len(parts))
-            except KafkaException as exc:
-                m.err = exc.args[0].code()
-                failed.append(m)
-                continue
-            except BaseException:
-                # The partitioner raised: keep the unplaced messages for the next poll().
-                with topic.ua_lock:
-                    topic.ua.extendleft(reversed(msgs[i:]))
-                self._handle.deliver(failed)
-                self._handle.reply_q.push(("place", topic))
-                raise
-            tp = parts[m.partition]
-            tp.enqueue(m)
-            if tp.leader is not None:
-                tp.leader.wake()
-        self._handle.deliver(failed)
+        """App thread (poll). Place the messages that waited for the topic's metadata, in
+        produce() order, calling the user's partitioner; then let produce() place directly."""
+        while True:
+            with topic.ua_lock:
+                msgs = list(topic.ua)
+                topic.ua.clear()
+                if not msgs:
+                    topic.direct = topic.exists is True
+                    return
+            parts = topic.partitions
+            failed: list[ProducerMessage] = []
+            for i, m in enumerate(msgs):
+                try:
+                    if m.partition == -1:
+                        m.partition = self._call_partitioner(m.key, len(parts))
+                    elif not 0 <= m.partition < len(parts):
+                        raise KafkaException(KafkaError(ErrorCode._UNKNOWN_PARTITION))
+                except KafkaException as exc:
+                    m.err = exc.args[0].code()
+                    failed.append(m)
+                    continue
+                except BaseException:
+                    # The partitioner raised: keep the unplaced messages for the next poll().
+                    with topic.ua_lock:
+                        topic.ua.extendleft(reversed(msgs[i:]))
+                    self._handle.deliver(failed)
+                    self._handle.reply_q.push(("place", topic))
+                    raise
+                tp = parts[m.partition]
+                tp.enqueue(m)
+                if tp.leader is not None:
+                    tp.leader.wake()
+            self._handle.deliver(failed)
 
     def _serve_delivery_reports(self, msgs: list[ProducerMessage]) -> int:
         self._handle.release(len(msgs), sum(m.size for m in msgs))
@@ -280,6 +330,8 @@ class Producer:
     def flush(self, timeout: float | None = None) -> int:
         """Wait until every message is delivered or failed and its report served; returns the
         number of messages still queued (0 when done within `timeout` seconds)."""
+        if self._closed:
+            raise RuntimeError("Producer has been closed")
         handle = self._handle
         deadline = deadline_for(timeout)
         with self._flush_lock:
@@ -301,6 +353,8 @@ class Producer:
 
     def __len__(self) -> int:
         """Messages not yet delivered plus events waiting to be served (rd_kafka_outq_len)."""
+        if self._closed:
+            return 0
         handle = self._handle
         pending_events = sum(1 for kind, _ in handle.reply_q.snapshot() if kind != "dr")
         return handle.msg_cnt + pending_events
@@ -308,6 +362,8 @@ class Producer:
     def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
         """Fail queued (_PURGE_QUEUE) and/or in-flight (_PURGE_INFLIGHT) messages; their reports
         are served by the next poll()/flush()."""
+        if self._closed:
+            raise RuntimeError("Producer has been closed")
         handle = self._handle
         purged: list[ProducerMessage] = []
         if in_queue:
@@ -336,6 +392,8 @@ class Producer:
 
     def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
         """Ask the cluster for its brokers and topics (all, or just `topic`)."""
+        if self._closed:
+            raise RuntimeError("Handle has been closed")
         return list_topics(self._handle, topic, timeout)
 
     # --- life cycle ----------------------------------------------------------------------------
@@ -351,8 +409,17 @@ class Producer:
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
-        if handle is not None:
-            handle.destroy_on_gc()
+        if handle is None or handle.terminating:
+            return
+        if handle.msg_cnt > 0:
+            # librdkafka's warning when a producer is destroyed without flush(); logged here
+            # at once, since no poll() will ever serve it.
+            handle.log_now(4, "TERMINATE", (
+                f"Producer terminating with {handle.msg_cnt} message"
+                f"{'s' if handle.msg_cnt != 1 else ''} ({handle.msg_bytes} byte"
+                f"{'s' if handle.msg_bytes != 1 else ''}) still in queue or transit: use flush() "
+                "to wait for outstanding message delivery"))
+        handle.destroy_on_gc()
 
 
 def _refuse_unimplemented(settings: Any) -> None:

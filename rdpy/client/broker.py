@@ -105,8 +105,10 @@ class Broker:
         #: When the thread's select() will return by itself (inf while it is awake).
         self.sleep_until = float("inf")
         self.terminating = False
-        self.reconnect_backoff = settings.get_int("reconnect.backoff.ms") / 1000.0
+        self.reconnect_backoff_min = settings.get_int("reconnect.backoff.ms") / 1000.0
+        self.reconnect_backoff = self.reconnect_backoff_min
         self.reconnect_backoff_max = settings.get_int("reconnect.backoff.max.ms") / 1000.0
+        #: No connection attempt before this monotonic time (0: at once).
         self.next_connect_at = 0.0
         self.setup_timeout = settings.get_int("socket.connection.setup.timeout.ms") / 1000.0
         self.max_inflight = settings.get_int("max.in.flight.requests.per.connection")
@@ -208,6 +210,8 @@ class Broker:
         elif self.producer is not None and self.toppars:
             next_wakeup = min(next_wakeup, self.producer.scan_timeouts(now))
         if self.waitresp:
+            if self.producer is not None:
+                next_wakeup = min(next_wakeup, self.producer.scan_inflight(now))
             next_wakeup = min(next_wakeup, self._scan_request_timeouts(now))
         # Published after everything was looked at: a producer whose message is due later
         # than this need not wake us (see needs_wakeup()).
@@ -254,9 +258,22 @@ class Broker:
             self.state_since = now
             self.handle.broker_state_changed(self)
 
+    def _update_reconnect_backoff(self, now: float) -> None:
+        """Broker thread. librdkafka's rd_kafka_broker_update_reconnect_backoff(): the next
+        attempt waits reconnect.backoff.ms, doubled at every update up to
+        reconnect.backoff.max.ms, with -25%..+50% jitter, capped at the maximum; the backoff
+        starts over when the last scheduled attempt is longer ago than the maximum."""
+        if self.next_connect_at + self.reconnect_backoff_max < now:
+            self.reconnect_backoff = self.reconnect_backoff_min
+        backoff = min(self.reconnect_backoff * random.uniform(0.75, 1.5),
+                      self.reconnect_backoff_max)
+        self.next_connect_at = now + backoff
+        self.reconnect_backoff = min(self.reconnect_backoff * 2, self.reconnect_backoff_max)
+
     def _connect(self, now: float) -> None:
         self._set_state(TRY_CONNECT, now)
         self.connects += 1
+        self._update_reconnect_backoff(now)
         # librdkafka resolves in state CONNECT (its errors say "in state CONNECT").
         self._set_state(CONNECT, now)
         try:
@@ -285,7 +302,10 @@ class Broker:
             lambda v: ApiVersionsRequest(client_software_name="rdpy",
                                          client_software_version=__version__),
             self._on_api_versions,
-            self.handle.settings.get_int("api.version.request.timeout.ms") / 1000.0,
+            # librdkafka gives ApiVersions an absolute timeout that rd_kafka_buf_calc_timeout
+            # caps at socket.timeout.ms, so a stalled handshake costs the smaller of the two.
+            min(self.handle.settings.get_int("api.version.request.timeout.ms"),
+                self.handle.settings.get_int("socket.timeout.ms")) / 1000.0,
         )
         self._transmit(request, version, now)
 
@@ -307,7 +327,6 @@ class Broker:
             self.handle.dbg("feature", "APIVERSION", f"{self.name}: {len(self.versions)} APIs "
                             "usable: " + ", ".join(f"{_api_name(k)} v{v}"
                                                    for k, v in sorted(self.versions.items())))
-        self.reconnect_backoff = self.handle.settings.get_int("reconnect.backoff.ms") / 1000.0
         self._set_state(UP, now)
 
     def _retry_api_versions_v0(self, now: float) -> bool:
@@ -435,10 +454,11 @@ class Broker:
             self.stats.rxcorriderrs += 1
         try:
             corr, response, _ = self.session.receive(frame)
-        except ProtocolError:
+        except ProtocolError as exc:
             if self.state == APIVERSION_QUERY and self._retry_api_versions_v0(now):
                 return
-            raise
+            self._on_undecodable(frame, exc, now)
+            return
         request = self.waitresp.pop(corr, None)
         if request is None:
             return
@@ -452,6 +472,22 @@ class Broker:
         if request.purged:
             return
         request.on_done(self, 0, response, request)
+
+    def _on_undecodable(self, frame: bytes | bytearray, exc: ProtocolError, now: float) -> None:
+        """A response frame that cannot be decoded. If it names a request we sent, the frame
+        was delimited correctly and only that request fails, with _BAD_MSG (permanent for a
+        Produce, as librdkafka treats a parse failure); the connection stays. Otherwise the
+        stream is out of step and the connection is torn down (ProtocolError)."""
+        corr = int.from_bytes(frame[:4], "big") if len(frame) >= 4 else -1
+        request = self.waitresp.pop(corr, None)
+        if request is None or self.state != UP:
+            raise exc
+        self.stats.rxerrs += 1
+        self.handle.log(3, "PROTOERR", f"{self.name}: Protocol parse failure for "
+                        f"{_api_name(request.api_key)} v{request.version} (CorrId {corr}): "
+                        f"{exc}")
+        if not request.purged:
+            request.on_done(self, ErrorCode._BAD_MSG, None, request)
 
     def _close_connection(self) -> None:
         if self.conn is not None:
@@ -472,9 +508,10 @@ class Broker:
         self.waitresp.clear()
         if self.fetcher is not None:
             self.fetcher.reset()
-        jitter = random.uniform(0.75, 1.5)
-        self.next_connect_at = now + self.reconnect_backoff * jitter
-        self.reconnect_backoff = min(self.reconnect_backoff * 2, self.reconnect_backoff_max)
+        if state in (CONNECT, APIVERSION_QUERY):
+            # A connection attempt failed: back off before the next (librdkafka updates the
+            # backoff when it has tried every address the name resolved to; rdpy tries one).
+            self._update_reconnect_backoff(now)
         text = f"{self.name}: {reason} (after {ms}ms in state {state})"
         # Reported before the state change, so error_cb sees the cause before any
         # _ALL_BROKERS_DOWN it leads to (librdkafka's order).

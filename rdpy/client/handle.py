@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from rdpy.mock import MockCluster
 
 _METADATA = 3
+#: Topic errors in Metadata that fail the topic's waiting messages and make produce() refuse
+#: it (librdkafka's topic error state).
+PERMANENT_TOPIC_ERRORS = frozenset({ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                                    ErrorCode.TOPIC_EXCEPTION})
 _MAIN_TICK = 0.1
 _instance_counter = 0
 _instance_lock = threading.Lock()
@@ -45,7 +49,9 @@ Op = tuple[str, Any]
 
 
 def parse_bootstrap(servers: str) -> list[tuple[str, int]]:
-    """'host:port,host2' -> [(host, port)] with Kafka's default port 9092."""
+    """'host:port,host2' -> [(host, port)] with Kafka's default port 9092. Never raises: as in
+    librdkafka, a malformed entry becomes a broker that fails to resolve (port 0) and is
+    reported then, through error_cb and the log."""
     out: list[tuple[str, int]] = []
     for item in servers.replace(" ", ",").split(","):
         item = item.strip()
@@ -56,12 +62,12 @@ def parse_bootstrap(servers: str) -> list[tuple[str, int]]:
                 item = item[len(prefix):]
         if item.startswith("["):
             host, _, rest = item[1:].partition("]")
-            port = int(rest[1:]) if rest.startswith(":") else 9092
+            port_text = rest[1:] if rest.startswith(":") else "9092"
         elif item.count(":") == 1:
-            host, _, p = item.partition(":")
-            port = int(p)
+            host, _, port_text = item.partition(":")
         else:
-            host, port = item, 9092
+            host, port_text = item, "9092"
+        port = int(port_text) if port_text.isdigit() and 0 < int(port_text) < 65536 else 0
         out.append((host, port))
     return out
 
@@ -97,8 +103,12 @@ class Handle:
         self.logger: Any = settings.callbacks.get("logger")
         self.user_partitioner: Any = settings.callbacks.get("partitioner")
         self._all_down_reported = False
+        #: A refresh of every known topic is in flight (at most one at a time).
         self._metadata_inflight = False
         self._metadata_requested_at = -1e9
+        #: Topics some Metadata request in flight asks for: a new topic is asked for at once
+        #: unless it is among them (as librdkafka's metadata cache hints do).
+        self._metadata_asking: set[str] = set()
         self._last_full_refresh = clock()
         self.fast_refresh = settings.get_int("topic.metadata.refresh.fast.interval.ms") / 1000.0
         self.refresh_interval = settings.get_int("topic.metadata.refresh.interval.ms") / 1000.0
@@ -233,6 +243,16 @@ class Handle:
         else:
             emit_log(None, self.name, line)
 
+    def log_now(self, level: int, facility: str, text: str) -> None:
+        """App thread, when no poll() will follow (a client being destroyed): the line goes to
+        the `logger` (or Python logging) at once. Never raises: logging may be torn down."""
+        if level > self.log_level:
+            return
+        try:
+            emit_log(self.logger, self.name, (level, facility, f"[thrd:{thread_tag()}]: {text}"))
+        except Exception:
+            pass
+
     def dbg(self, context: str, facility: str, text: str) -> None:
         """Any thread. A debug line, logged when `context` is among the `debug` contexts.
         Call sites on busy paths test `context in handle.debug` first to skip formatting."""
@@ -246,6 +266,13 @@ class Handle:
         """Broker thread. Tracks 'all brokers down' and asks for metadata when one comes up."""
         if broker.state == UP:
             self._all_down_reported = False
+            # As librdkafka on every new connection: refresh the known topics through it, so
+            # a broker that restarted without a topic (or lost leadership) is noticed before
+            # anything more is produced to the old partitions.
+            with self.lock:
+                known = list(self.topics)
+            if known:
+                self.request_metadata(reason="connected", topics=known, via=broker)
             self._main_wake.set()
             return
         if broker.state != "DOWN":
@@ -288,7 +315,7 @@ class Handle:
                     self.deliver(self._apply_topic_metadata(topic, info.error, info.partitions,
                                                             self.clock()))
                     return topic
-        self.request_metadata(reason="new topic")
+        self.request_metadata(reason="new topic", topics=[name])
         return topic
 
     def consumer_offset_reset(self, tp: Toppar, offset: int, version: int, err: int,
@@ -311,36 +338,50 @@ class Handle:
     def refresh_topic_metadata(self, topic: str, reason: str) -> None:
         self.request_metadata(reason=reason)
 
-    def request_metadata(self, reason: str, force: bool = False) -> bool:
-        """Any thread. Ask any usable broker for the known topics (deduplicated)."""
+    def request_metadata(self, reason: str, force: bool = False,
+                         topics: list[str] | None = None, via: Broker | None = None) -> bool:
+        """Any thread. Ask a usable broker (or `via`) for metadata.
+
+        With `topics`, for those of them no request in flight asks for already, at once (a new
+        topic, a new connection). Without, for every known topic: one such refresh at a time,
+        at most once per topic.metadata.refresh.fast.interval.ms unless `force`d; a refresh
+        turned down here is retried by the main thread's next tick.
+        """
         now = self.clock()
         with self.lock:
             if self.terminating:
                 return False
-            if self._metadata_inflight and not force:
-                return False
-            if not force and now - self._metadata_requested_at < self.fast_refresh:
-                self._main_wake.set()  # the main thread retries when the interval has passed
-                return False
-            broker = self._any_broker()
+            if topics is not None:
+                wanted = sorted(t for t in set(topics) if t not in self._metadata_asking)
+                if not wanted:
+                    return False
+            else:
+                if self._metadata_inflight and not force:
+                    return False
+                if not force and now - self._metadata_requested_at < self.fast_refresh:
+                    return False
+                wanted = sorted(self.topics)
+            broker = via if via is not None else self._any_broker()
             if broker is None:
                 return False
-            topics = sorted(self.topics)
-            self._metadata_inflight = True
-            self._metadata_requested_at = now
+            full = topics is None
+            if full:
+                self._metadata_inflight = True
+                self._metadata_requested_at = now
+            self._metadata_asking.update(wanted)
         allow = self.allow_auto_create
 
         def build(version: int) -> MetadataRequest:
             return MetadataRequest(
-                topics=[MetadataRequestTopic(name=t) for t in topics],
+                topics=[MetadataRequestTopic(name=t) for t in wanted],
                 allow_auto_topic_creation=allow,
             )
 
         self.dbg("metadata", "METADATA", f"{broker.name}: Request metadata for "
-                 f"{len(topics)} topic(s): {reason}" if topics else
+                 f"{len(wanted)} topic(s): {reason}" if wanted else
                  f"{broker.name}: Request metadata for brokers only: {reason}")
         broker.enqueue_request(Request(_METADATA, build, self._on_metadata,
-                                       self.request_timeout, context=topics))
+                                       self.request_timeout, context=(wanted, full)))
         return True
 
     def _any_broker(self) -> Broker | None:
@@ -357,14 +398,17 @@ class Handle:
 
     def _on_metadata(self, broker: Broker, err: int, response: Any, request: Request) -> None:
         """Broker thread. The answer to the handle's own Metadata request."""
+        topics, full = request.context
+        if not err:
+            self.dbg("metadata", "METADATA", f"{broker.name}: Received metadata: "
+                     f"{len(response.brokers)} broker(s), {len(response.topics)} topic(s)")
+            self.apply_metadata(response, topics)
         with self.lock:
-            self._metadata_inflight = False
+            if full:
+                self._metadata_inflight = False
+            self._metadata_asking.difference_update(topics)
         if err:
             self._main_wake.set()
-            return
-        self.dbg("metadata", "METADATA", f"{broker.name}: Received metadata: "
-                 f"{len(response.brokers)} broker(s), {len(response.topics)} topic(s)")
-        self.apply_metadata(response, request.context)
 
     def apply_metadata(self, response: Any, requested: list[str] | None) -> None:
         """Any thread. Apply a Metadata response to the cache, toppars and brokers.
@@ -401,35 +445,50 @@ class Handle:
             listed = {t.name for t in response.topics}
             for name in (requested if requested is not None else list(self.topics)):
                 if name in self.topics and name not in listed:
-                    self.topics[name].exists = False
+                    self._topic_unknown(self.topics[name], 0)
         self.deliver(expired)
 
     def _apply_topic_metadata(self, topic: Topic, error: int, partitions: list[PartitionInfo],
                               now: float) -> list[ProducerMessage]:
-        """Handle lock. Update a topic's partitions and leaders; place waiting messages."""
+        """Handle lock. Update a topic's partitions and leaders; place waiting messages.
+        Returns the messages that failed (for delivery reports)."""
         if error in (ErrorCode.UNKNOWN_TOPIC_OR_PART, ErrorCode.UNKNOWN_TOPIC_ID):
-            topic.exists = False
-            topic.error = error
+            self._topic_unknown(topic, error)
             return []
         if error and not partitions:
             topic.error = error
-            if error == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+            if error in PERMANENT_TOPIC_ERRORS:
+                # librdkafka's topic error state: what waits fails now, produce() refuses.
+                with topic.ua_lock:
+                    topic.direct = False
                 return self._fail_unassigned(topic, error)
             return []
-        topic.exists = True
         topic.error = 0
         if len(topic.partitions) != len(partitions):
             self.dbg("topic", "PARTCNT", f"Topic {topic.name} partition count changed from "
                      f"{len(topic.partitions)} to {len(partitions)}")
-        while len(topic.partitions) < len(partitions):
-            topic.partitions.append(Toppar(topic.name, len(topic.partitions)))
+        if len(topic.partitions) < len(partitions):
+            # A new list, published whole: produce() reads it without a lock.
+            topic.partitions = topic.partitions + [
+                Toppar(topic.name, i) for i in range(len(topic.partitions), len(partitions))]
         for info in partitions:
             if info.id >= len(topic.partitions):
                 continue
             tp = topic.partitions[info.id]
             tp.leader_epoch = info.leader_epoch
             self._set_leader(tp, info.leader if not info.error or info.leader >= 0 else -1)
-        return self._place_unassigned(topic)
+        with topic.ua_lock:
+            topic.exists = True
+            return self._place_unassigned(topic)
+
+    def _topic_unknown(self, topic: Topic, error: int) -> None:
+        """Handle lock. The cluster does not (or no longer) know the topic: messages wait in
+        the unassigned queue until it does or topic.metadata.propagation.max.ms passes."""
+        with topic.ua_lock:
+            topic.exists = False
+            topic.direct = False
+            if error:
+                topic.error = error
 
     def _set_leader(self, tp: Toppar, leader_id: int) -> None:
         """Handle lock. Delegate a partition to its (new) leader's broker thread."""
@@ -448,32 +507,37 @@ class Handle:
             new.post("toppar_join", tp)
 
     def _place_unassigned(self, topic: Topic) -> list[ProducerMessage]:
-        """Handle lock. Partition messages produced before the partition count was known."""
-        with topic.ua_lock:
-            if not topic.ua:
-                return []
-            msgs = list(topic.ua)
-            topic.ua.clear()
+        """Handle lock and `topic.ua_lock`. Partition the messages produced before the
+        partition count was known, in order, then let produce() place its own (`direct`).
+        Returns the messages that failed (an explicit partition the topic does not have)."""
+        if self.user_partitioner is not None:
+            # User code runs only on the application's thread: poll() places these, and
+            # sets `direct` once the queue is empty.
+            if topic.ua:
+                self.reply_q.push(("place", topic))
+            else:
+                topic.direct = True
+            return []
+        msgs = list(topic.ua)
+        topic.ua.clear()
+        topic.direct = True
         failed: list[ProducerMessage] = []
         count = len(topic.partitions)
         now_us = int(self.clock() * 1_000_000)
-        if self.user_partitioner is not None and any(m.partition < 0 for m in msgs):
-            # User code runs only on the application's thread: poll() places these.
-            with topic.ua_lock:
-                topic.ua.extendleft(reversed([m for m in msgs if m.partition < 0]))
-            msgs = [m for m in msgs if m.partition >= 0]
-            self.reply_q.push(("place", topic))
+        woken: set[Broker] = set()
         for m in msgs:
-            if m.partition < 0:
+            if m.partition == -1:
                 m.partition = topic.partitioner.partition(m.key, count, now_us)
-            elif m.partition >= count:
+            elif not 0 <= m.partition < count:
                 m.err = ErrorCode._UNKNOWN_PARTITION
                 failed.append(m)
                 continue
             tp = topic.partitions[m.partition]
             tp.enqueue(m)
             if tp.leader is not None:
-                tp.leader.wake()
+                woken.add(tp.leader)
+        for leader in woken:
+            leader.wake()
         return failed
 
     def _fail_unassigned(self, topic: Topic, err: int) -> list[ProducerMessage]:
@@ -506,8 +570,8 @@ class Handle:
         with self.lock:
             topics = list(self.topics.values())
         for topic in topics:
-            if topic.exists is True and topic.ua and self.user_partitioner is None:
-                with self.lock:
+            if topic.exists is True and not topic.direct and self.user_partitioner is None:
+                with self.lock, topic.ua_lock:
                     failed += self._place_unassigned(topic)
             if topic.exists is not True:
                 need_refresh = True

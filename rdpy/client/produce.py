@@ -7,7 +7,7 @@ transmit queues; application threads reach it through each toppar's locked `msgq
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from rdpy.client.msg import ProducerMessage
 from rdpy.errors import ErrAction, ErrorCode, RequestKind, err_action
@@ -26,6 +26,50 @@ _PRODUCE = 0
 #: Produce v3 is the first to carry RecordBatch v2 (headers, create timestamps).
 _MIN_PRODUCE_VERSION = 3
 _TIMESTAMP_LOG_APPEND_TIME = 2
+
+
+#: One partition's batch in a ProduceRequest: the toppar and its messages in batch order (an
+#: entry becomes None once that message was reported timed out while in flight).
+Batch = tuple["Toppar", list[Optional[ProducerMessage]]]
+
+
+class InFlight:
+    """What a ProduceRequest carries: one batch per partition, and the earliest
+    message.timeout.ms deadline among its messages not yet reported."""
+
+    __slots__ = ("batches", "first_deadline", "expired_some")
+
+    def __init__(self, batches: dict[tuple[str, int], Batch]) -> None:
+        self.batches = batches
+        self.first_deadline = min((m.deadline for _, msgs in batches.values() for m in msgs
+                                   if m is not None), default=float("inf"))
+        self.expired_some = False
+
+    def expire(self, now: float) -> list[ProducerMessage]:
+        """Broker thread. Take out the messages whose message.timeout.ms passed, as
+        _MSG_TIMED_OUT; the rest wait for the response."""
+        expired: list[ProducerMessage] = []
+        first = float("inf")
+        for tp, msgs in self.batches.values():
+            for i, m in enumerate(msgs):
+                if m is None:
+                    continue
+                if m.deadline <= now:
+                    m.err = ErrorCode._MSG_TIMED_OUT
+                    expired.append(m)
+                    msgs[i] = None
+                    tp.inflight -= 1
+                elif m.deadline < first:
+                    first = m.deadline
+        self.first_deadline = first
+        self.expired_some = self.expired_some or bool(expired)
+        return expired
+
+    def live(self, msgs: list[Optional[ProducerMessage]]) -> list[ProducerMessage]:
+        """The messages of one batch not reported yet."""
+        if not self.expired_some:
+            return msgs  # type: ignore[return-value]  # no None in it
+        return [m for m in msgs if m is not None]
 
 
 class ProduceServer:
@@ -142,7 +186,7 @@ class ProduceServer:
                 self.handle.deliver(msgs)
             return []
         by_topic: dict[str, list[PartitionProduceData]] = {}
-        batches: dict[tuple[str, int], tuple[Toppar, list[ProducerMessage]]] = {}
+        batches: dict[tuple[str, int], Batch] = {}
         request_size = 0
         leftover: list[Toppar] = []
         for tp in ready:
@@ -150,19 +194,23 @@ class ProduceServer:
                 leftover.append(tp)
                 continue
             msgs, records = self._build_batch(tp)
+            if not msgs:
+                continue
             request_size += len(records)
             self._measure_batch(tp, msgs, len(records), now)
             if "msg" in self.handle.debug:
                 self.handle.dbg("msg", "PRODUCE", f"{broker.name}: {tp.topic} [{tp.partition}]: "
                                 f"Produce MessageSet with {len(msgs)} message(s) "
                                 f"({len(records)} bytes, ApiVersion {version}, MsgVersion 2, "
-                                f"MsgId {msgs[0].msgid if msgs else 0})")
+                                f"MsgId {msgs[0].msgid})")
             by_topic.setdefault(tp.topic, []).append(
                 PartitionProduceData(index=tp.partition, records=records))
-            batches[(tp.topic, tp.partition)] = (tp, msgs)
+            batches[(tp.topic, tp.partition)] = (tp, list(msgs))
             tp.inflight += len(msgs)
             if self._ready(tp, now, flushing):
                 leftover.append(tp)
+        if not batches:
+            return leftover
         acks = self.acks
         request_obj = ProduceRequest(
             transactional_id=None,
@@ -173,22 +221,47 @@ class ProduceServer:
         )
         from rdpy.client.broker import Request
 
-        # librdkafka times an in-flight ProduceRequest out after socket.timeout.ms, or sooner
-        # when the oldest message's message.timeout.ms expires first; request.timeout.ms is
-        # only the ack timeout the broker is given.
-        oldest = min(msgs[0].deadline for _, msgs in batches.values())
-        timeout = max(0.001, min(self.socket_timeout, oldest - now))
+        # The request itself times out (tearing the connection down) only after
+        # socket.timeout.ms; a message whose message.timeout.ms passes while it is in flight
+        # is reported timed out by scan_inflight() and the connection is kept, so the other
+        # requests in flight on it are not failed and retried into duplicates.
+        # request.timeout.ms is only the ack timeout the broker is given.
+        inflight = InFlight(batches)
         request = Request(_PRODUCE, lambda v: request_obj, self._on_response,
-                          timeout, context=batches, expect_response=acks != 0)
+                          self.socket_timeout, context=inflight, expect_response=acks != 0)
         request.msg_count = sum(len(msgs) for _, msgs in batches.values())
-        broker.send_request(request, version, now)
+        try:
+            broker.send_request(request, version, now)
+        except Exception as exc:
+            # A bug (arguments are checked in produce()): these messages were taken off their
+            # queues, so they fail rather than vanish.
+            self.handle.log(3, "BUG", f"{broker.name}: cannot send ProduceRequest: {exc!r}")
+            for tp, sent in batches.values():
+                tp.inflight -= len(sent)
+                self._fail(inflight.live(sent), ErrorCode._FAIL)
+            return leftover
         if acks == 0:
             # No response will come: the messages are done once written to the socket buffer.
-            for tp, msgs in batches.values():
-                tp.inflight -= len(msgs)
-                _count_delivered(tp, msgs)
-                self.handle.deliver(msgs)
+            for tp, sent in batches.values():
+                live = inflight.live(sent)
+                tp.inflight -= len(live)
+                _count_delivered(tp, live)
+                self.handle.deliver(live)
         return leftover
+
+    def scan_inflight(self, now: float) -> float:
+        """Broker thread. Report in-flight messages whose message.timeout.ms passed (their
+        requests stay in flight; late answers only settle the others). Returns when to look
+        again."""
+        wakeup = float("inf")
+        for request in self.broker.waitresp.values():
+            inflight = request.context
+            if request.api_key != _PRODUCE or request.purged:
+                continue
+            if inflight.first_deadline <= now:
+                self.handle.deliver(inflight.expire(now))
+            wakeup = min(wakeup, inflight.first_deadline)
+        return wakeup
 
     def _measure_batch(self, tp: Toppar, msgs: list[ProducerMessage], nbytes: int,
                        now: float) -> None:
@@ -216,25 +289,40 @@ class ProduceServer:
         take = msgs.append
         popleft = xmitq.popleft
         size = 0
+        refused: list[ProducerMessage] = []
         for _ in range(min(len(xmitq), self.batch_num)):
             m = xmitq[0]
-            if not append(m.timestamp, m.key, m.value, m.headers):
-                break
+            try:
+                if not append(m.timestamp, m.key, m.value, m.headers):
+                    break
+            except Exception as exc:
+                # A message the batch builder cannot take (produce() checks every argument, so
+                # this is a bug): it fails alone instead of blocking the queue or vanishing.
+                self.handle.log(3, "BUG", f"{tp.topic} [{tp.partition}]: message cannot be "
+                                f"encoded: {exc!r}")
+                popleft()
+                tp.xmit_bytes -= m.size
+                m.err = ErrorCode._INVALID_ARG
+                refused.append(m)
+                continue
             popleft()
             size += m.size
             take(m)
         tp.xmit_bytes -= size
-        return msgs, builder.build()
+        self.handle.deliver(refused)
+        return msgs, builder.build() if msgs else b""
 
     # --- responses ----------------------------------------------------------------------------
 
     def _on_response(self, broker: Broker, err: int, response: Any, request: Any) -> None:
         now = broker.clock()
-        batches: dict[tuple[str, int], tuple[Toppar, list[ProducerMessage]]] = request.context
+        inflight: InFlight = request.context
+        batches = inflight.batches
         if err:
             for tp, msgs in batches.values():
-                tp.inflight -= len(msgs)
-                self._partition_error(tp, msgs, err, now)
+                live = inflight.live(msgs)
+                tp.inflight -= len(live)
+                self._partition_error(tp, live, err, now)
             return
         seen: set[tuple[str, int]] = set()
         for topic_response in response.responses:
@@ -245,30 +333,37 @@ class ProduceServer:
                     continue
                 seen.add(key)
                 tp, msgs = entry
-                tp.inflight -= len(msgs)
+                live = inflight.live(msgs)
+                tp.inflight -= len(live)
                 if pr.error_code:
-                    self._partition_error(tp, msgs, pr.error_code, now)
+                    self._partition_error(tp, live, pr.error_code, now)
                     continue
                 tp.retry_backoff = 0.0
-                _count_delivered(tp, msgs)
+                _count_delivered(tp, live)
                 self._delivered(msgs, pr.base_offset, pr.log_append_time_ms)
         for key, (tp, msgs) in batches.items():
             if key not in seen:
-                tp.inflight -= len(msgs)
-                self._partition_error(tp, msgs, ErrorCode._BAD_MSG, now)
+                live = inflight.live(msgs)
+                tp.inflight -= len(live)
+                self._partition_error(tp, live, ErrorCode._BAD_MSG, now)
         if response.throttle_time_ms:
             self.handle.throttled(broker, response.throttle_time_ms)
 
-    def _delivered(self, msgs: list[ProducerMessage], base_offset: int,
+    def _delivered(self, msgs: list[Optional[ProducerMessage]], base_offset: int,
                    log_append_time: int) -> None:
+        """The batch was written at base_offset: each message's offset is its place in the
+        batch (entries already reported timed out keep their place)."""
         offset = base_offset
+        done: list[ProducerMessage] = []
         for m in msgs:
-            m.offset = offset if base_offset >= 0 else -1001
+            if m is not None:
+                m.offset = offset if base_offset >= 0 else -1001
+                if log_append_time >= 0:
+                    m.timestamp = log_append_time
+                    m.ts_type = _TIMESTAMP_LOG_APPEND_TIME
+                done.append(m)
             offset += 1
-            if log_append_time >= 0:
-                m.timestamp = log_append_time
-                m.ts_type = _TIMESTAMP_LOG_APPEND_TIME
-        self.handle.deliver(msgs)
+        self.handle.deliver(done)
 
     def _partition_error(self, tp: Toppar, msgs: list[ProducerMessage], err: int,
                          now: float) -> None:
@@ -345,9 +440,11 @@ class ProduceServer:
             for request in list(self.broker.waitresp.values()):
                 if request.api_key == _PRODUCE and not request.purged:
                     request.purged = True
-                    for tp, msgs in request.context.values():
-                        tp.inflight -= len(msgs)
-                        self._fail(msgs, ErrorCode._PURGE_INFLIGHT)
+                    inflight: InFlight = request.context
+                    for tp, sent in inflight.batches.values():
+                        live = inflight.live(sent)
+                        tp.inflight -= len(live)
+                        self._fail(live, ErrorCode._PURGE_INFLIGHT)
         if done is not None:
             done.set()
 

@@ -233,6 +233,7 @@ class Topic:
         "partitions",
         "ua",
         "ua_lock",
+        "direct",
         "partitioner",
         "exists",
         "error",
@@ -248,6 +249,11 @@ class Topic:
         #: Messages produced before the topic's partition count was known.
         self.ua: deque[ProducerMessage] = deque()
         self.ua_lock = threading.Lock()
+        #: Whether produce() may place messages on `partitions` itself: the partition count
+        #: is known and `ua` is empty. Changed only under `ua_lock`, and set only after `ua`
+        #: was emptied, so no message overtakes one produced before it (read without a lock
+        #: on the hot path; produce() checks again under `ua_lock` when it is False).
+        self.direct = False
         self.partitioner = partitioner
         #: None until metadata answered; then whether the cluster has the topic.
         self.exists: bool | None = None

@@ -24,7 +24,10 @@ class TransportError(Exception):
 
 
 def resolve(host: str, port: int) -> list[tuple[int, tuple[str, int]]]:
-    """Broker thread. Addresses for host:port (blocking getaddrinfo, as librdkafka does)."""
+    """Broker thread. Addresses for host:port (blocking getaddrinfo, as librdkafka does).
+    Port 0 stands for a malformed port in bootstrap.servers (see parse_bootstrap)."""
+    if port <= 0:
+        raise TransportError(f"Failed to resolve '{host}:{port}': invalid port", True)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:

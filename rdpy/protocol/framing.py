@@ -13,7 +13,9 @@ __all__ = ["FrameDecoder", "Frame", "frame", "DEFAULT_MAX_FRAME_SIZE", "SIZE_PRE
 #: Default frame ceiling: librdkafka's receive.message.max.bytes default (100 MB) plus room for
 #: protocol overhead.
 DEFAULT_MAX_FRAME_SIZE = 100_000_000 + 512
-#: Frames at least this big are assembled in a preallocated buffer and returned without a copy.
+#: Frames at least this big are assembled in a buffer of their own, grown as their bytes arrive
+#: (never from the announced size alone: a peer announcing 90 MB and sending nothing costs
+#: nothing), and returned without a further copy.
 LARGE_FRAME = 1 << 20
 SIZE_PREFIX = struct.Struct(">i")
 _unpack_size = SIZE_PREFIX.unpack_from
@@ -34,25 +36,26 @@ class FrameDecoder:
     ``feed(chunk)`` accepts any number of bytes and returns the complete frames (payload only,
     without the size prefix) that became available, in order. Small frames are cut out of one
     bytearray consumed from the front (O(1) amortized in CPython) and copied out once; a large
-    frame (>= 1 MiB) is assembled in a buffer preallocated from its announced size and handed
-    out without any further copy. Both many small reads and one huge frame cost O(total bytes).
+    frame (>= 1 MiB) is assembled in a buffer of its own that grows with the bytes received
+    (memory follows what the peer sent, not what it announced) and is handed out without any
+    further copy. Both many small reads and one huge frame cost O(total bytes).
 
     A frame whose announced size is negative or larger than ``max_frame_size`` raises
     ProtocolError; the decoder then stays broken (the connection must be closed).
     """
 
-    __slots__ = ("max_frame_size", "_buf", "_large", "_filled", "_broken")
+    __slots__ = ("max_frame_size", "_buf", "_large", "_need", "_broken")
 
     def __init__(self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
         self.max_frame_size = max_frame_size
         self._buf = bytearray()
-        self._large: bytearray | None = None  # preallocated payload of a large frame
-        self._filled = 0  # bytes of _large received so far
+        self._large: bytearray | None = None  # the part of a large frame received so far
+        self._need = 0  # the large frame's announced size
         self._broken: ProtocolError | None = None
 
     def buffered(self) -> int:
         """Bytes received but not yet returned as frames."""
-        return len(self._buf) + self._filled
+        return len(self._buf) + (len(self._large) if self._large is not None else 0)
 
     def feed(self, data: Buffer) -> list[Frame]:
         if self._broken is not None:
@@ -83,12 +86,9 @@ class FrameDecoder:
                     pos += 4 + need
                     continue
                 if need >= LARGE_FRAME:
-                    # Move what we have into a preallocated buffer; the rest goes there directly.
-                    have = end - pos - 4
-                    large = bytearray(need)
-                    large[:have] = mv[pos + 4 : end]
-                    self._large = large
-                    self._filled = have
+                    # Move what we have into the frame's own buffer; the rest goes there.
+                    self._large = bytearray(mv[pos + 4 : end])
+                    self._need = need
                     pos = end
                 break
         finally:
@@ -100,11 +100,9 @@ class FrameDecoder:
     def _fill(self, src: memoryview, frames: list[Frame]) -> memoryview:
         large = self._large
         assert large is not None
-        n = min(len(large) - self._filled, src.nbytes)
-        large[self._filled : self._filled + n] = src[:n]
-        self._filled += n
-        if self._filled == len(large):
+        n = min(self._need - len(large), src.nbytes)
+        large += src[:n]
+        if len(large) == self._need:
             frames.append(large)
             self._large = None
-            self._filled = 0
         return src[n:]

@@ -227,7 +227,8 @@ class StatsEmitter:
 
     def _unassigned(self, t: Topic) -> dict[str, Any]:
         """The "-1" partition: librdkafka's UA partition, holding not-yet-partitioned messages."""
-        ua = list(t.ua)
+        with t.ua_lock:  # produce() appends under it; copying a deque mid-append raises
+            ua = list(t.ua)
         values = _partition_defaults(-1)
         values.update({"msgq_cnt": len(ua), "msgq_bytes": sum(m.size for m in ua)})
         return values

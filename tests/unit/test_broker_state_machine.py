@@ -71,10 +71,12 @@ def test_refused_connection_backs_off_with_doubling_jittered_delay() -> None:
         clock.now = broker.next_connect_at
         step_until_down(broker, clock)
         assert broker.connects == connects + 1
-    # reconnect.backoff.ms doubles per failure up to reconnect.backoff.max.ms, with -25%/+50%
-    # jitter around it (librdkafka's rule).
-    for delay, base in zip(delays, [0.1, 0.2, 0.4, 0.8, 1.0]):
-        assert 0.75 * base <= delay <= 1.5 * base, (delays, base)
+    # librdkafka's rule (rd_kafka_broker_update_reconnect_backoff): the backoff doubles at
+    # every update, up to reconnect.backoff.max.ms, and is updated twice per failed attempt
+    # (when the attempt starts and when every address failed); the delay is the backoff with
+    # -25%/+50% jitter, capped at the maximum -- never above it.
+    for delay, base in zip(delays, [0.2, 0.8, 1.0, 1.0, 1.0]):
+        assert 0.75 * base <= delay <= min(1.5 * base, 1.0), (delays, base)
     errors = [op[1] for op in handle.reply_q.pop_all() if op[0] == "error"]
     # Every failed attempt is reported (as librdkafka does), the first one before the single
     # _ALL_BROKERS_DOWN it causes.
@@ -83,6 +85,24 @@ def test_refused_connection_backs_off_with_doubling_jittered_delay() -> None:
     assert all("Connect to" in e.str() and "in state CONNECT)" in e.str() for e in transport)
     assert [e.code() for e in errors[:2]] == [-195, -187]
     assert [e.str() for e in errors if e.code() == -187] == ["1/1 brokers are down"]
+
+
+def test_reconnect_backoff_starts_over_after_a_quiet_period() -> None:
+    """librdkafka resets the backoff to reconnect.backoff.ms when the last scheduled attempt
+    lies more than reconnect.backoff.max.ms in the past."""
+    _, broker, clock = make_broker(**{"reconnect.backoff.ms": 100,
+                                      "reconnect.backoff.max.ms": 1000})
+    for _ in range(4):
+        broker.enqueue_request(Request(3, lambda v: MetadataRequest(topics=[]),
+                                       lambda b, err, resp, req: None, 5.0))
+        clock.now = max(clock.now, broker.next_connect_at)
+        step_until_down(broker, clock)
+    assert broker.next_connect_at - clock.now >= 0.75  # backed off to the maximum
+    clock.now = broker.next_connect_at + 1.5  # quiet for longer than the maximum
+    broker.enqueue_request(Request(3, lambda v: MetadataRequest(topics=[]),
+                                   lambda b, err, resp, req: None, 5.0))
+    step_until_down(broker, clock)
+    assert 0.15 <= broker.next_connect_at - clock.now <= 0.3
 
 
 def test_cached_topic_metadata_expires_after_metadata_max_age() -> None:
