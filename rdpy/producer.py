@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rdpy.admin import ClusterMetadata
-from rdpy.client.handle import PERMANENT_TOPIC_ERRORS, Handle, Op, refuse_unimplemented
+from rdpy.client.handle import Handle, Op, refuse_unimplemented
 from rdpy.client.events import ClientEvents
 from rdpy.client.msg import Headers, ProducerMessage
 from rdpy.client.queue import MAX_BLOCK_SLICE
@@ -33,6 +33,15 @@ _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _INT32 = (_INT32_MIN, _INT32_MAX)
 _INT64 = (_INT64_MIN, _INT64_MAX)
+
+
+_AUTHORIZATION_FAILED = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+_UNKNOWN_TOPIC = ErrorCode._UNKNOWN_TOPIC
+
+
+def _refuse_topic(code: int) -> None:
+    """produce() to a topic librdkafka holds in its NOTEXISTS or ERROR state fails at once."""
+    raise KafkaException(KafkaError(code, f"Unable to produce message: {KafkaError(code).str()}"))
 
 
 def _int_arg(value: Any, bounds: tuple[int, int], overflow: str) -> int:
@@ -147,11 +156,10 @@ class Producer:
             partition = _int_arg(partition, _INT32, "signed integer is greater than maximum")
         elif not _INT32_MIN <= partition <= _INT32_MAX:
             raise OverflowError("signed integer is greater than maximum")
-        if timestamp:
-            if type(timestamp) is not int:
-                timestamp = _int_arg(timestamp, _INT64, "int too big to convert")
-            elif not _INT64_MIN <= timestamp <= _INT64_MAX:
-                raise OverflowError("int too big to convert")
+        if type(timestamp) is not int:
+            timestamp = _int_arg(timestamp, _INT64, "int too big to convert")
+        elif timestamp and not _INT64_MIN <= timestamp <= _INT64_MAX:
+            raise OverflowError("int too big to convert")
         if callback is not None:
             on_delivery = callback
         if on_delivery is not None and not callable(on_delivery):
@@ -168,9 +176,8 @@ class Producer:
                 "Unable to produce message: Broker: Message size too large"))
         handle = self._handle
         t = handle.topics.get(topic) or handle.get_topic(topic)
-        if t.error and t.error in PERMANENT_TOPIC_ERRORS:
-            raise KafkaException(KafkaError(
-                t.error, f"Unable to produce message: {KafkaError(t.error).str()}"))
+        if t.notexists or t.error == _AUTHORIZATION_FAILED:
+            _refuse_topic(t.error if t.error == _AUTHORIZATION_FAILED else _UNKNOWN_TOPIC)
         now = _monotonic()
         if not timestamp:
             timestamp = int(_wallclock() * 1000)
@@ -434,7 +441,8 @@ def _refuse_unimplemented(settings: Any) -> None:
 def _delivery_report(m: ProducerMessage, err: KafkaError | None, now: float) -> Message:
     report: Message = _new_message(Message)
     report._topic = m.topic
-    report._partition = m.partition if m.partition >= 0 else None
+    # confluent-kafka reports the partition asked for, except the unassigned one (-1).
+    report._partition = m.partition if m.partition != -1 else None
     report._offset = m.offset if m.offset >= 0 else None
     report._key = m.key
     report._value = m.value

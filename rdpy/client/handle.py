@@ -35,10 +35,6 @@ if TYPE_CHECKING:
     from rdpy.mock import MockCluster
 
 _METADATA = 3
-#: Topic errors in Metadata that fail the topic's waiting messages and make produce() refuse
-#: it (librdkafka's topic error state).
-PERMANENT_TOPIC_ERRORS = frozenset({ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-                                    ErrorCode.TOPIC_EXCEPTION})
 _MAIN_TICK = 0.1
 _instance_counter = 0
 _instance_lock = threading.Lock()
@@ -455,15 +451,22 @@ class Handle:
         if error in (ErrorCode.UNKNOWN_TOPIC_OR_PART, ErrorCode.UNKNOWN_TOPIC_ID):
             self._topic_unknown(topic, error)
             return []
+        if error == ErrorCode.TOPIC_EXCEPTION:
+            # An invalid name: known not to exist at once, without waiting for propagation
+            # (librdkafka's rd_kafka_topic_set_notexists); what waits fails with the error.
+            self._topic_unknown(topic, error)
+            topic.notexists = True
+            return self._fail_unassigned(topic, error)
         if error and not partitions:
             topic.error = error
-            if error in PERMANENT_TOPIC_ERRORS:
+            if error == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
                 # librdkafka's topic error state: what waits fails now, produce() refuses.
                 with topic.ua_lock:
                     topic.direct = False
                 return self._fail_unassigned(topic, error)
             return []
         topic.error = 0
+        topic.notexists = False
         if len(topic.partitions) != len(partitions):
             self.dbg("topic", "PARTCNT", f"Topic {topic.name} partition count changed from "
                      f"{len(topic.partitions)} to {len(partitions)}")
@@ -520,7 +523,6 @@ class Handle:
             return []
         msgs = list(topic.ua)
         topic.ua.clear()
-        topic.direct = True
         failed: list[ProducerMessage] = []
         count = len(topic.partitions)
         now_us = int(self.clock() * 1_000_000)
@@ -536,6 +538,9 @@ class Handle:
             tp.enqueue(m)
             if tp.leader is not None:
                 woken.add(tp.leader)
+        # Only now: produce() reads `direct` without the lock and must not place a message
+        # while older ones are still being placed here.
+        topic.direct = True
         for leader in woken:
             leader.wake()
         return failed
@@ -617,6 +622,7 @@ class Handle:
             if not topic.ua:
                 return []
             if topic.exists is False and now - topic.created_at >= self.propagation_max:
+                topic.notexists = True
                 msgs = list(topic.ua)
                 topic.ua.clear()
                 # librdkafka 2.x reports the broker's UNKNOWN_TOPIC_OR_PART, not _UNKNOWN_TOPIC.

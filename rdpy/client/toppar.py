@@ -236,6 +236,7 @@ class Topic:
         "direct",
         "partitioner",
         "exists",
+        "notexists",
         "error",
         "created_at",
         "metadata_requested_at",
@@ -257,6 +258,10 @@ class Topic:
         self.partitioner = partitioner
         #: None until metadata answered; then whether the cluster has the topic.
         self.exists: bool | None = None
+        #: librdkafka's NOTEXISTS state: the cluster said so for longer than
+        #: topic.metadata.propagation.max.ms (at once for an invalid name), so produce()
+        #: fails with _UNKNOWN_TOPIC at the call until the topic appears.
+        self.notexists = False
         self.error = 0
         self.created_at = now
         self.metadata_requested_at = 0.0
