@@ -59,6 +59,27 @@ def test_oversize_or_negative_frame_rejected(size: int) -> None:
         d.feed(b"")
 
 
+def test_announced_size_alone_allocates_nothing() -> None:
+    """A peer announcing a 90 MB frame and sending 100 bytes of it costs about 100 bytes, not
+    90 MB (issue 12: memory follows what was received, not what was announced)."""
+    import tracemalloc
+
+    decoder = FrameDecoder()
+    tracemalloc.start()
+    try:
+        assert decoder.feed((90_000_000).to_bytes(4, "big") + b"x" * 100) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert decoder.buffered() == 100
+    assert peak < 1_000_000, peak
+    # ... and the frame still comes out whole when its bytes do arrive.
+    rest = b"y" * (90_000_000 - 100)
+    for i in range(0, len(rest), 1 << 22):
+        frames = decoder.feed(rest[i:i + (1 << 22)])
+    assert [len(f) for f in frames] == [90_000_000]
+
+
 def test_header_versions() -> None:
     assert request_header_version(18, 3) == 2 and request_header_version(18, 2) == 1
     assert request_header_version(0, 9) == 2 and request_header_version(0, 8) == 1
