@@ -4,6 +4,10 @@ Data is produced with confluent-kafka's Producer (the independent reference) and
 delivery reports said (partition, offset, timestamp) is what the consumer under test must
 read back. Topics are created with confluent's AdminClient on Tansu and with
 ``LibrdkafkaMockCluster.create_topic`` on librdkafka's mock cluster.
+
+Producing goes through tests.support.invariants.Ledger, so the reference producer's delivery
+invariants (exactly one report each, in produce() order per partition) hold for every data set;
+``expected_log`` turns what was produced into the offsets and values ``check_consumed`` wants.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -19,16 +23,21 @@ from typing import Any
 import confluent_kafka
 
 from tests.integration.producer._util import create_topic, normalize_headers, seq_of, seq_value, to_bytes
+from tests.support.invariants import Ledger, check_consumed, check_consumed_from
 
 __all__ = [
     "QUIET",
     "Sent",
+    "check_consumed",
+    "check_consumed_from",
     "consumer_conf",
     "create_topic",
     "drain",
+    "expected_log",
     "normalize_headers",
     "produce",
     "produce_seq",
+    "seq_expected",
     "seq_of",
     "seq_value",
     "to_bytes",
@@ -74,43 +83,56 @@ class Sent:
     timestamp: tuple[int, int]
 
 
-def produce(bootstrap: str, topic: str, items: Iterable[dict[str, Any]], **conf: Any) -> list[Sent]:
-    """Produce every item (produce() keyword arguments) with confluent's Producer, wait for all
-    delivery reports and return them in item order; any delivery failure fails the test."""
+def produce(
+    bootstrap: str, topic: str, items: Iterable[dict[str, Any]], ledger: Ledger | None = None, /, **conf: Any
+) -> list[Sent]:
+    """Produce every item (produce() keyword arguments, values unchanged) with confluent's
+    Producer, wait for all delivery reports and return them in item order; the producer is
+    closed. The reports must keep the delivery invariants (Ledger.check_reports: exactly one
+    each, in produce() order per partition) and all be deliveries. Pass `ledger` to record
+    the messages in it (for Ledger.check_log on what the consumer read); it is positional, so no
+configuration property can be mistaken for it."""
     producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, **QUIET, **conf})
-    items = list(items)
-    reports: dict[int, Sent] = {}
-    errors: list[Any] = []
-
-    def report(i: int, kw: dict[str, Any]) -> Any:
-        def on_delivery(err: Any, msg: Any) -> None:
-            if err is not None:
-                errors.append((i, err))
-                return
-            reports[i] = Sent(
-                index=i,
-                partition=msg.partition(),
-                offset=msg.offset(),
-                key=to_bytes(kw.get("key")),
-                value=to_bytes(kw.get("value")),
-                headers=normalize_headers(kw.get("headers")),
-                timestamp=msg.timestamp(),
-            )
-
-        return on_delivery
-
-    for i, kw in enumerate(items):
-        while True:
-            try:
-                producer.produce(topic, on_delivery=report(i, kw), **kw)
-                break
-            except BufferError:
-                producer.poll(0.05)
+    ledger = Ledger() if ledger is None else ledger
+    seqs = [_produce_one(producer, ledger, topic, kw) for kw in items]
     remaining = producer.flush(60)
     assert remaining == 0, f"{remaining} messages not delivered"
-    assert not errors, errors[:5]
-    assert sorted(reports) == list(range(len(items)))
-    return [reports[i] for i in range(len(items))]
+    delivered = ledger.check_reports(expect_delivered=True).delivered
+    producer.close()
+    return [_sent(i, ledger, delivered[seq]) for i, seq in enumerate(seqs)]
+
+
+def _produce_one(producer: Any, ledger: Ledger, topic: str, kw: dict[str, Any]) -> int:
+    """ledger.produce() one item, polling while the local queue is full; its sequence number."""
+    while True:
+        try:
+            return ledger.produce(producer, topic, mark=False, **kw)
+        except BufferError:
+            producer.poll(0.05)
+
+
+def _sent(index: int, ledger: Ledger, report: Any) -> Sent:
+    """Item `index` as sent (from the ledger) and delivered (from its report)."""
+    msg = ledger.sent[report.seq]
+    return Sent(index=index, partition=report.partition, offset=report.offset, key=msg.key, value=msg.value,
+                headers=msg.headers, timestamp=report.timestamp)
+
+
+def expected_log(
+    sent: Iterable[Sent], starts: Mapping[int, int] | None = None
+) -> tuple[dict[int, list[int]], dict[int, list[bytes | None]]]:
+    """Per partition, the offsets and values of what was produced (check_consumed's
+    `expected` and `values`), from starts[p] on; only the partitions in `starts` if given."""
+    offsets: dict[int, list[int]] = defaultdict(list)
+    values: dict[int, list[bytes | None]] = defaultdict(list)
+    for s in sorted(sent, key=lambda s: (s.partition, s.offset)):
+        if starts is None or (s.partition in starts and s.offset >= starts[s.partition]):
+            offsets[s.partition].append(s.offset)
+            values[s.partition].append(s.value)
+    for p in starts or {}:
+        offsets.setdefault(p, [])
+        values.setdefault(p, [])
+    return dict(offsets), dict(values)
 
 
 def produce_seq(
@@ -128,6 +150,17 @@ def produce_seq(
         offsets = sorted(s.offset for s in sent if s.partition == p)
         assert offsets == list(range(per_partition)), f"partition {p}: {offsets[:10]}"
     return dict(out)
+
+
+def seq_expected(
+    seqs: Mapping[int, list[int]], starts: Mapping[int, int] | None = None, *, pad: int = 0
+) -> tuple[dict[int, list[int]], dict[int, list[bytes | None]]]:
+    """produce_seq's data (offsets 0..n-1 per partition) as check_consumed's `expected` and
+    `values`, from starts[p] on; only the partitions in `starts` if given (default: all from 0)."""
+    starts = {p: 0 for p in seqs} if starts is None else starts
+    offsets = {p: list(range(start, len(seqs[p]))) for p, start in starts.items()}
+    values: dict[int, list[bytes | None]] = {p: [seq_value(s, pad) for s in seqs[p][start:]] for p, start in starts.items()}
+    return offsets, values
 
 
 def drain(
@@ -175,6 +208,7 @@ def wait_for_leaders(bootstrap: str, topic: str, partitions: int, timeout: float
     """partition -> leader broker id, read with confluent's Producer.list_topics."""
     producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, **QUIET})
     md = producer.list_topics(topic, timeout=timeout)
+    producer.close()
     leaders = {p: pm.leader for p, pm in md.topics[topic].partitions.items()}
     assert len(leaders) == partitions
     return leaders

@@ -15,7 +15,24 @@ from typing import Any
 
 import pytest
 
+from tests.support.invariants import record_call_report, resources_back_after
+
 CONSUMER_CLIENTS: list[str] = ["confluent_kafka", "rdpy"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember whether the test body passed (the leak check runs only after a pass)."""
+    outcome = yield
+    record_call_report(item, outcome.get_result())  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def resources_back_to_baseline(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test gives back the threads and file descriptors it took, for both clients:
+    checked after the test and all its other fixtures are torn down (so clients must be
+    closed -- or at least dropped -- by then)."""
+    yield from resources_back_after(request)
 
 
 @pytest.fixture(params=CONSUMER_CLIENTS)

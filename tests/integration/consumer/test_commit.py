@@ -1,6 +1,8 @@
 """Offsets committed by an assigned (non-member) consumer with a group.id, on Tansu: commit()
 sync and async, explicit offsets and message=, committed() from a second instance,
-store_offsets() with enable.auto.offset.store=false, enable.auto.commit, and on_commit."""
+store_offsets() with enable.auto.offset.store=false, enable.auto.commit, and on_commit.
+Whatever a consumer reads is checked with tests.support.invariants (each record once, per
+partition in offset order from where it started, no gaps, the logged values)."""
 
 from __future__ import annotations
 
@@ -9,13 +11,28 @@ import time
 from types import ModuleType
 from typing import Any
 
-from tests.integration.consumer._util import consumer_conf, create_topic, drain, produce, produce_seq, unique_group, unique_topic
+from tests.integration.consumer._util import (
+    check_consumed,
+    check_consumed_from,
+    consumer_conf,
+    create_topic,
+    drain,
+    produce,
+    produce_seq,
+    seq_expected,
+    unique_group,
+    unique_topic,
+)
 
 
 def _topic(broker: Any, partitions: int = 2, per_partition: int = 10) -> str:
+    return _topic_seqs(broker, partitions, per_partition)[0]
+
+
+def _topic_seqs(broker: Any, partitions: int = 2, per_partition: int = 10) -> tuple[str, dict[int, list[int]]]:
+    """A fresh topic holding produce_seq's data; its name and produce_seq's answer."""
     topic = create_topic(broker.bootstrap_servers, unique_topic("commit"), partitions)
-    produce_seq(broker.bootstrap_servers, topic, partitions, per_partition)
-    return topic
+    return topic, produce_seq(broker.bootstrap_servers, topic, partitions, per_partition)
 
 
 def _committed(make_consumer: Any, ck: ModuleType, bootstrap: str, group: str, topic: str, partitions: int) -> list[int]:
@@ -81,11 +98,12 @@ def test_commit_current_positions(consumer_client: ModuleType, make_consumer: An
     with nothing consumed comes back as OFFSET_INVALID and is not committed."""
     ck = consumer_client
     bootstrap = broker.bootstrap_servers
-    topic = _topic(broker, partitions=2, per_partition=10)
+    topic, seqs = _topic_seqs(broker, partitions=2, per_partition=10)
     group = unique_group()
     consumer = make_consumer(consumer_conf(bootstrap, **{"group.id": group, "enable.partition.eof": True}))
     consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
-    drain(ck, consumer, [(topic, 0)], expected=10)
+    offsets, values = seq_expected(seqs, {0: 0})
+    check_consumed(drain(ck, consumer, [(topic, 0)], expected=10), offsets, values=values)
     consumer.incremental_assign([ck.TopicPartition(topic, 1, ck.OFFSET_END)])
     res = consumer.commit(asynchronous=False)
     assert sorted((tp.topic, tp.partition, tp.offset) for tp in res) == [(topic, 0, 10), (topic, 1, ck.OFFSET_INVALID)]
@@ -163,6 +181,7 @@ def test_store_offsets_then_commit(consumer_client: ModuleType, make_consumer: A
         raise AssertionError("store_offsets() on an unassigned partition did not raise")
     consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(2)])
     got = _read(consumer, 4)
+    check_consumed_from(got, {0: 0, 1: 0})
     try:  # consumed but nothing stored: nothing to commit
         consumer.commit(asynchronous=False)
     except ck.KafkaException as exc:
@@ -194,11 +213,13 @@ def test_auto_commit_for_an_assigned_consumer(consumer_client: ModuleType, make_
         )
     )
     consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
-    _read(consumer, 5)
+    read = _read(consumer, 5)
     deadline = time.monotonic() + 5
     committed = [ck.OFFSET_INVALID]
     while time.monotonic() < deadline:
-        consumer.poll(0.1)  # serves on_commit (and may read further messages)
+        m = consumer.poll(0.1)  # serves on_commit (and may read further messages)
+        if m is not None:
+            read.append(m)
         committed = _committed(make_consumer, ck, bootstrap, group, topic, 1)
         pos = consumer.position([ck.TopicPartition(topic, 0)])[0].offset
         if committed == [pos] and commits.items:
@@ -210,6 +231,7 @@ def test_auto_commit_for_an_assigned_consumer(consumer_client: ModuleType, make_
     # the final position is committed.
     produce(bootstrap, topic, [{"value": b"more", "partition": 0}] * 3)
     more = _read(consumer, 3)
+    check_consumed_from(read + more, {0: 0})  # everything from the start, once each
     final = more[-1].offset() + 1
     consumer.close()
     assert _committed(make_consumer, ck, bootstrap, group, topic, 1) == [final]
@@ -223,12 +245,13 @@ def test_close_finishes_an_asynchronous_commit_and_reports_it(
     commits before it closes)."""
     ck = consumer_client
     bootstrap = broker.bootstrap_servers
-    topic = _topic(broker, partitions=2, per_partition=5)
+    topic, seqs = _topic_seqs(broker, partitions=2, per_partition=5)
     group = unique_group()
     commits = Commits()
     consumer = make_consumer(consumer_conf(bootstrap, **{"group.id": group, "on_commit": commits}))
     consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(2)])
-    _read(consumer, 10)
+    offsets, values = seq_expected(seqs)
+    check_consumed(_read(consumer, 10), offsets, values=values)
     consumer.commit(asynchronous=True)
     consumer.close()
     assert [(err, sorted(parts)) for err, parts, _ in commits.items] == [(None, [(topic, 0, 5), (topic, 1, 5)])]

@@ -1,6 +1,6 @@
 """Fault injection on librdkafka's 3-broker mock cluster while a consumer reads: leaders move
 and a leader goes down and comes back. Every partition's records arrive exactly once, in
-offset order."""
+offset order, with their values (tests.support.invariants.check_consumed)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.consumer._util import consumer_conf, produce_seq, seq_of, unique_topic, wait_for_leaders
+from tests.integration.consumer._util import (
+    check_consumed,
+    consumer_conf,
+    produce_seq,
+    seq_expected,
+    unique_topic,
+    wait_for_leaders,
+)
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 pytestmark = pytest.mark.mockcluster
@@ -59,10 +66,10 @@ def _consume_with(
 
 
 def _assert_exact(got: list[Any], seqs: dict[int, list[int]]) -> None:
-    for p in range(PARTITIONS):
-        msgs = [m for m in got if m.partition() == p]
-        assert [m.offset() for m in msgs] == list(range(PER_PARTITION)), f"partition {p}: lost or repeated"
-        assert [seq_of(m.value()) for m in msgs] == seqs[p]
+    """Per partition: offsets 0..PER_PARTITION-1, each once, in order, with produce_seq's values."""
+    offsets, values = seq_expected(seqs, {p: 0 for p in range(PARTITIONS)})
+    assert all(len(o) == PER_PARTITION for o in offsets.values())
+    check_consumed(got, offsets, values=values)
 
 
 def test_leaders_move_mid_consumption(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:

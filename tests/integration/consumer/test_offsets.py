@@ -1,6 +1,9 @@
 """Where consumption starts: explicit and logical offsets (BEGINNING, END, STORED, INVALID,
 tail), auto.offset.reset earliest/latest/error, out-of-range offsets, and (incremental)
-assign/unassign. Run on librdkafka's mock cluster: Tansu answers "latest" per batch."""
+assign/unassign. Run on librdkafka's mock cluster: Tansu answers "latest" per batch.
+What is read from the seeded data is checked with tests.support.invariants.check_consumed:
+per partition exactly the logged records from the start offset on, once each, in order, with
+their values."""
 
 from __future__ import annotations
 
@@ -11,10 +14,12 @@ import pytest
 
 from tests.integration.consumer._util import (
     by_partition,
+    check_consumed,
     consumer_conf,
     drain,
     produce,
     produce_seq,
+    seq_expected,
     seq_of,
     seq_value,
     unique_topic,
@@ -40,6 +45,12 @@ def _topic(mock: LibrdkafkaMockCluster, partitions: int) -> tuple[str, dict[int,
 
 def _offsets(msgs: list[Any]) -> dict[int, list[int]]:
     return {p: [m.offset() for m in ms] for p, ms in by_partition(msgs).items()}
+
+
+def _check_read(msgs: list[Any], seqs: dict[int, list[int]], starts: dict[int, int]) -> None:
+    """Per partition in `starts` (and no other): the seeded records from starts[p] on."""
+    offsets, values = seq_expected(seqs, starts)
+    check_consumed(msgs, {p: o for p, o in offsets.items() if o}, values=values)
 
 
 def _poll_events(consumer: Any, seconds: float) -> list[Any]:
@@ -73,6 +84,7 @@ def test_assign_explicit_beginning_end_and_tail(
     )
     got = drain(ck, consumer, [(topic, p) for p in range(4)], expected=10 + 6 + 3)
     assert _offsets(got) == {0: list(range(10)), 1: list(range(4, 10)), 3: [7, 8, 9]}
+    _check_read(got, seqs, {0: 0, 1: 4, 2: 10, 3: 7})
     assert [seq_of(m.value()) for m in got if m.partition() == 1] == seqs[1][4:]
     # OFFSET_END: only what is produced after the assignment.
     produce(librdkafka_mock.bootstrap_servers, topic, [{"value": b"late-%d" % i, "partition": 2} for i in range(3)])
@@ -102,6 +114,7 @@ def test_stored_offset_committed_or_auto_reset(
     if reset == "earliest":
         expected[1] = list(range(10))
     assert _offsets(got) == expected
+    _check_read(got, seqs, {0: 5, 1: 0 if reset == "earliest" else 10})
     assert [seq_of(m.value()) for m in got if m.partition() == 0] == seqs[0][5:]
 
 
@@ -112,13 +125,14 @@ def test_out_of_range_offset_is_reset(
     """An offset beyond the log end gets OFFSET_OUT_OF_RANGE from the broker; the consumer
     resets it by auto.offset.reset without surfacing an error."""
     ck = consumer_client
-    topic, _ = _topic(librdkafka_mock, 1)
+    topic, seqs = _topic(librdkafka_mock, 1)
     consumer = make_consumer(
         consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True, "auto.offset.reset": reset})
     )
     consumer.assign([ck.TopicPartition(topic, 0, 100)])
     got = drain(ck, consumer, [(topic, 0)], expected=10 if reset == "earliest" else 0)
     assert [m.offset() for m in got] == (list(range(10)) if reset == "earliest" else [])
+    _check_read(got, seqs, {0: 0 if reset == "earliest" else 10})
     # position() is the offset after the last message handed to the application: an offset
     # reset or an EOF event does not move it (nothing consumed -> OFFSET_INVALID).
     pos = consumer.position([ck.TopicPartition(topic, 0)])[0]
@@ -166,7 +180,7 @@ def test_incremental_assign_and_unassign(
 ) -> None:
     ck = consumer_client
     bootstrap = librdkafka_mock.bootstrap_servers
-    topic, _ = _topic(librdkafka_mock, 3)
+    topic, seqs = _topic(librdkafka_mock, 3)
     consumer = make_consumer(consumer_conf(bootstrap, **{"enable.partition.eof": True}))
     assert consumer.assignment() == []
     consumer.incremental_assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
@@ -174,6 +188,7 @@ def test_incremental_assign_and_unassign(
     assert sorted((tp.topic, tp.partition) for tp in consumer.assignment()) == [(topic, 0), (topic, 1), (topic, 2)]
     got = drain(ck, consumer, [(topic, p) for p in range(3)], expected=13)
     assert _offsets(got) == {0: list(range(10)), 1: [7, 8, 9]}
+    _check_read(got, seqs, {0: 0, 1: 7, 2: 10})
 
     consumer.incremental_unassign([ck.TopicPartition(topic, 0)])
     assert sorted((tp.topic, tp.partition) for tp in consumer.assignment()) == [(topic, 1), (topic, 2)]
@@ -197,12 +212,14 @@ def test_assign_replaces_the_assignment(
     consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster
 ) -> None:
     ck = consumer_client
-    topic, _ = _topic(librdkafka_mock, 2)
+    topic, seqs = _topic(librdkafka_mock, 2)
     consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True}))
     consumer.assign([ck.TopicPartition(topic, 0, 8)])
     got = drain(ck, consumer, [(topic, 0)], expected=2)
     assert _offsets(got) == {0: [8, 9]}
+    _check_read(got, seqs, {0: 8})
     consumer.assign([ck.TopicPartition(topic, 1, 6)])
     assert [(tp.topic, tp.partition) for tp in consumer.assignment()] == [(topic, 1)]
     got = drain(ck, consumer, [(topic, 1)], expected=4)
     assert _offsets(got) == {1: [6, 7, 8, 9]}
+    _check_read(got, seqs, {1: 6})

@@ -1,5 +1,7 @@
 """poll()/consume() shapes, partition EOF events, seek, pause/resume, position, watermarks,
-offsets_for_times, list_topics and close(), on librdkafka's mock cluster."""
+offsets_for_times, list_topics and close(), on librdkafka's mock cluster. Data is produced
+through a tests.support.invariants.Ledger (exactly one delivery report each) and what is read
+is checked with check_consumed where a test reads a known range."""
 
 from __future__ import annotations
 
@@ -8,24 +10,37 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import confluent_kafka
 import pytest
 
-from tests.integration.consumer._util import QUIET, by_partition, consumer_conf, drain, produce, produce_seq, unique_topic
+from tests.integration.consumer._util import (
+    by_partition,
+    check_consumed,
+    consumer_conf,
+    drain,
+    produce,
+    produce_seq,
+    seq_expected,
+    unique_topic,
+)
 from tests.support.clients import has_capability
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 pytestmark = pytest.mark.mockcluster
 
 _LIST_OFFSETS = 2
+_LINGER: dict[str, Any] = {"linger.ms": 50}  # several records per batch
 
 
 def _topic(mock: LibrdkafkaMockCluster, partitions: int, per_partition: int = 10) -> str:
+    return _topic_seqs(mock, partitions, per_partition)[0]
+
+
+def _topic_seqs(mock: LibrdkafkaMockCluster, partitions: int, per_partition: int = 10) -> tuple[str, dict[int, list[int]]]:
+    """A fresh topic with produce_seq's data (if per_partition); its name and seqs."""
     topic = unique_topic("poll")
     mock.create_topic(topic, partitions)
-    if per_partition:
-        produce_seq(mock.bootstrap_servers, topic, partitions, per_partition)
-    return topic
+    seqs = produce_seq(mock.bootstrap_servers, topic, partitions, per_partition) if per_partition else {}
+    return topic, seqs
 
 
 def _collect(consumer: Any, seconds: float) -> list[Any]:
@@ -110,12 +125,14 @@ def test_partition_eof_events(consumer_client: ModuleType, make_consumer: Any, l
 
 def test_no_eof_events_by_default(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
     ck = consumer_client
-    topic = _topic(librdkafka_mock, 2, per_partition=5)
+    topic, seqs = _topic_seqs(librdkafka_mock, 2, per_partition=5)
     consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers))
     consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(2)])
     events = _collect(consumer, 1.5)
     assert all(m.error() is None for m in events)
     assert len(events) == 10
+    offsets, values = seq_expected(seqs)
+    check_consumed(events, offsets, values=values)  # each record once, in order
 
 
 def test_seek_backwards_and_forwards(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
@@ -199,7 +216,7 @@ def test_position(consumer_client: ModuleType, make_consumer: Any, librdkafka_mo
 def test_watermark_offsets(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
     ck = consumer_client
     bootstrap = librdkafka_mock.bootstrap_servers
-    topic = _topic(librdkafka_mock, 2, per_partition=10)
+    topic, seqs = _topic_seqs(librdkafka_mock, 2, per_partition=10)
     consumer = make_consumer(consumer_conf(bootstrap, **{"enable.partition.eof": True}))
     tp0 = ck.TopicPartition(topic, 0)
     # cached=True answers from what fetches saw: nothing yet -> (OFFSET_INVALID, OFFSET_INVALID)
@@ -208,11 +225,12 @@ def test_watermark_offsets(consumer_client: ModuleType, make_consumer: Any, libr
     assert (lo, hi) == (0, 10) and type(lo) is int and type(hi) is int
     assert consumer.get_watermark_offsets(tp0, timeout=10, cached=False) == (0, 10)
     consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
-    drain(ck, consumer, [(topic, 0)], expected=10)
+    offsets, values = seq_expected(seqs, {0: 0})
+    check_consumed(drain(ck, consumer, [(topic, 0)], expected=10), offsets, values=values)
     assert consumer.get_watermark_offsets(tp0, cached=True) == (0, 10)
     produce(bootstrap, topic, [{"value": b"x", "partition": 0}] * 3)
     assert consumer.get_watermark_offsets(tp0, timeout=10) == (0, 13)
-    drain(ck, consumer, [(topic, 0)], expected=3)
+    check_consumed(drain(ck, consumer, [(topic, 0)], expected=3), {0: [10, 11, 12]}, values={0: [b"x"] * 3})
     assert consumer.get_watermark_offsets(tp0, cached=True) == (0, 13)
     for bad in (ck.TopicPartition(topic, 7), ck.TopicPartition("no-such-topic-x", 0)):
         with pytest.raises(ck.KafkaException) as info:
@@ -284,11 +302,9 @@ def test_offsets_for_times_per_record(consumer_client: ModuleType, make_consumer
     topic = unique_topic("times")
     rdpy_mock.create_topic(topic, 2)
     base = 1_700_000_000_000
-    p = confluent_kafka.Producer({"bootstrap.servers": rdpy_mock.bootstrap_servers, "linger.ms": 50, **QUIET})
-    for i in range(10):
-        for part in range(2):
-            p.produce(topic, b"v%d" % i, partition=part, timestamp=base + 100 * i + part)
-    assert p.flush(10) == 0
+    produce(rdpy_mock.bootstrap_servers, topic, [
+        {"value": b"v%d" % i, "partition": part, "timestamp": base + 100 * i + part}
+        for i in range(10) for part in range(2)], **_LINGER)
     rdpy_mock.partition_set_leader(topic, 1, rdpy_mock.partition_leader(topic, 1) % 3 + 1)  # epoch 1
     consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
     asked = [ck.TopicPartition(topic, 0, base + 250), ck.TopicPartition(topic, 1, base + 101),
@@ -305,11 +321,9 @@ def _timed_topic(mock: Any, partitions: int, base: int) -> str:
     mock.create_topic(topic, partitions)
     for part in range(partitions):
         mock.partition_set_leader(topic, part, part % 3 + 1)
-    p = confluent_kafka.Producer({"bootstrap.servers": mock.bootstrap_servers, "linger.ms": 50, **QUIET})
-    for i in range(10):
-        for part in range(partitions):
-            p.produce(topic, b"v%d" % i, partition=part, timestamp=base + 100 * i + part)
-    assert p.flush(10) == 0
+    produce(mock.bootstrap_servers, topic, [
+        {"value": b"v%d" % i, "partition": part, "timestamp": base + 100 * i + part}
+        for i in range(10) for part in range(partitions)], **_LINGER)
     return topic
 
 
@@ -376,6 +390,9 @@ def test_offset_lookups_that_time_out(consumer_client: ModuleType, make_consumer
     topic = _timed_topic(rdpy_mock, 1, 1_700_000_000_000)
     consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
     consumer.list_topics(topic, timeout=10)
+    # Connected to the leader before it slows down: otherwise librdkafka's request may still
+    # wait for the connection when the timeout hits (_TIMED_OUT_QUEUE, seen 1 run in 16).
+    assert consumer.get_watermark_offsets(ck.TopicPartition(topic, 0), timeout=10) == (0, 10)
     leader = rdpy_mock.partition_leader(topic, 0)
     rdpy_mock.set_rtt(leader, 3000)
     try:

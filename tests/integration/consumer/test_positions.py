@@ -3,7 +3,8 @@ the stored offset say meanwhile, on rdpy's mock cluster (confluent-kafka first, 
 
 These are the cases where prefetched data and the application's position disagree: records
 prefetched but not yet handed out when the application pauses, a seek while a fetch answer
-is being processed, an unexpected per-partition fetch error.
+is being processed, an unexpected per-partition fetch error. Reads of a known range are
+checked with tests.support.invariants.check_consumed (each record once, in order, its value).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from rdpy.mock import MockCluster
-from tests.integration.consumer._util import consumer_conf, produce, unique_topic
+from tests.integration.consumer._util import check_consumed, consumer_conf, produce, unique_topic
 
 _FETCH = 1
 _OFFSET_COMMIT = 8
@@ -31,6 +32,11 @@ def _topic(mock: MockCluster, count: int, **producer_conf: Any) -> str:
             ({"value": b"%08d" % i, "partition": 0} for i in range(count)),
             **{"linger.ms": 20, **producer_conf})
     return topic
+
+
+def _check_range(msgs: list[Any], start: int, stop: int) -> None:
+    """`msgs` are exactly the records start..stop-1 of _topic's partition, each once, in order."""
+    check_consumed(msgs, {0: range(start, stop)}, values={0: [b"%08d" % i for i in range(start, stop)]})
 
 
 def _messages(consumer: Any, want: int, seconds: float = 10.0) -> list[Any]:
@@ -72,7 +78,7 @@ def test_pause_before_anything_is_polled_loses_nothing(consumer_client: ModuleTy
     _wait_prefetched(consumer, topic, 1000)
     consumer.pause([ck.TopicPartition(topic, 0)])
     consumer.resume([ck.TopicPartition(topic, 0)])
-    assert [m.offset() for m in _messages(consumer, 1000)] == list(range(1000))
+    _check_range(_messages(consumer, 1000), 0, 1000)
 
 
 def test_pause_after_a_seek_resumes_at_the_seek(consumer_client: ModuleType, make_consumer: Any,
@@ -83,14 +89,14 @@ def test_pause_after_a_seek_resumes_at_the_seek(consumer_client: ModuleType, mak
     topic = _topic(rdpy_mock, 1000)
     consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
     consumer.assign([ck.TopicPartition(topic, 0, 0)])
-    assert [m.offset() for m in _messages(consumer, 500)] == list(range(500))
+    _check_range(_messages(consumer, 500), 0, 500)
     for target in (100, 800):
         consumer.seek(ck.TopicPartition(topic, 0, target))
         assert consumer.position([ck.TopicPartition(topic, 0)])[0].offset == ck.OFFSET_INVALID
         consumer.pause([ck.TopicPartition(topic, 0)])
         consumer.resume([ck.TopicPartition(topic, 0)])
         first = _messages(consumer, 1)
-        assert [m.offset() for m in first] == [target]
+        _check_range(first, target, target + 1)
         assert consumer.position([ck.TopicPartition(topic, 0)])[0].offset == target + 1
 
 
@@ -105,7 +111,7 @@ def test_seek_keeps_the_stored_offset_and_commits_only_move_forward(consumer_cli
     consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
     tp = ck.TopicPartition(topic, 0)
     consumer.assign([ck.TopicPartition(topic, 0, 0)])
-    assert len(_messages(consumer, 50)) == 50
+    _check_range(_messages(consumer, 50), 0, 50)
     consumer.seek(ck.TopicPartition(topic, 0, 10))
     consumer.commit(asynchronous=False)
     assert consumer.committed([tp], timeout=10)[0].offset == 50
@@ -179,17 +185,18 @@ def test_an_unexpected_fetch_error_is_reported_and_fetching_goes_on(consumer_cli
     consumer.list_topics(topic, timeout=10)
     rdpy_mock.push_request_errors(_FETCH, _UNKNOWN_SERVER_ERROR)
     consumer.assign([ck.TopicPartition(topic, 0, 0)])
-    events, offsets = [], []
+    events: list[Any] = []
+    msgs: list[Any] = []
     deadline = time.monotonic() + 10
-    while len(offsets) < 20 and time.monotonic() < deadline:
+    while len(msgs) < 20 and time.monotonic() < deadline:
         m = consumer.poll(0.2)
         if m is None:
             continue
         if m.error() is not None:
             events.append(m.error())
         else:
-            offsets.append(m.offset())
-    assert offsets == list(range(20))
+            msgs.append(m)
+    _check_range(msgs, 0, 20)
     assert [(e.code(), e.str()) for e in events] == [
         (ck.KafkaError.UNKNOWN, f"Fetch from broker {rdpy_mock.partition_leader(topic, 0)} failed at offset 0 "
                                 "(leader epoch -1): Unknown broker error")]
@@ -206,7 +213,7 @@ def test_auto_commit_interval_zero_commits_only_on_close(consumer_client: Module
     consumer = make_consumer(conf)
     consumer.assign([ck.TopicPartition(topic, 0, 0)])
     before = rdpy_mock.request_count(_OFFSET_COMMIT)
-    assert len(_messages(consumer, 30)) == 30
+    _check_range(_messages(consumer, 30), 0, 30)
     time.sleep(1.0)
     assert rdpy_mock.request_count(_OFFSET_COMMIT) == before
     consumer.close()
@@ -225,11 +232,11 @@ def test_reassigning_keeps_the_committed_offset_commits_compare_with(consumer_cl
     consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers))
     tp = ck.TopicPartition(topic, 0)
     consumer.assign([ck.TopicPartition(topic, 0, 0)])
-    assert len(_messages(consumer, 10)) == 10
+    _check_range(_messages(consumer, 10), 0, 10)
     consumer.commit(asynchronous=False)
     consumer.unassign()
     consumer.assign([ck.TopicPartition(topic, 0, 0)])
-    assert [m.offset() for m in _messages(consumer, 3)] == [0, 1, 2]
+    _check_range(_messages(consumer, 3), 0, 3)
     _assert_nothing_to_commit(ck, consumer, tp, committed=10)
 
 

@@ -1,11 +1,15 @@
 """Every record of every partition is read exactly once, with its key, value, headers and
-timestamp, for every codec; Message accessors have confluent-kafka's types."""
+timestamp, for every codec; Message accessors have confluent-kafka's types.
+
+What the consumer read is checked with tests.support.invariants: check_consumed (per partition
+each logged offset once, in increasing order, no gaps, the logged values) and the producing
+Ledger's check_log (nothing acknowledged missing, nothing never produced, keys/values/headers as
+sent, produce() order per partition)."""
 
 from __future__ import annotations
 
 import random
 import time
-from collections import Counter
 from types import ModuleType
 from typing import Any
 
@@ -13,13 +17,15 @@ import pytest
 
 from tests.integration.consumer._util import (
     Sent,
-    by_partition,
+    check_consumed,
     consumer_conf,
     create_topic,
     drain,
+    expected_log,
     produce,
     unique_topic,
 )
+from tests.support.invariants import Ledger
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
@@ -50,24 +56,16 @@ def _items(n: int, partitions: int) -> list[dict[str, Any]]:
     return items
 
 
-def _check_exactly_once(consumed: list[Any], sent: list[Sent], *, report_timestamps: bool = True, items: list[dict[str, Any]] | None = None, window: tuple[int, int] = (0, 0)) -> None:
+def _check_exactly_once(consumed: list[Any], sent: list[Sent], ledger: Ledger, *, report_timestamps: bool = True, items: list[dict[str, Any]] | None = None, window: tuple[int, int] = (0, 0)) -> None:
     """Exactly the reported (partition, offset)s, each once, in offset order, with the sent
     key/value/headers. Timestamps equal the delivery reports' when `report_timestamps`;
     otherwise (librdkafka's mock answers LogAppendTime 1234 in Produce responses but stores
     the CreateTime) they are CreateTime: the explicit one, or within `window`."""
-    positions = [(m.partition(), m.offset()) for m in consumed]
-    dupes = [pos for pos, c in Counter(positions).items() if c > 1]
-    assert not dupes, f"read twice: {dupes[:5]}"
-    assert sorted(positions) == sorted((s.partition, s.offset) for s in sent)
-    for part, msgs in by_partition(consumed).items():
-        offsets = [m.offset() for m in msgs]
-        assert offsets == sorted(offsets), f"partition {part} out of order"
+    _check_read(consumed, sent)
+    ledger.check_log(consumed)
     by_pos = {(m.partition(), m.offset()): m for m in consumed}
     for s in sent:
         m = by_pos[(s.partition, s.offset)]
-        assert m.key() == s.key, s.index
-        assert m.value() == s.value, s.index
-        assert m.headers() == s.headers, s.index
         if report_timestamps:
             assert m.timestamp() == s.timestamp, s.index
         else:
@@ -80,12 +78,20 @@ def _check_exactly_once(consumed: list[Any], sent: list[Sent], *, report_timesta
                 assert window[0] - 1000 <= ts <= window[1] + 1000, s.index
 
 
+def _check_read(consumed: list[Any], sent: list[Sent]) -> None:
+    """Per partition: every logged offset once, in order, with the logged value."""
+    offsets, values = expected_log(sent)
+    check_consumed(consumed, offsets, values=values)
+
+
 @pytest.mark.parametrize("codec", CODECS)
 def test_every_record_once_every_codec(consumer_client: ModuleType, make_consumer: Any, broker: Any, codec: str) -> None:
     topic = create_topic(broker.bootstrap_servers, unique_topic(f"codec-{codec}"), PARTITIONS)
     before_ms = int(time.time() * 1000)
+    ledger = Ledger()
     sent = produce(
-        broker.bootstrap_servers, topic, _items(240, PARTITIONS), **{"compression.type": codec, "linger.ms": 20}
+        broker.bootstrap_servers, topic, _items(240, PARTITIONS), ledger,
+        **{"compression.type": codec, "linger.ms": 20},
     )
     after_ms = int(time.time() * 1000)
     for s in sent:  # the reference's own view: create time, explicit or the producer's clock
@@ -98,7 +104,7 @@ def test_every_record_once_every_codec(consumer_client: ModuleType, make_consume
     consumer = make_consumer(consumer_conf(broker.bootstrap_servers, **{"enable.partition.eof": True}))
     consumer.assign([consumer_client.TopicPartition(topic, p, consumer_client.OFFSET_BEGINNING) for p in range(PARTITIONS)])
     consumed = drain(consumer_client, consumer, [(topic, p) for p in range(PARTITIONS)], expected=len(sent))
-    _check_exactly_once(consumed, sent)
+    _check_exactly_once(consumed, sent, ledger)
     assert all(m.topic() == topic for m in consumed)
 
 
@@ -110,17 +116,19 @@ def test_every_record_once_over_three_brokers_with_consume(
     librdkafka_mock.create_topic(topic, PARTITIONS)
     items = _items(300, PARTITIONS)
     before_ms = int(time.time() * 1000)
-    sent = produce(librdkafka_mock.bootstrap_servers, topic, items, **{"linger.ms": 5})
+    ledger = Ledger()
+    sent = produce(librdkafka_mock.bootstrap_servers, topic, items, ledger, **{"linger.ms": 5})
     after_ms = int(time.time() * 1000)
     assert {s.timestamp for s in sent} == {(consumer_client.TIMESTAMP_LOG_APPEND_TIME, 1234)}
     consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True}))
     consumer.assign([consumer_client.TopicPartition(topic, p, consumer_client.OFFSET_BEGINNING) for p in range(PARTITIONS)])
     consumed = drain(consumer_client, consumer, [(topic, p) for p in range(PARTITIONS)], expected=len(sent), use_consume=True)
-    _check_exactly_once(consumed, sent, report_timestamps=False, items=items, window=(before_ms, after_ms))
+    _check_exactly_once(consumed, sent, ledger, report_timestamps=False, items=items, window=(before_ms, after_ms))
 
 
 def test_message_accessor_types(consumer_client: ModuleType, make_consumer: Any, broker: Any) -> None:
     topic = create_topic(broker.bootstrap_servers, unique_topic("types"), 1)
+    ledger = Ledger()
     sent = produce(
         broker.bootstrap_servers,
         topic,
@@ -129,10 +137,14 @@ def test_message_accessor_types(consumer_client: ModuleType, make_consumer: Any,
             {"key": None, "value": None},
             {"key": b"", "value": b""},
         ],
+        ledger,
     )
     consumer = make_consumer(consumer_conf(broker.bootstrap_servers, **{"enable.partition.eof": True}))
     consumer.assign([consumer_client.TopicPartition(topic, 0, consumer_client.OFFSET_BEGINNING)])
-    m1, m2, m3 = drain(consumer_client, consumer, [(topic, 0)], expected=3)
+    read = drain(consumer_client, consumer, [(topic, 0)], expected=3)
+    _check_read(read, sent)
+    ledger.check_log(read)
+    m1, m2, m3 = read
     assert [m.offset() for m in (m1, m2, m3)] == [s.offset for s in sent] == [0, 1, 2]
     for m in (m1, m2, m3):
         assert m.error() is None

@@ -10,6 +10,8 @@ confluent-kafka itself returns aborted records under read_committed on both (its
 "received abort txn ctrl msg ... but there are no known aborted transactions: ignoring").
 The tests below therefore assert only what holds for any correct broker; aborted records are
 proven hidden on rdpy's own mock cluster, which lists them, in test_transactions_aborted.py.
+The transactional producer's messages go through tests.support.invariants.Ledger (exactly one
+delivery report each, in produce() order), and every producer is closed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import confluent_kafka
 import pytest
 
 from tests.integration.consumer._util import QUIET, consumer_conf, create_topic, drain, unique_topic
+from tests.support.invariants import Ledger
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 
@@ -36,22 +39,18 @@ def _txn_producer(bootstrap: str) -> Any:
 
 def _txn(producer: Any, topic: str, values: list[bytes], *, commit: bool | None) -> list[int]:
     """One transaction on partition 0; returns the delivered offsets. commit=None leaves it open."""
-    offsets: list[int] = []
-
-    def on_delivery(err: Any, msg: Any) -> None:
-        assert err is None, err
-        offsets.append(msg.offset())
-
+    ledger = Ledger()
     producer.begin_transaction()
-    for v in values:
-        producer.produce(topic, v, partition=0, on_delivery=on_delivery)
+    seqs = [ledger.produce(producer, topic, v, partition=0, mark=False) for v in values]
     producer.flush(15)
     if commit is True:
         producer.commit_transaction(15)
     elif commit is False:
         producer.abort_transaction(15)
-    assert len(offsets) == len(values)
-    return offsets
+    delivered = ledger.check_reports(expect_delivered=True).delivered
+    offsets = [delivered[s].offset for s in seqs]
+    assert None not in offsets
+    return [o for o in offsets if o is not None]
 
 
 @pytest.mark.mockcluster
@@ -84,6 +83,7 @@ def test_control_records_are_never_returned(
     # The position moves past the final commit marker (offset 10) to the log end.
     assert consumer.position([ck.TopicPartition(topic, 0)])[0].offset == 11
     assert consumer.get_watermark_offsets(ck.TopicPartition(topic, 0), timeout=10) == (0, 11)
+    producer.close()
 
 
 def test_read_committed_waits_for_an_open_transaction(consumer_client: ModuleType, make_consumer: Any, broker: Any) -> None:
@@ -112,5 +112,6 @@ def test_read_committed_waits_for_an_open_transaction(consumer_client: ModuleTyp
     assert all(m.error() is not None for m in committed_reader.consume(10, 0.5)), "still withheld"
 
     producer.commit_transaction(15)
+    producer.close()
     rc2 = drain(ck, committed_reader, [(topic, 0)], expected=2)
     assert [(m.offset(), m.value()) for m in rc2] == [(3, b"open-0"), (4, b"open-1")]

@@ -11,6 +11,8 @@ with small fetches (many Fetch requests, several batches each):
   with their offsets;
 - read_uncommitted returns every data record, aborted ones included;
 - neither returns a control record, and position() ends at the log end offset.
+Every record is produced through a tests.support.invariants.Ledger (exactly one delivery report
+each, in produce() order per partition) and the producers are closed before the consumer reads.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pytest
 
 from rdpy.mock import MockCluster
 from tests.integration.consumer._util import QUIET, consumer_conf, drain, unique_topic
+from tests.support.invariants import Ledger
 
 PARTITIONS = 2
 FETCH = 1
@@ -45,6 +48,7 @@ class Writer:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.topic = topic
         self.records: list[Written] = []
+        self.ledger = Ledger()
         self.txn_a = self._producer(bootstrap, transactional=True)
         self.txn_b = self._producer(bootstrap, transactional=True)
         self.plain = self._producer(bootstrap, transactional=False)
@@ -61,20 +65,21 @@ class Writer:
 
     def chunk(self, producer: Any, label: str, n: int, *, committed: bool) -> None:
         """`n` records round-robin over the partitions, flushed: one batch per partition."""
-        pending: list[Written] = []
-
-        def report(value: bytes) -> Callable[[Any, Any], None]:
-            def on_delivery(err: Any, msg: Any) -> None:
-                assert err is None, err
-                pending.append(Written(msg.partition(), msg.offset(), value, committed))
-            return on_delivery
-
-        for i in range(n):
-            value = b"%s-%03d" % (label.encode(), i)
-            producer.produce(self.topic, value, partition=i % PARTITIONS, on_delivery=report(value))
+        seqs = [
+            self.ledger.produce(producer, self.topic, b"%s-%03d" % (label.encode(), i), partition=i % PARTITIONS, mark=False)
+            for i in range(n)
+        ]
         assert producer.flush(15) == 0
-        assert len(pending) == n
-        self.records.extend(pending)
+        delivered = self.ledger.check_reports(expect_delivered=True).delivered
+        for s in sorted(seqs, key=lambda s: delivered[s].arrival):  # in report order
+            r = delivered[s]
+            assert r.partition is not None and r.offset is not None and r.value is not None
+            self.records.append(Written(r.partition, r.offset, r.value, committed))
+
+    def close(self) -> None:
+        """Close every producer (nothing is left to deliver)."""
+        for producer in (self.txn_a, self.txn_b, self.plain):
+            producer.close()
 
     def transaction(self, producer: Any, label: str, chunks: list[int], *, commit: bool,
                     between: Callable[[], None] | None = None) -> None:
@@ -104,6 +109,7 @@ def written(rdpy_mock: MockCluster) -> tuple[str, list[Written]]:
     w.transaction(w.txn_a, "commit2-", [30, 30], commit=True)
     w.transaction(w.txn_a, "abort2-", [10], commit=False)
     w.transaction(w.txn_a, "commit3-", [16], commit=True)
+    w.close()
     return topic, w.records
 
 

@@ -1,5 +1,11 @@
 """Delivery reports and the local queue: callback styles, exactly-once reporting, the thread
-callbacks run on, poll()/flush()/len() return values, purge() and BufferError backpressure."""
+callbacks run on, poll()/flush()/len() return values, purge() and BufferError backpressure.
+
+Messages go through tests.support.invariants.Ledger, which checks the delivery invariants on
+every run: exactly one report per accepted message (none for refused ones) on the application's
+thread, and -- where the test reads back -- nothing acknowledged missing, produce() order kept.
+Every producer is closed, so the suite's leak check sees its threads and descriptors released.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +22,9 @@ from tests.integration.producer._util import (
     consume_all,
     create_topic,
     poll_until,
-    seq_of,
-    seq_value,
     unique_topic,
 )
+from tests.support.invariants import Ledger
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 
@@ -31,20 +36,23 @@ def topic1(broker: Any) -> str:
 def test_exactly_one_report_per_message(client: ModuleType, broker: Any) -> None:
     topic = create_topic(broker.bootstrap_servers, unique_topic("dr-count"), 4)
     producer = client.Producer({"bootstrap.servers": broker.bootstrap_servers, "linger.ms": 5, **QUIET})
-    reports = Reports()
+    # Reports are served only through the ledger's poll/flush/close, which checks each one
+    # arrives inside such a call, on this thread, and names its own message.
+    ledger = Ledger(serve_via_ledger=True)
     n = 3000
     for i in range(n):
-        producer.produce(topic, seq_value(i), key=b"%d" % i, on_delivery=reports.callback(i))
+        ledger.produce(producer, topic, key=b"%d" % i)
         if i % 500 == 0:
-            producer.poll(0)
-    assert producer.flush(30) == 0
-    assert len(reports) == n
-    assert sorted(r.tag for r in reports.items) == list(range(n))
-    assert all(r.err is None and seq_of(r.value) == r.tag for r in reports.items)
+            ledger.poll(producer, 0)
+    assert ledger.flush(producer, 30) == 0
+    # ... each naming its own message (the value carries the sequence number).
+    ledger.check_reports(expect_delivered=True)
     # Nothing more arrives later.
-    assert producer.poll(0.3) == 0
-    assert len(reports) == n
+    assert ledger.poll(producer, 0.3) == 0
+    ledger.check_reports(expect_delivered=True)
     assert len(producer) == 0
+    ledger.close(producer)
+    ledger.check_log(consume_all(broker.bootstrap_servers, topic, 4, expected=n))
 
 
 def test_report_carries_message(client: ModuleType, broker: Any, topic1: str) -> None:
@@ -64,6 +72,7 @@ def test_report_carries_message(client: ModuleType, broker: Any, topic1: str) ->
     # confluent-kafka: the delivery report's Message does not carry the produced headers.
     assert msg.headers() is None
     assert isinstance(msg, client.Message)
+    producer.close()
 
 
 def test_callback_styles(client: ModuleType, broker: Any, topic1: str) -> None:
@@ -82,6 +91,8 @@ def test_callback_styles(client: ModuleType, broker: Any, topic1: str) -> None:
     assert [(r.tag, r.value) for r in default.items] == [("conf", b"a"), ("conf", b"d")]
     assert sorted((r.tag, r.value) for r in per.items) == [("callback", b"c"), ("on_delivery", b"b")]
     assert all(r.err is None for r in default.items + per.items)
+    producer.close()
+    assert len(default) + len(per) == 4, "close() served no second report"
 
 
 def test_dr_msg_cb_is_not_a_python_config_key(client: ModuleType, broker: Any) -> None:
@@ -120,17 +131,20 @@ def test_delivery_report_only_error(client: ModuleType, librdkafka_mock: Librdka
     librdkafka_mock.clear_request_errors(0)
     assert sorted(r.value for r in reports.items) == [b"bad-0", b"bad-1", b"bad-2"]
     assert reports.codes() == [client.KafkaError.TOPIC_AUTHORIZATION_FAILED] * 3
+    producer.close()
 
 
 def test_callbacks_run_on_the_polling_thread(client: ModuleType, broker: Any, topic1: str) -> None:
     producer = client.Producer({"bootstrap.servers": broker.bootstrap_servers, **QUIET})
+    ledger = Ledger()
     reports = Reports()
     for i in range(50):
-        producer.produce(topic1, b"v", on_delivery=reports.callback(i))
+        ledger.produce(producer, topic1, b"v", on_delivery=reports.callback(i))
     poller: dict[str, int] = {}
 
     def poll_loop() -> None:
         poller["ident"] = threading.get_ident()
+        ledger.allow_thread()  # the thread that polls is the application's too
         poll_until(producer, lambda: len(reports) == 50, timeout=15)
 
     # Before anyone polls, no callback has run (none runs on a background thread).
@@ -142,6 +156,8 @@ def test_callbacks_run_on_the_polling_thread(client: ModuleType, broker: Any, to
     assert not worker.is_alive()
     assert len(reports) == 50
     assert {r.thread for r in reports.items} == {poller["ident"]}
+    ledger.check_reports(expect_delivered=True)
+    producer.close()
 
 
 def test_poll_returns_events_served(client: ModuleType, broker: Any, topic1: str) -> None:
@@ -150,10 +166,11 @@ def test_poll_returns_events_served(client: ModuleType, broker: Any, topic1: str
     t0 = time.monotonic()
     assert producer.poll(0.3) == 0
     assert 0.25 <= time.monotonic() - t0 < 1.5  # an idle poll(timeout) waits about timeout
+    ledger = Ledger()
     reports = Reports()
     n = 20
     for i in range(n):
-        producer.produce(topic1, b"v", on_delivery=reports.callback(i))
+        ledger.produce(producer, topic1, b"v", on_delivery=reports.callback(i))
     served = 0
     deadline = time.monotonic() + 15
     while len(reports) < n and time.monotonic() < deadline:
@@ -163,14 +180,17 @@ def test_poll_returns_events_served(client: ModuleType, broker: Any, topic1: str
     # delivery reports over as one event, so 20 reports may be served by a single event.
     assert 1 <= served <= n
     assert producer.poll(0) == 0
+    ledger.check_reports(expect_delivered=True)
+    producer.close()
 
 
 def test_flush_and_len(client: ModuleType, broker: Any, topic1: str, black_hole_bootstrap: str) -> None:
     # Unreachable (but silent) cluster: everything stays queued.
     stuck = client.Producer({"bootstrap.servers": black_hole_bootstrap, "message.timeout.ms": 60000, **QUIET})
+    stuck_ledger = Ledger()
     assert len(stuck) == 0
     for i in range(5):
-        stuck.produce(topic1, b"v")
+        stuck_ledger.produce(stuck, topic1, b"v")
     assert len(stuck) == 5
     t0 = time.monotonic()
     assert stuck.flush(0.5) == 5  # the number still in queue after the timeout
@@ -179,29 +199,35 @@ def test_flush_and_len(client: ModuleType, broker: Any, topic1: str, black_hole_
     stuck.purge()
     stuck.poll(0)
     assert len(stuck) == 0
+    assert set(stuck_ledger.check_reports().codes().values()) == {client.KafkaError._PURGE_QUEUE}
+    stuck.close()
 
     # Live broker, long linger: flush() does not wait for linger.ms.
     live = client.Producer({"bootstrap.servers": broker.bootstrap_servers, "linger.ms": 5000, **QUIET})
+    ledger = Ledger()
     reports = Reports()
     for i in range(7):
-        live.produce(topic1, b"v", on_delivery=reports.callback(i))
+        ledger.produce(live, topic1, b"v", on_delivery=reports.callback(i))
     assert len(live) == 7
     t0 = time.monotonic()
     assert live.flush(10) == 0
     assert time.monotonic() - t0 < 3.0
     assert len(live) == 0 and len(reports) == 7
     assert live.flush() == 0  # nothing left: returns at once
+    ledger.check_reports(expect_delivered=True)
+    live.close()
 
 
 def test_purge_in_queue(client: ModuleType, black_hole_bootstrap: str) -> None:
     producer = client.Producer({"bootstrap.servers": black_hole_bootstrap, "message.timeout.ms": 60000, **QUIET})
+    ledger = Ledger()
     reports = Reports()
     for i in range(5):
-        producer.produce("purged-topic", b"v%d" % i, on_delivery=reports.callback(i))
+        ledger.produce(producer, "purged-topic", b"v%d" % i, on_delivery=reports.callback(i))
     producer.purge(in_queue=True, in_flight=False)
     assert len(reports) == 0  # reports are served by poll()/flush(), not by purge()
     assert producer.flush(5) == 0
-    assert sorted(r.tag for r in reports.items) == list(range(5))
+    assert ledger.check_reports().codes() == {i: client.KafkaError._PURGE_QUEUE for i in range(5)}
     assert reports.codes() == [client.KafkaError._PURGE_QUEUE] * 5
     assert len(producer) == 0
 
@@ -209,13 +235,15 @@ def test_purge_in_queue(client: ModuleType, black_hole_bootstrap: str) -> None:
     for blocking in (True, False):
         more = Reports()
         for i in range(3):
-            producer.produce("purged-topic", b"w", on_delivery=more.callback(i))
+            ledger.produce(producer, "purged-topic", b"w", on_delivery=more.callback(i))
         if blocking:
             producer.purge()
         else:
             producer.purge(blocking=False)
         assert producer.flush(5) == 0
         assert more.codes() == [client.KafkaError._PURGE_QUEUE] * 3
+    assert set(ledger.check_reports().codes().values()) == {client.KafkaError._PURGE_QUEUE}
+    producer.close()
 
 
 @pytest.mark.mockcluster
@@ -224,12 +252,13 @@ def test_purge_in_flight(client: ModuleType, librdkafka_mock: LibrdkafkaMockClus
     librdkafka_mock.create_topic(topic, 1)
     producer = client.Producer({"bootstrap.servers": librdkafka_mock.bootstrap_servers, **QUIET})
     leader = producer.list_topics(topic, timeout=10).topics[topic].partitions[0].leader
-    producer.produce(topic, b"warm-up")  # connect to the leader before slowing it down
+    ledger = Ledger()
+    ledger.produce(producer, topic, b"warm-up")  # connect to the leader before slowing it down
     assert producer.flush(10) == 0
     librdkafka_mock.broker_set_rtt(leader, 5000)
     reports = Reports()
     for i in range(3):
-        producer.produce(topic, b"in-flight", on_delivery=reports.callback(("inflight", i)))
+        ledger.produce(producer, topic, b"in-flight", on_delivery=reports.callback(("inflight", i)))
     # Wait until the ProduceRequest is on the wire (the mock received it).
     librdkafka_mock.start_request_tracking()
     deadline = time.monotonic() + 5
@@ -237,7 +266,7 @@ def test_purge_in_flight(client: ModuleType, librdkafka_mock: LibrdkafkaMockClus
         assert time.monotonic() < deadline, "no ProduceRequest sent"
         producer.poll(0.02)
     for i in range(2):
-        producer.produce(topic, b"queued", on_delivery=reports.callback(("queued", i)))
+        ledger.produce(producer, topic, b"queued", on_delivery=reports.callback(("queued", i)))
 
     producer.purge(in_queue=True, in_flight=False)
     poll_until(producer, lambda: len(reports) == 2, timeout=3)
@@ -250,6 +279,9 @@ def test_purge_in_flight(client: ModuleType, librdkafka_mock: LibrdkafkaMockClus
     assert all(r.offset is None for r in inflight)
     assert len(producer) == 0
     librdkafka_mock.broker_set_rtt(leader, 0)
+    summary = ledger.check_reports()
+    assert list(summary.delivered) == [0]  # the warm-up; the five purged ones failed once each
+    producer.close()
 
 
 @pytest.mark.parametrize(
@@ -266,19 +298,25 @@ def test_buffer_error_threshold(
     producer = client.Producer(
         {"bootstrap.servers": black_hole_bootstrap, "message.timeout.ms": 60000, **setting, **QUIET}
     )
+    ledger = Ledger()
     for _ in range(accepted):
-        producer.produce("t", b"v" * value_size)
+        ledger.produce(producer, "t", b"v" * value_size, mark=False)
     with pytest.raises(BufferError):
-        producer.produce("t", b"v" * value_size)
+        ledger.produce(producer, "t", b"v" * value_size, mark=False)
     assert len(producer) == accepted
     with pytest.raises(BufferError):
-        producer.produce("t", b"v" * value_size)
+        ledger.produce(producer, "t", b"v" * value_size, mark=False)
     producer.purge()
     producer.poll(0)
-    producer.produce("t", b"v" * value_size)  # room again
+    ledger.produce(producer, "t", b"v" * value_size, mark=False)  # room again
     assert len(producer) == 1
     producer.purge()
     producer.poll(0)
+    # Every accepted message got exactly one (purged) report, the two refused ones none.
+    summary = ledger.check_reports()
+    assert len(summary.failed) == accepted + 1 and len(ledger.refused) == 2
+    assert set(summary.codes().values()) == {client.KafkaError._PURGE_QUEUE}
+    producer.close()
 
 
 def test_buffer_error_loses_nothing(client: ModuleType, broker: Any, topic1: str) -> None:
@@ -292,6 +330,7 @@ def test_buffer_error_loses_nothing(client: ModuleType, broker: Any, topic1: str
             **QUIET,
         }
     )
+    ledger = Ledger()
     reports = Reports()
     n = 40
     buffer_errors = 0
@@ -299,7 +338,7 @@ def test_buffer_error_loses_nothing(client: ModuleType, broker: Any, topic1: str
     for i in range(n):
         while True:
             try:
-                producer.produce(topic1, seq_value(i), on_delivery=reports.callback(i))
+                ledger.produce(producer, topic1, on_delivery=reports.callback(i))
                 break
             except BufferError:
                 buffer_errors += 1
@@ -309,6 +348,9 @@ def test_buffer_error_loses_nothing(client: ModuleType, broker: Any, topic1: str
     assert producer.flush(15) == 0
     assert buffer_errors >= 1
     assert [r.tag for r in reports.items] == list(range(n))
-    assert all(r.err is None for r in reports.items)
+    # Refused attempts got no report; each accepted message exactly one, delivered, in order.
+    ledger.check_reports(expect_delivered=True)
+    producer.close()
     consumed = consume_all(broker.bootstrap_servers, topic1, 1, expected=n)
-    assert [seq_of(m.value()) for m in consumed] == list(range(n))
+    ledger.check_log(consumed)
+    assert [m.value() for m in consumed] == ledger.values()

@@ -1,5 +1,9 @@
 """Errors the way librdkafka/confluent-kafka report them: at produce() time, in delivery
-reports, through error_cb, and from list_topics()."""
+reports, through error_cb, and from list_topics().
+
+Produced messages go through tests.support.invariants.Ledger: a message produce() refused never
+gets a report, every accepted one exactly one, on the application's thread. Every producer is
+closed, so the suite's leak check sees its threads and descriptors released."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.producer._util import QUIET, Reports, create_topic, poll_until, unique_topic
+from tests.integration.producer._util import QUIET, Reports, consume_all, create_topic, poll_until, unique_topic
+from tests.support.invariants import Ledger
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 
@@ -27,26 +32,36 @@ def test_message_too_large_raises_at_produce(
     if max_bytes is not None:
         conf["message.max.bytes"] = max_bytes
     producer = client.Producer(conf)
+    ledger = Ledger()
     reports = Reports()
     with pytest.raises(client.KafkaException) as excinfo:
-        producer.produce(topic, b"x" * size, on_delivery=reports.callback())
+        ledger.produce(producer, topic, b"x" * size, mark=False, on_delivery=reports.callback())
     assert _code(excinfo) == client.KafkaError.MSG_SIZE_TOO_LARGE
     assert isinstance(excinfo.value.args[0], client.KafkaError)
     assert len(producer) == 0
     # A message that fits still goes through, and the refused one never gets a report.
-    producer.produce(topic, b"x" * 100, on_delivery=reports.callback("ok"))
+    ledger.produce(producer, topic, b"x" * 100, on_delivery=reports.callback("ok"))
     assert producer.flush(10) == 0
     assert [(r.tag, r.err) for r in reports.items] == [("ok", None)]
+    ledger.check_reports(expect_delivered=True)
+    producer.close()
+    ledger.check_log(consume_all(broker.bootstrap_servers, topic, 1, expected=1))
 
 
 def test_unknown_partition_of_known_topic_raises_at_produce(client: ModuleType, broker: Any) -> None:
     topic = create_topic(broker.bootstrap_servers, unique_topic("bad-part"), 2)
     producer = client.Producer({"bootstrap.servers": broker.bootstrap_servers, **QUIET})
     producer.list_topics(topic, timeout=10)  # the producer now knows the partition count
+    ledger = Ledger()
     with pytest.raises(client.KafkaException) as excinfo:
-        producer.produce(topic, b"v", partition=5)
+        ledger.produce(producer, topic, b"v", partition=5)
     assert _code(excinfo) == client.KafkaError._UNKNOWN_PARTITION
     assert len(producer) == 0
+    ledger.produce(producer, topic, b"ok", partition=1)
+    assert producer.flush(10) == 0
+    ledger.check_reports(expect_delivered=True)  # and none for the refused message
+    producer.close()
+    ledger.check_log(consume_all(broker.bootstrap_servers, topic, 2, expected=1))
 
 
 def test_unknown_partition_before_metadata_is_reported(client: ModuleType, broker: Any) -> None:
@@ -54,14 +69,16 @@ def test_unknown_partition_before_metadata_is_reported(client: ModuleType, broke
     # the message; the delivery report fails it with _UNKNOWN_PARTITION once metadata arrives.
     topic = create_topic(broker.bootstrap_servers, unique_topic("bad-part-late"), 2)
     producer = client.Producer({"bootstrap.servers": broker.bootstrap_servers, **QUIET})
-    reports = Reports()
-    producer.produce(topic, b"v", partition=5, on_delivery=reports.callback())
-    producer.produce(topic, b"ok", partition=1, on_delivery=reports.callback("ok"))
+    ledger = Ledger()
+    bad = ledger.produce(producer, topic, b"v", partition=5)
+    ok = ledger.produce(producer, topic, b"ok", partition=1)
     assert producer.flush(10) == 0
-    by_tag = {r.tag: r for r in reports.items}
-    assert len(reports) == 2
-    assert by_tag[None].code == client.KafkaError._UNKNOWN_PARTITION
-    assert (by_tag["ok"].err, by_tag["ok"].partition) == (None, 1)
+    summary = ledger.check_reports()
+    assert summary.codes() == {bad: client.KafkaError._UNKNOWN_PARTITION, ok: None}
+    assert summary.delivered[ok].partition == 1
+    producer.close()
+    # The delivered one is in the log (at partition 1, its report's offset), the failed one not.
+    assert ledger.check_log(consume_all(broker.bootstrap_servers, topic, 2, expected=1)).found.keys() == {ok}
 
 
 @pytest.mark.mockcluster
@@ -84,19 +101,21 @@ def test_unknown_topic_reported_after_propagation_timeout(
     else:
         conf["allow.auto.create.topics"] = False
     producer = client.Producer(conf)
+    ledger = Ledger()
     reports = Reports()
     t0 = time.monotonic()
     for i in range(3):
-        producer.produce(topic, b"v", on_delivery=reports.callback(i))
+        ledger.produce(producer, topic, b"v", on_delivery=reports.callback(i))
     assert producer.flush(10) == 0
     elapsed = time.monotonic() - t0
-    assert len(reports) == 3
+    ledger.check_reports()
     # confluent-kafka 2.x (librdkafka 2.x) reports the broker's UNKNOWN_TOPIC_OR_PART (3),
     # not the local _UNKNOWN_TOPIC (-188), and the Message has no partition (None).
     assert reports.codes() == [client.KafkaError.UNKNOWN_TOPIC_OR_PART] * 3
     assert all(r.partition is None and r.offset is None for r in reports.items)
     # ... only after topic.metadata.propagation.max.ms, well before message.timeout.ms.
     assert 0.8 <= elapsed < 6.0
+    producer.close()
 
 
 def test_error_cb_on_unreachable_cluster(client: ModuleType, closed_port_bootstrap: str) -> None:
@@ -125,6 +144,7 @@ def test_error_cb_on_unreachable_cluster(client: ModuleType, closed_port_bootstr
         assert not err.fatal()
     producer.purge()
     producer.poll(0)
+    producer.close()
 
 
 def test_list_topics(client: ModuleType, broker: Any) -> None:
@@ -145,6 +165,7 @@ def test_list_topics(client: ModuleType, broker: Any) -> None:
         assert pmd.leader in one.brokers
         assert pmd.error is None
         assert pmd.leader in pmd.replicas
+    producer.close()
 
 
 @pytest.mark.mockcluster
@@ -158,6 +179,7 @@ def test_list_topics_mock_cluster(client: ModuleType, librdkafka_mock: Librdkafk
     assert sorted(parts) == list(range(6))
     assert {p.leader for p in parts.values()} <= {1, 2, 3}
     assert len({p.leader for p in parts.values()}) > 1  # leaders spread over the brokers
+    producer.close()
 
 
 def test_list_topics_unreachable_raises(client: ModuleType, closed_port_bootstrap: str) -> None:
@@ -168,19 +190,21 @@ def test_list_topics_unreachable_raises(client: ModuleType, closed_port_bootstra
     # confluent-kafka: "Failed to get metadata: Local: Broker transport failure".
     assert _code(excinfo) == client.KafkaError._TRANSPORT
     assert time.monotonic() - t0 < 3
+    producer.close()
 
 
 def test_close_flushes(client: ModuleType, broker: Any) -> None:
     topic = create_topic(broker.bootstrap_servers, unique_topic("close"), 1)
     producer = client.Producer({"bootstrap.servers": broker.bootstrap_servers, "linger.ms": 1000, **QUIET})
-    reports = Reports()
+    # Reports may only be served inside the ledger's close(), on this thread.
+    ledger = Ledger(serve_via_ledger=True)
     for i in range(10):
-        producer.produce(topic, b"v", on_delivery=reports.callback(i))
+        ledger.produce(producer, topic, b"v")
     t0 = time.monotonic()
-    assert producer.close() is True
+    assert ledger.close(producer) is True
     assert time.monotonic() - t0 < 10
-    assert [r.tag for r in reports.items] == list(range(10))
-    assert all(r.err is None for r in reports.items)
+    ledger.check_reports(expect_delivered=True)  # exactly one each, delivered, in order
+    ledger.check_log(consume_all(broker.bootstrap_servers, topic, 1, expected=10))
 
 
 def test_error_cb_on_unresolvable_bootstrap(client: ModuleType) -> None:
@@ -198,3 +222,4 @@ def test_error_cb_on_unresolvable_bootstrap(client: ModuleType) -> None:
     assert text.startswith("no-such-host.invalid:9092/bootstrap: Failed to resolve "
                            "'no-such-host.invalid:9092': ")
     assert text.endswith("in state CONNECT)")
+    producer.close()

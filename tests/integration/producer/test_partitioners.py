@@ -1,5 +1,7 @@
 """Same key -> same partition as librdkafka (a reference confluent-kafka producer), for every
-built-in partitioner, on librdkafka's mock cluster; and the Python-callable partitioner."""
+built-in partitioner, on librdkafka's mock cluster; and the Python-callable partitioner.
+Every message goes through tests.support.invariants.Ledger (exactly one report each, delivered,
+on the application's thread, in produce() order per partition) and every producer is closed."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import confluent_kafka
 import pytest
 
 from tests.integration.producer._util import QUIET, Reports, unique_topic
+from tests.support.invariants import Ledger
 from tests.support.clients import has_capability
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
@@ -42,16 +45,17 @@ KEYS = _keys()
 
 
 def _placements(producer_factory: Any, topic: str, keys: list[bytes | None]) -> list[int]:
+    """The partition each key's message was delivered to, in `keys` order."""
     producer = producer_factory()
     producer.list_topics(topic, timeout=10)
-    reports = Reports()
-    for i, key in enumerate(keys):
-        producer.produce(topic, b"v", key=key, on_delivery=reports.callback(i))
+    ledger = Ledger()
+    seqs = [ledger.produce(producer, topic, b"v", key=key, mark=False) for key in keys]
     assert producer.flush(20) == 0
-    assert sorted(r.tag for r in reports.items) == list(range(len(keys)))
-    assert all(r.err is None for r in reports.items), reports.codes()
-    by_tag = {r.tag: r.partition for r in reports.items}
-    return [by_tag[i] for i in range(len(keys))]
+    delivered = ledger.check_reports(expect_delivered=True).delivered
+    producer.close()
+    partitions = [delivered[s].partition for s in seqs]
+    assert None not in partitions
+    return [p for p in partitions if p is not None]
 
 
 @pytest.mark.parametrize("partitioner", PARTITIONERS)
@@ -95,11 +99,14 @@ def test_explicit_partition_overrides_partitioner(client: ModuleType, librdkafka
     topic = unique_topic("part-explicit")
     librdkafka_mock.create_topic(topic, PARTITIONS)
     producer = client.Producer({"bootstrap.servers": librdkafka_mock.bootstrap_servers, "partitioner": "murmur2", **QUIET})
+    ledger = Ledger()
     reports = Reports()
     for i, key in enumerate(KEYS[:50]):
-        producer.produce(topic, b"v", key=key, partition=i % PARTITIONS, on_delivery=reports.callback(i))
+        ledger.produce(producer, topic, b"v", key=key, partition=i % PARTITIONS, on_delivery=reports.callback(i))
     assert producer.flush(20) == 0
     assert sorted((r.tag, r.partition) for r in reports.items) == [(i, i % PARTITIONS) for i in range(50)]
+    ledger.check_reports(expect_delivered=True)
+    producer.close()
 
 
 def test_callable_partitioner(client: ModuleType, librdkafka_mock: LibrdkafkaMockCluster) -> None:

@@ -2,31 +2,29 @@
 
 Covers every codec (interop: what the client produces, confluent-kafka consumes byte for
 byte), keys/values of every shape, headers as a list of tuples and as a dict, explicit and
-default timestamps, acks 0/1/all, and per-partition ordering.
+default timestamps, acks 0/1/all, and per-partition ordering. Every test checks the delivery
+invariants through tests.support.invariants.Ledger: exactly one report per message on the
+application's thread, nothing acknowledged missing from the log, produce() order per partition.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections import defaultdict
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from tests.integration.producer._util import (
-    Report,
     QUIET,
     Reports,
     consume_all,
     create_topic,
-    normalize_headers,
-    seq_of,
-    seq_value,
     to_bytes,
     unique_topic,
 )
+from tests.support.invariants import Ledger
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 PARTITIONS = 3
@@ -75,16 +73,17 @@ def test_codec_round_trip(client: ModuleType, broker: Any, codec: str) -> None:
         }
     )
     msgs = _messages(60)
+    ledger = Ledger()
     reports = Reports()
     before_ms = int(time.time() * 1000)
     for i, kw in enumerate(msgs):
-        producer.produce(topic, on_delivery=reports.callback(i), **kw)
+        # Unmarked: the values must reach the log unchanged (None and b"" included).
+        ledger.produce(producer, topic, mark=False, on_delivery=reports.callback(i), **kw)
     assert producer.flush(30) == 0
     after_ms = int(time.time() * 1000)
 
-    assert len(reports) == len(msgs)
+    ledger.check_reports(expect_delivered=True)
     by_tag = reports.by_tag()
-    assert sorted(by_tag) == list(range(len(msgs))), "exactly one delivery report per message"
     for i, kw in enumerate(msgs):
         (r,) = by_tag[i]
         assert r.err is None, r.err
@@ -101,30 +100,29 @@ def test_codec_round_trip(client: ModuleType, broker: Any, codec: str) -> None:
         else:  # default timestamp: the producer's wall clock when produce() was called
             assert before_ms - 1000 <= ts <= after_ms + 1000
 
+    producer.close()
     consumed = consume_all(broker.bootstrap_servers, topic, PARTITIONS, expected=len(msgs))
-    assert len(consumed) == len(msgs)
+    # Each record at its report's position with the key, value and headers sent; none extra.
+    ledger.check_log(consumed)
     by_pos = {(m.partition(), m.offset()): m for m in consumed}
-    for i, kw in enumerate(msgs):
+    for i in range(len(msgs)):
         (r,) = by_tag[i]
-        m = by_pos[(r.partition, r.offset)]
-        assert m.key() == to_bytes(kw["key"]), i
-        assert m.value() == to_bytes(kw["value"]), i
-        assert m.headers() == normalize_headers(kw["headers"]), i
-        assert m.timestamp() == r.timestamp, i
+        assert by_pos[(r.partition, r.offset)].timestamp() == r.timestamp, i
 
 
 @pytest.mark.parametrize("acks", ["0", "1", "all", "-1"])
 def test_acks(client: ModuleType, broker: Any, acks: str) -> None:
     topic = create_topic(broker.bootstrap_servers, unique_topic(f"acks{acks}"), 1)
     producer = client.Producer({"bootstrap.servers": broker.bootstrap_servers, "acks": acks, **QUIET})
+    ledger = Ledger()
     reports = Reports()
     n = 20
     for i in range(n):
-        producer.produce(topic, seq_value(i), key=b"k", on_delivery=reports.callback(i))
-    producer.produce(topic, b"explicit-ts", timestamp=BASE_TS, on_delivery=reports.callback(n))
+        ledger.produce(producer, topic, key=b"k", on_delivery=reports.callback(i))
+    ledger.produce(producer, topic, b"explicit-ts", timestamp=BASE_TS, on_delivery=reports.callback(n))
     assert producer.flush(15) == 0
+    ledger.check_reports(expect_delivered=True)
     assert [r.tag for r in reports.items] == list(range(n + 1))
-    assert all(r.err is None for r in reports.items)
     assert all(r.partition == 0 for r in reports.items)
     assert reports.items[-1].timestamp == (client.TIMESTAMP_CREATE_TIME, BASE_TS)
     assert all(r.timestamp[0] == client.TIMESTAMP_CREATE_TIME for r in reports.items)
@@ -136,8 +134,11 @@ def test_acks(client: ModuleType, broker: Any, acks: str) -> None:
         assert offsets == [None] * (n + 1)
     else:
         assert offsets == list(range(n + 1))
+    producer.close()
     consumed = consume_all(broker.bootstrap_servers, topic, 1, expected=n + 1)
-    assert [m.value() for m in consumed] == [seq_value(i) for i in range(n)] + [b"explicit-ts"]
+    # With acks=0 records are matched by the mark in their values (reports name no offset).
+    ledger.check_log(consumed)
+    assert [m.value() for m in consumed] == ledger.values()
 
 
 def test_order_per_partition(client: ModuleType, broker: Any) -> None:
@@ -153,27 +154,17 @@ def test_order_per_partition(client: ModuleType, broker: Any) -> None:
             **QUIET,
         }
     )
-    reports = Reports()
+    ledger = Ledger()
     n = 900
     for i in range(n):
-        producer.produce(topic, seq_value(i), key=b"key-%d" % (i % 11), on_delivery=reports.callback(i))
+        ledger.produce(producer, topic, key=b"key-%d" % (i % 11))
         if i % 100 == 0:
             producer.poll(0)
     assert producer.flush(30) == 0
-    assert len(reports) == n and all(r.err is None for r in reports.items)
-    per_partition: dict[int, list[Report]] = defaultdict(list)
-    for r in reports.items:
-        per_partition[r.partition].append(r)
-    assert len(per_partition) > 1
-    for part, rs in per_partition.items():
-        tags = [r.tag for r in rs]
-        assert tags == sorted(tags), f"partition {part}: reports out of produce order"
-        offsets = [r.offset for r in rs]
-        assert all(a < b for a, b in zip(offsets, offsets[1:])), f"partition {part}: offsets {offsets[:20]}"
+    # Per partition: reports in produce order, offsets increasing with it.
+    delivered = ledger.check_reports(expect_delivered=True).delivered
+    assert len({r.partition for r in delivered.values()}) > 1
+    producer.close()
     consumed = consume_all(broker.bootstrap_servers, topic, PARTITIONS, expected=n)
-    assert len(consumed) == n
-    logged: dict[int, list[int]] = defaultdict(list)
-    for m in consumed:
-        logged[m.partition()].append(seq_of(m.value()))
-    for part, rs in per_partition.items():
-        assert logged[part] == [r.tag for r in rs]
+    # Per partition, the log holds the produce order, each message once, nothing missing.
+    ledger.check_log(consumed)
