@@ -4,13 +4,18 @@ Broker threads prefetch in the background (rdpy/client/fetch.py) into one consum
 poll()/consume() hand out its messages and events on the caller's thread. The main thread
 resolves logical offsets (ListOffsets, committed offsets) and runs auto commit. Group
 membership (subscribe) is not implemented yet.
+
+Lifetime: the engine (handle, threads, their hooks and request callbacks) refers to a
+`_ConsumerCore` and to settings without the application's callables, never to the Consumer;
+so a Consumer dropped without close() is freed by its reference count and its __del__ stops
+the threads and closes the sockets.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from rdpy.admin import ClusterMetadata
 from rdpy.client.broker import Broker, Request
@@ -21,7 +26,7 @@ from rdpy.client.events import ClientEvents
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.sync import deadline_for, list_topics, request_sync, requests_sync
 from rdpy.client.toppar import Toppar
-from rdpy.config import Conf
+from rdpy.config import Conf, Settings
 from rdpy.constants import OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID, OFFSET_STORED
 from rdpy.errors import (RETRIABLE_BROKER_ERRORS, ErrorCode, KafkaError, KafkaException, err2str,
                          is_retriable)
@@ -52,7 +57,14 @@ _LOGICAL_OFFSETS = (OFFSET_BEGINNING, OFFSET_END, OFFSET_STORED, OFFSET_INVALID)
 
 
 class Consumer:
-    """A Kafka consumer (confluent_kafka.Consumer's API) for manually assigned partitions."""
+    """A Kafka consumer (confluent_kafka.Consumer's API) for manually assigned partitions.
+
+    Its state and the work background threads do for it live in a `_ConsumerCore`, which the
+    handle's hooks and request callbacks point to and which holds no reference back: only the
+    application refers to the Consumer, so dropping it without close() runs __del__, which
+    stops the client's threads and closes its sockets (without close()'s final commit, as
+    confluent-kafka).
+    """
 
     def __init__(self, config: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
         merged: dict[str, Any] = dict(config or {})
@@ -64,13 +76,434 @@ class Consumer:
             raise ValueError("Failed to create consumer: group.id must be set")
         refuse_unimplemented(settings, "consumer", [])
         self._settings = settings
-        handle = Handle(settings, "consumer")
+        handle = Handle(_engine_settings(conf), "consumer")
         self._handle = handle
         for warning in settings.warnings:
             handle.log(4, "CONFWARN", warning)
         callbacks = settings.callbacks
         self._events = ClientEvents(callbacks, handle.name)
         self._on_commit: Any = callbacks.get("on_commit")
+        core = _ConsumerCore(handle, settings, group_id)
+        self._core = core
+        self._queue: ConsumerQueue = core._queue
+        self._reply_pending = handle.reply_q.pending
+        handle.start()
+
+    # --- assignment (app thread) --------------------------------------------------------------
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        """Replace the assignment with `partitions` (offsets as given, or logical)."""
+        self._check_open()
+        _check_partitions(partitions)
+        core = self._core
+        core._unassign_all()
+        try:
+            core._incremental_assign(partitions)
+        except KafkaException as exc:
+            # rd_kafka_assign() reports a code only; confluent-kafka words it like this.
+            code = exc.args[0].code()
+            raise KafkaException(KafkaError(
+                code, f"Failed to set assignment: {KafkaError(code).str()}")) from None
+
+    def incremental_assign(self, partitions: list[TopicPartition]) -> None:
+        """Add `partitions` to the assignment."""
+        self._check_open()
+        _check_partitions(partitions)
+        self._core._incremental_assign(partitions)
+
+    def unassign(self) -> None:
+        """Drop the whole assignment."""
+        self._check_open()
+        self._core._unassign_all()
+
+    def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
+        """Remove `partitions` from the assignment."""
+        self._check_open()
+        _check_partitions(partitions)
+        self._core._incremental_unassign(partitions)
+
+    def assignment(self) -> list[TopicPartition]:
+        """The assigned partitions, ordered by topic and partition (as librdkafka keeps them)."""
+        self._check_open()
+        core = self._core
+        return [TopicPartition(t, p, core._assigned_offsets.get((t, p), OFFSET_INVALID))
+                for (t, p) in sorted(core._assignment)]
+
+    # --- consuming (app thread) ---------------------------------------------------------------
+
+    def poll(self, timeout: float | None = None) -> Message | None:
+        """The next message or event, waiting up to `timeout` s (None/-1: forever)."""
+        # Fast path: the current batch has a message and no event waits (no lock, no clock,
+        # no call). A closed consumer has no current batch, so it takes the slow path.
+        q = self._queue
+        i = q.cur_i
+        if i < q.cur_n and not self._reply_pending:
+            q.cur_i = i + 1
+            msg = q.cur[i]
+            q.cur_tp.app_pos = msg._offset + 1  # type: ignore[operator]  # set on messages
+            return msg
+        return self._poll_wait(timeout)
+
+    def _poll_wait(self, timeout: float | None) -> Message | None:
+        """App thread. poll() when the current batch is used up: events first, then the next
+        queued message or event, waiting until the deadline."""
+        if self._core._closed:
+            raise RuntimeError("Consumer closed")
+        queue = self._queue
+        deadline: float | None = None
+        while True:
+            if self._reply_pending:
+                self._serve_events()
+            item = queue.pop_nowait()
+            if item is not None:
+                return self._deliver(item[0], item[1])
+            if timeout == 0:
+                return None
+            if deadline is None:
+                deadline = deadline_for(timeout)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            queue.wait(remaining)
+
+    def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[Message]:
+        """Up to `num_messages` messages/events; waits up to `timeout` s for that many."""
+        self._check_open()
+        if num_messages < 0 or num_messages > 1_000_000:
+            raise ValueError("num_messages must be between 0 and 1000000 (1M)")
+        deadline = deadline_for(timeout)
+        queue = self._queue
+        deliver = self._deliver
+        out: list[Message] = []
+        while True:
+            if self._reply_pending:
+                self._serve_events()
+            while len(out) < num_messages:
+                # Whole slices of the current batch at a time, then the queue's next entry.
+                i, n = queue.cur_i, queue.cur_n
+                if i < n:
+                    k = min(n, i + num_messages - len(out))
+                    chunk = queue.cur[i:k]
+                    queue.cur_i = k
+                    out += chunk
+                    queue.cur_tp.app_pos = chunk[-1]._offset + 1  # type: ignore[operator]
+                    continue
+                item = queue.pop_nowait()
+                if item is None:
+                    break
+                out.append(deliver(item[0], item[1]))
+            # As librdkafka's consume_batch: wait for a full batch until the timeout.
+            if len(out) >= num_messages:
+                return out
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return out
+            queue.wait(remaining)
+
+    def _deliver(self, msg: Message, tp: Toppar | None) -> Message:
+        if tp is not None and msg._error is None:
+            tp.app_pos = msg._offset + 1  # type: ignore[operator]  # always set on messages
+        return msg
+
+    def _serve_events(self) -> None:
+        """Error, commit, throttle and log events, on the application's thread."""
+        q = self._handle.reply_q
+        if not q:
+            return
+        q.serve_in_order(q.pop_all(), lambda op: self._serve_op(*op))
+
+    def _serve_op(self, kind: str, payload: Any) -> None:
+        if kind == "commit":
+            if self._on_commit is not None:
+                err, partitions = payload
+                self._on_commit(err, partitions)
+        else:
+            self._events.serve(kind, payload)
+
+    # --- positions -----------------------------------------------------------------------------
+
+    def seek(self, partition: TopicPartition) -> None:
+        """Fetch `partition` from `partition.offset` next (it must be assigned)."""
+        self._check_open()
+        _check_partition(partition)
+        core = self._core
+        tp = core._assignment.get((partition.topic, partition.partition))
+        if tp is None:
+            # librdkafka: a partition of a topic it knows (one of its partitions was assigned)
+            # is _STATE, any other _UNKNOWN_PARTITION.
+            code = core._not_assigned_error(partition.topic)
+        elif partition.offset == OFFSET_STORED:
+            code = ErrorCode._INVALID_ARG
+        else:
+            code = 0
+        if code:
+            raise KafkaException(KafkaError(
+                code, f"Failed to seek to offset {partition.offset}: {err2str(code)}"))
+        assert tp is not None
+        with self._handle.lock:
+            tp.eof_offset = OFFSET_INVALID
+            _forget_position(tp)
+            core._start_at(tp, partition.offset)
+        self._queue.purge(tp)
+
+    def pause(self, partitions: list[TopicPartition]) -> None:
+        """Stop fetching `partitions` (already fetched messages of them are dropped)."""
+        self._check_open()
+        _check_partitions(partitions)
+        assigned = self._core._assignment
+        for p in partitions:
+            tp = assigned.get((p.topic, p.partition))
+            if tp is not None:
+                with self._handle.lock:
+                    tp.paused = True
+                    # Drop what was prefetched; resume() fetches from the first message not
+                    # handed out yet: after the last one returned, or where fetching started
+                    # (assign/seek/offset lookup) if none was returned since.
+                    restart = tp.app_pos if tp.app_pos >= 0 else tp.start_pos
+                    if restart >= 0 and tp.fetch_state == "active":
+                        tp.fetch_pos = restart
+                    tp.version += 1
+                self._queue.purge(tp)
+
+    def resume(self, partitions: list[TopicPartition]) -> None:
+        """Resume fetching `partitions`."""
+        self._check_open()
+        _check_partitions(partitions)
+        assigned = self._core._assignment
+        for p in partitions:
+            tp = assigned.get((p.topic, p.partition))
+            if tp is not None:
+                tp.paused = False
+                if tp.leader is not None:
+                    tp.leader.wake()
+
+    def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        """The offset after the last message returned for each partition (or OFFSET_INVALID)."""
+        self._check_open()
+        _check_partitions(partitions)
+        assigned = self._core._assignment
+        out = []
+        for p in partitions:
+            tp = assigned.get((p.topic, p.partition))
+            offset = tp.app_pos if tp is not None else OFFSET_INVALID
+            out.append(TopicPartition(p.topic, p.partition, offset))
+        return out
+
+    def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None,
+                              cached: bool = False) -> tuple[int, int] | None:
+        """(low, high) watermarks: from the last fetch if `cached`, else asked of the leader."""
+        self._check_open()
+        _check_partition(partition)
+        if cached:
+            topic = self._handle.topics.get(partition.topic)
+            if topic is None or not 0 <= partition.partition < len(topic.partitions):
+                return OFFSET_INVALID, OFFSET_INVALID
+            tp = topic.partitions[partition.partition]
+            return tp.lo_offset, tp.hi_offset
+        deadline = deadline_for(timeout)
+        core = self._core
+        found, code = core._leader_toppar(partition, deadline)
+        if found is None:
+            # A topic the cluster does not have is an unknown partition here (librdkafka).
+            _raise_lookup_error(code if code == ErrorCode._TIMED_OUT
+                                else ErrorCode._UNKNOWN_PARTITION, "watermark offsets")
+        assert found is not None
+        low, high = core._list_offsets([(found, OFFSET_BEGINNING), (found, OFFSET_END)],
+                                       deadline)
+        _raise_lookup_error(low[0] or high[0], "watermark offsets")
+        found.lo_offset, found.hi_offset = low[1], high[1]
+        return low[1], high[1]
+
+    def offsets_for_times(self, partitions: list[TopicPartition],
+                          timeout: float | None = None) -> list[TopicPartition]:
+        """The earliest offset whose timestamp >= `partition.offset` (a timestamp in ms), or
+        -1 where there is none; one ListOffsets per leader broker, all sent together. As
+        librdkafka, a partition the cluster does not have comes back with its error (and the
+        timestamp asked as offset) unless no partition asked for exists: then it raises."""
+        self._check_open()
+        _check_partitions(partitions)
+        if not partitions:
+            _raise_lookup_error(ErrorCode._INVALID_ARG, "offsets")
+        deadline = deadline_for(timeout)
+        core = self._core
+        leaders = [core._leader_toppar(p, deadline) for p in partitions]
+        if any(code == ErrorCode._TIMED_OUT for _, code in leaders):
+            _raise_lookup_error(ErrorCode._TIMED_OUT, "offsets")
+        queries = [(tp, p.offset) for p, (tp, _) in zip(partitions, leaders) if tp is not None]
+        if not queries:
+            _raise_lookup_error(ErrorCode._UNKNOWN_PARTITION, "offsets")
+        answers = iter(core._list_offsets(queries, deadline))
+        out: list[TopicPartition] = []
+        for p, (tp, code) in zip(partitions, leaders):
+            if tp is None:
+                out.append(TopicPartition._make(p.topic, p.partition, p.offset,
+                                                error=KafkaError(code)))
+                continue
+            err, offset, epoch = next(answers)
+            _raise_lookup_error(err, "offsets")
+            out.append(TopicPartition(p.topic, p.partition, offset,
+                                      leader_epoch=epoch if epoch >= 0 else None))
+        return out
+
+    # --- commits -------------------------------------------------------------------------------
+
+    def store_offsets(self, message: Message | None = None,
+                      offsets: list[TopicPartition] | None = None) -> None:
+        """Store offsets to be committed by the next commit() or auto commit. As librdkafka,
+        partitions that are not assigned are skipped; it raises only when none was stored."""
+        self._check_open()
+        if (message is None) == (offsets is None):
+            raise ValueError("expected either message or offsets")
+        core = self._core
+        if message is not None:
+            if message.error() is not None:
+                raise KafkaException(message.error())
+            items: list[tuple[Any, Any, int, str | None]] = [
+                (message.topic(), message.partition(), (message.offset() or 0) + 1, None)]
+        else:
+            assert offsets is not None
+            _check_partitions(offsets)
+            items = [(p.topic, p.partition, p.offset, p.metadata) for p in offsets]
+        if core._auto_store:  # librdkafka refuses to store then
+            _raise_store_error(ErrorCode._INVALID_ARG)
+        last_err = 0
+        stored = 0
+        for topic, partition, offset, metadata in items:
+            # A message without a partition is RD_KAFKA_PARTITION_UA (-1) to confluent-kafka.
+            tp = core._assignment.get((str(topic), -1 if partition is None else int(partition)))
+            if tp is None:
+                last_err = core._not_assigned_error(str(topic))
+                continue
+            tp.stored_offset = offset
+            tp.stored_metadata = metadata
+            stored += 1
+        if items and not stored:
+            _raise_store_error(last_err)
+
+    def commit(self, message: Message | None = None,
+               offsets: list[TopicPartition] | None = None,
+               asynchronous: bool = True) -> list[TopicPartition] | None:
+        """Commit `message`'s offset + 1, `offsets`, or the stored offsets of the assignment.
+        As librdkafka, explicit offsets below 0 are not sent (_NO_OFFSET if none is left)."""
+        self._check_open()
+        if message is not None and offsets is not None:
+            raise ValueError("Commit: message and offsets are mutually exclusive")
+        core = self._core
+        if message is not None:
+            if message.error() is not None:
+                raise KafkaException(message.error())
+            partition = message.partition()
+            to_commit = [TopicPartition(str(message.topic()),
+                                        -1 if partition is None else partition,
+                                        (message.offset() or 0) + 1)]
+        elif offsets is not None:
+            _check_partitions(offsets)
+            to_commit = list(offsets)
+        else:
+            return core._commit_stored(asynchronous, auto=False)
+        return core._commit(to_commit, asynchronous, auto=False)
+
+    def committed(self, partitions: list[TopicPartition], timeout: float | None = None
+                  ) -> list[TopicPartition]:
+        """The committed offsets of `partitions` for this group (OFFSET_INVALID if none)."""
+        self._check_open()
+        _check_partitions(partitions)
+        deadline = deadline_for(timeout)
+        while True:
+            result = self._core._fetch_committed(list(partitions), deadline)
+            if result is not None:
+                return [TopicPartition(p.topic, p.partition,
+                                       result.get((p.topic, p.partition), OFFSET_INVALID))
+                        for p in partitions]
+            if time.monotonic() >= deadline:
+                raise KafkaException(KafkaError(ErrorCode._TIMED_OUT,
+                                                "Failed to get committed offsets: Local: "
+                                                "Timed out"))
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    # --- misc ----------------------------------------------------------------------------------
+
+    def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
+        """Ask the cluster for its brokers and topics (all, or just `topic`)."""
+        if self._core._closed:
+            raise RuntimeError("Handle has been closed")  # confluent-kafka's wording here
+        if topic is not None:
+            # confluent-kafka creates the topic object to ask about it: seek() and
+            # store_offsets() then say _STATE for its partitions, no longer _UNKNOWN_PARTITION.
+            self._core._known_topics.add(topic)
+        return list_topics(self._handle, topic, timeout)
+
+    def subscribe(self, topics: Sequence[str], **kwargs: Any) -> None:
+        raise NotImplementedError("rdpy does not implement consumer groups (subscribe) yet; "
+                                  "use assign()")
+
+    def unsubscribe(self) -> None:
+        raise NotImplementedError("rdpy does not implement consumer groups (subscribe) yet")
+
+    def close(self) -> None:
+        """Commit stored offsets (if auto commit is on), then stop the client's threads."""
+        core = self._core
+        if core._closed:
+            return
+        if core._auto_commit:
+            try:
+                core._commit_stored(asynchronous=False, auto=True)
+            except KafkaException:
+                pass
+        # As librdkafka's close: outstanding asynchronous commits finish first (their
+        # on_commit callbacks are served here), for at most the socket timeout.
+        deadline = time.monotonic() + self._handle.request_timeout
+        try:
+            while core._commits_inflight > 0 and time.monotonic() < deadline:
+                self._serve_events()
+                self._handle.reply_q.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+            self._serve_events()
+        finally:  # an on_commit that raises still gets the client stopped
+            core._closed = True
+            self._queue.drop_current()  # poll()'s fast path must not hand out anything more
+            self._handle.destroy()
+
+    def _check_open(self) -> None:
+        if self._core._closed:
+            raise RuntimeError("Consumer closed")
+
+    def __del__(self) -> None:
+        # Dropped without close(): stop the threads and close the sockets (no final commit,
+        # as confluent-kafka). Nothing but the application refers to a Consumer, so this runs
+        # when its last reference goes (or from the cyclic GC, if the application's own
+        # objects, e.g. its callbacks, refer back to it).
+        core = getattr(self, "_core", None)
+        if core is not None:
+            core._closed = True
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.destroy_on_gc()
+
+
+#: What the engine's settings hold in place of each application callback (_engine_settings).
+_APP_CALLBACK = "<application callback>"
+
+
+def _engine_settings(conf: Conf) -> Settings:
+    """The settings the handle and its threads get: the application's callables replaced by a
+    marker (they only ask whether one is set; callbacks run from poll(), served by the
+    Consumer's own settings). A callback that refers to the Consumer (a bound method of the
+    object that owns it) must not keep it alive through the threads."""
+    stripped = conf.copy()
+    stripped.callbacks = {name: _APP_CALLBACK for name in conf.callbacks}
+    return stripped.finalize("consumer")
+
+
+class _ConsumerCore:
+    """A Consumer's state, and the work its background threads do for it: offset lookups,
+    commits, auto commit, offset resets, group statistics. The handle's hooks and request
+    callbacks are bound to this object, which never refers to the Consumer (see Consumer).
+
+    Threads: the assignment is changed on the application's thread and copied under the
+    handle lock by the main thread; each method says which thread runs it."""
+
+    def __init__(self, handle: Handle, settings: Settings, group_id: str) -> None:
+        self._handle = handle
         self._group_id = group_id
         self._coordinator = GroupCoordinator(handle, group_id)
         t = settings.topic
@@ -79,19 +512,16 @@ class Consumer:
         self._auto_commit_interval = settings.get_int("auto.commit.interval.ms") / 1000.0
         self._auto_store = settings.get_bool("enable.auto.offset.store")
         self._isolation = 1 if handle.read_committed else 0
-        handle.consumer_queue = ConsumerQueue(
-            settings.get_int("queued.max.messages.kbytes") * 1024,
-            settings.get_int("queued.min.messages"))
+        self._queue = ConsumerQueue(settings.get_int("queued.max.messages.kbytes") * 1024,
+                                    settings.get_int("queued.min.messages"))
+        handle.consumer_queue = self._queue
         handle.partition_eof = settings.get_bool("enable.partition.eof")
-        handle.offset_reset = self._offset_out_of_range
-        handle.main_hooks.append(self._main_tick)
-        handle.group_stats = self._group_stats
-        self._queue: ConsumerQueue = handle.consumer_queue
-        self._reply_pending = handle.reply_q.pending
         self._assignment: dict[tuple[str, int], Toppar] = {}
         #: The offsets assign() was given, as assignment() reports them (confluent does).
         self._assigned_offsets: dict[tuple[str, int], int] = {}
-        self._ever_assigned: set[tuple[str, int]] = set()
+        #: Topics librdkafka would have a topic object for: one of their partitions was
+        #: assigned, or list_topics() asked for them (seek/store_offsets errors depend on it).
+        self._known_topics: set[str] = set()
         #: Partitions waiting for a logical offset to be resolved (main thread issues queries).
         self._pending: dict[Toppar, int] = {}
         #: Partitions whose offset lookup is in flight, and when a failed one may be retried
@@ -107,26 +537,14 @@ class Consumer:
         self._last_auto_commit = time.monotonic()
         self._committing = False  # an automatic commit is in flight
         self._closed = False
-        handle.start()
+        handle.offset_reset = self._offset_out_of_range
+        handle.main_hooks.append(self._main_tick)
+        handle.group_stats = self._group_stats
 
     # --- assignment (app thread) --------------------------------------------------------------
 
-    def assign(self, partitions: Sequence[TopicPartition]) -> None:
-        """Replace the assignment with `partitions` (offsets as given, or logical)."""
-        self._check_open()
-        self._unassign_all()
-        try:
-            self.incremental_assign(partitions)
-        except KafkaException as exc:
-            # rd_kafka_assign() reports a code only; confluent-kafka words it like this.
-            code = exc.args[0].code()
-            raise KafkaException(KafkaError(
-                code, f"Failed to set assignment: {KafkaError(code).str()}")) from None
-
-    def incremental_assign(self, partitions: Sequence[TopicPartition]) -> None:
-        """Add `partitions` to the assignment."""
-        self._check_open()
-        _check_partitions(partitions)
+    def _incremental_assign(self, partitions: list[TopicPartition]) -> None:
+        """Add `partitions` (checked first: nothing changes if one is refused)."""
         self._check_additions(partitions)
         handle = self._handle
         if "consumer" in handle.debug or "cgrp" in handle.debug:
@@ -144,20 +562,16 @@ class Consumer:
                 tp.auto_store = self._auto_store
                 tp.eof_offset = OFFSET_INVALID
                 self._assignment[(p.topic, p.partition)] = tp
-                self._assigned_offsets[(p.topic, p.partition)] = p.offset
-                self._ever_assigned.add((p.topic, p.partition))
+                # librdkafka's assignment says OFFSET_STORED for OFFSET_INVALID (the same:
+                # start at the committed offset).
+                self._assigned_offsets[(p.topic, p.partition)] = (
+                    p.offset if p.offset != OFFSET_INVALID else OFFSET_STORED)
+                self._known_topics.add(p.topic)
                 self._start_at(tp, p.offset)
         handle.wake_main()
 
-    def unassign(self) -> None:
-        """Drop the whole assignment."""
-        self._check_open()
-        self._unassign_all()
-
-    def incremental_unassign(self, partitions: Sequence[TopicPartition]) -> None:
-        """Remove `partitions` from the assignment."""
-        self._check_open()
-        _check_partitions(partitions)
+    def _incremental_unassign(self, partitions: list[TopicPartition]) -> None:
+        """Remove `partitions` (checked first: nothing changes if one is not assigned)."""
         self._check_removals(partitions)
         for p in partitions:
             with self._handle.lock:  # the main thread's auto commit reads the assignment
@@ -165,6 +579,11 @@ class Consumer:
                 self._assigned_offsets.pop((p.topic, p.partition), None)
             if tp is not None:
                 self._stop(tp)
+
+    def _not_assigned_error(self, topic: str) -> int:
+        """App thread. What seek()/store_offsets() of a partition that is not assigned fail
+        with, as librdkafka: _STATE for a topic it has an object for, else _UNKNOWN_PARTITION."""
+        return ErrorCode._STATE if topic in self._known_topics else ErrorCode._UNKNOWN_PARTITION
 
     def _check_additions(self, partitions: Sequence[TopicPartition]) -> None:
         """As librdkafka's rd_kafka_assignment_add, before anything changes: start offsets
@@ -197,28 +616,6 @@ class Consumer:
                     f"{p.topic} [{p.partition}] can't be unassigned since it is not in the "
                     "current assignment"))
 
-    def assignment(self) -> list[TopicPartition]:
-        """The assigned partitions."""
-        self._check_open()
-        return [TopicPartition(t, p, self._assigned_offsets.get((t, p), OFFSET_INVALID))
-                for (t, p) in self._assignment]
-
-    def _group_stats(self, now: float) -> dict[str, Any]:
-        """Main thread. The statistics "cgrp" object of a consumer that is not a group member
-        (assign() only): no joins or rebalances ever happen, so join_state stays "init"."""
-        coord = self._coordinator
-        return {
-            "state": "up" if coord.node_id >= 0 else "init",
-            "stateage": int((now - coord.state_since) * 1000),
-            "join_state": "init",
-            "rebalance_age": 0,
-            "rebalance_cnt": 0,
-            "rebalance_reason": "",
-            # The group's assignment, which a consumer using assign() does not have (librdkafka
-            # reports 0 too: rkcg_group_assignment, not the partitions given to assign()).
-            "assignment_size": 0,
-        }
-
     def _unassign_all(self) -> None:
         with self._handle.lock:  # the main thread's auto commit reads the assignment
             stopping = list(self._assignment.values())
@@ -237,7 +634,12 @@ class Consumer:
         queue.purge(tp)
 
     def _toppar(self, topic: Any, partition: int) -> Toppar:
-        """Handle lock. The toppar, created ahead of metadata if the topic is still unknown."""
+        """Handle lock. The toppar, created ahead of metadata if the topic is still unknown.
+        A negative partition (librdkafka accepts TopicPartition(t, -1) and reads nothing)
+        gets a toppar of its own that no broker ever fetches: it must never index the
+        topic's partitions from the end."""
+        if partition < 0:
+            return Toppar(topic.name, partition)
         while len(topic.partitions) <= partition:
             topic.partitions.append(Toppar(topic.name, len(topic.partitions)))
         tp: Toppar = topic.partitions[partition]
@@ -259,6 +661,22 @@ class Consumer:
             tp.query_offset = offset
             self._pending[tp] = offset
         self._handle.wake_main()
+
+    def _group_stats(self, now: float) -> dict[str, Any]:
+        """Main thread. The statistics "cgrp" object of a consumer that is not a group member
+        (assign() only): no joins or rebalances ever happen, so join_state stays "init"."""
+        coord = self._coordinator
+        return {
+            "state": "up" if coord.node_id >= 0 else "init",
+            "stateage": int((now - coord.state_since) * 1000),
+            "join_state": "init",
+            "rebalance_age": 0,
+            "rebalance_cnt": 0,
+            "rebalance_reason": "",
+            # The group's assignment, which a consumer using assign() does not have (librdkafka
+            # reports 0 too: rkcg_group_assignment, not the partitions given to assign()).
+            "assignment_size": 0,
+        }
 
     # --- offsets resolution (main thread) -----------------------------------------------------
 
@@ -534,260 +952,33 @@ class Consumer:
                                                     else OFFSET_INVALID)
         return out
 
-    # --- consuming (app thread) ---------------------------------------------------------------
-
-    def poll(self, timeout: float | None = None) -> Message | None:
-        """The next message or event, waiting up to `timeout` s (None/-1: forever)."""
-        # Fast path: the current batch has a message and no event waits (no lock, no clock,
-        # no call). A closed consumer has no current batch, so it takes the slow path.
-        q = self._queue
-        i = q.cur_i
-        if i < q.cur_n and not self._reply_pending:
-            q.cur_i = i + 1
-            msg = q.cur[i]
-            q.cur_tp.app_pos = msg._offset + 1  # type: ignore[operator]  # set on messages
-            return msg
-        return self._poll_wait(timeout)
-
-    def _poll_wait(self, timeout: float | None) -> Message | None:
-        """App thread. poll() when the current batch is used up: events first, then the next
-        queued message or event, waiting until the deadline."""
-        if self._closed:
-            raise RuntimeError("Consumer closed")
-        queue = self._queue
-        deadline: float | None = None
-        while True:
-            if self._reply_pending:
-                self._serve_events()
-            item = queue.pop_nowait()
-            if item is not None:
-                return self._deliver(item[0], item[1])
-            if timeout == 0:
-                return None
-            if deadline is None:
-                deadline = deadline_for(timeout)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            queue.wait(remaining)
-
-    def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[Message]:
-        """Up to `num_messages` messages/events; waits up to `timeout` s for that many."""
-        self._check_open()
-        if num_messages < 0 or num_messages > 1_000_000:
-            raise ValueError("num_messages must be between 0 and 1000000 (1M)")
-        deadline = deadline_for(timeout)
-        queue = self._queue
-        deliver = self._deliver
-        out: list[Message] = []
-        while True:
-            if self._reply_pending:
-                self._serve_events()
-            while len(out) < num_messages:
-                # Whole slices of the current batch at a time, then the queue's next entry.
-                i, n = queue.cur_i, queue.cur_n
-                if i < n:
-                    k = min(n, i + num_messages - len(out))
-                    chunk = queue.cur[i:k]
-                    queue.cur_i = k
-                    out += chunk
-                    queue.cur_tp.app_pos = chunk[-1]._offset + 1  # type: ignore[operator]
-                    continue
-                item = queue.pop_nowait()
-                if item is None:
-                    break
-                out.append(deliver(item[0], item[1]))
-            # As librdkafka's consume_batch: wait for a full batch until the timeout.
-            if len(out) >= num_messages:
-                return out
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return out
-            queue.wait(remaining)
-
-    def _deliver(self, msg: Message, tp: Toppar | None) -> Message:
-        if tp is not None and msg._error is None:
-            tp.app_pos = msg._offset + 1  # type: ignore[operator]  # always set on messages
-        return msg
-
-    def _serve_events(self) -> None:
-        """Error, commit, throttle and log events, on the application's thread."""
-        q = self._handle.reply_q
-        if not q:
-            return
-        q.serve_in_order(q.pop_all(), lambda op: self._serve_op(*op))
-
-    def _serve_op(self, kind: str, payload: Any) -> None:
-        if kind == "commit":
-            if self._on_commit is not None:
-                err, partitions = payload
-                self._on_commit(err, partitions)
-        else:
-            self._events.serve(kind, payload)
-
-    # --- positions -----------------------------------------------------------------------------
-
-    def seek(self, partition: TopicPartition) -> None:
-        """Fetch `partition` from `partition.offset` next (it must be assigned)."""
-        self._check_open()
-        tp = self._assignment.get((partition.topic, partition.partition))
-        if tp is None:
-            # librdkafka: a partition that was assigned before is _STATE, any other
-            # _UNKNOWN_PARTITION.
-            if (partition.topic, partition.partition) in self._ever_assigned:
-                raise KafkaException(KafkaError(
-                    ErrorCode._STATE,
-                    f"Failed to seek to offset {partition.offset}: Local: Erroneous state"))
-            raise KafkaException(KafkaError(
-                ErrorCode._UNKNOWN_PARTITION,
-                f"Failed to seek to offset {partition.offset}: Local: Unknown partition"))
-        with self._handle.lock:
-            tp.eof_offset = OFFSET_INVALID
-            _forget_position(tp)
-            self._start_at(tp, partition.offset)
-        self._handle.consumer_queue.purge(tp)
-
-    def pause(self, partitions: Sequence[TopicPartition]) -> None:
-        """Stop fetching `partitions` (already fetched messages of them are dropped)."""
-        self._check_open()
-        _check_partitions(partitions)
-        for p in partitions:
-            tp = self._assignment.get((p.topic, p.partition))
-            if tp is not None:
-                with self._handle.lock:
-                    tp.paused = True
-                    # Drop what was prefetched; resume() fetches from the first message not
-                    # handed out yet: after the last one returned, or where fetching started
-                    # (assign/seek/offset lookup) if none was returned since.
-                    restart = tp.app_pos if tp.app_pos >= 0 else tp.start_pos
-                    if restart >= 0 and tp.fetch_state == "active":
-                        tp.fetch_pos = restart
-                    tp.version += 1
-                self._handle.consumer_queue.purge(tp)
-
-    def resume(self, partitions: Sequence[TopicPartition]) -> None:
-        """Resume fetching `partitions`."""
-        self._check_open()
-        _check_partitions(partitions)
-        for p in partitions:
-            tp = self._assignment.get((p.topic, p.partition))
-            if tp is not None:
-                tp.paused = False
-                if tp.leader is not None:
-                    tp.leader.wake()
-
-    def position(self, partitions: Sequence[TopicPartition]) -> list[TopicPartition]:
-        """The offset after the last message returned for each partition (or OFFSET_INVALID)."""
-        self._check_open()
-        _check_partitions(partitions)
-        out = []
-        for p in partitions:
-            tp = self._assignment.get((p.topic, p.partition))
-            offset = tp.app_pos if tp is not None else OFFSET_INVALID
-            out.append(TopicPartition(p.topic, p.partition, offset))
-        return out
-
-    def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None,
-                              cached: bool = False) -> tuple[int, int] | None:
-        """(low, high) watermarks: from the last fetch if `cached`, else asked of the leader."""
-        self._check_open()
-        handle = self._handle
-        if cached:
-            topic = handle.topics.get(partition.topic)
-            if topic is None or partition.partition >= len(topic.partitions):
-                return OFFSET_INVALID, OFFSET_INVALID
-            tp = topic.partitions[partition.partition]
-            return tp.lo_offset, tp.hi_offset
-        deadline = deadline_for(timeout)
-        tp = self._leader_toppar(partition, deadline)
-        low, high = self._list_offsets([(tp, OFFSET_BEGINNING), (tp, OFFSET_END)], deadline)
-        _raise_lookup_error(low[0] or high[0], "watermark offsets")
-        tp.lo_offset, tp.hi_offset = low[1], high[1]
-        return low[1], high[1]
-
-    def offsets_for_times(self, partitions: Sequence[TopicPartition],
-                          timeout: float | None = None) -> list[TopicPartition]:
-        """The earliest offset whose timestamp >= `partition.offset` (a timestamp in ms), or
-        -1 where there is none; one ListOffsets per leader broker, all sent together."""
-        self._check_open()
-        _check_partitions(partitions)
-        deadline = deadline_for(timeout)
-        queries = [(self._leader_toppar(p, deadline), p.offset) for p in partitions]
-        found = self._list_offsets(queries, deadline)
-        for code, _, _ in found:
-            _raise_lookup_error(code, "offsets")
-        return [TopicPartition(p.topic, p.partition, offset,
-                               leader_epoch=epoch if epoch >= 0 else None)
-                for p, (_, offset, epoch) in zip(partitions, found)]
-
-    def _leader_toppar(self, partition: TopicPartition, deadline: float) -> Toppar:
-        """App thread. The partition's toppar once its leader is known (metadata refreshed)."""
+    def _leader_toppar(self, partition: TopicPartition, deadline: float
+                       ) -> tuple[Toppar | None, int]:
+        """App thread. The partition's toppar once its leader is known (metadata refreshed),
+        or None and why not: UNKNOWN_TOPIC_OR_PART (no such topic), _UNKNOWN_PARTITION (no
+        such partition; a negative one at once, without asking) or _TIMED_OUT."""
+        if partition.partition < 0:
+            return None, ErrorCode._UNKNOWN_PARTITION
         handle = self._handle
         topic = handle.get_topic(partition.topic)
         while True:
             with handle.lock:
+                if topic.exists is False:
+                    return None, ErrorCode.UNKNOWN_TOPIC_OR_PART
                 info = handle.metadata.topics.get(partition.topic)
-                known = topic.exists is True and info is not None
-                if known and partition.partition < len(topic.partitions):
-                    tp = topic.partitions[partition.partition]
-                    if tp.leader is not None:
-                        return tp
-                if topic.exists is False or (known and info is not None and
-                                             partition.partition >= len(info.partitions)):
-                    raise KafkaException(KafkaError(ErrorCode._UNKNOWN_PARTITION,
-                                                    "Local: Unknown partition"))
+                if topic.exists is True and info is not None:
+                    if partition.partition >= len(info.partitions):
+                        return None, ErrorCode._UNKNOWN_PARTITION
+                    if partition.partition < len(topic.partitions):
+                        tp = topic.partitions[partition.partition]
+                        if tp.leader is not None:
+                            return tp, 0
             if time.monotonic() >= deadline:
-                raise KafkaException(KafkaError(ErrorCode._TIMED_OUT, "Local: Timed out"))
+                return None, ErrorCode._TIMED_OUT
             handle.request_metadata(reason="leader lookup")
             time.sleep(0.02)
 
     # --- commits -------------------------------------------------------------------------------
-
-    def store_offsets(self, message: Message | None = None,
-                      offsets: Sequence[TopicPartition] | None = None) -> None:
-        """Store offsets to be committed by the next commit() or auto commit."""
-        self._check_open()
-        if (message is None) == (offsets is None):
-            raise ValueError("expected either message or offsets")
-        if self._auto_store:
-            raise KafkaException(KafkaError(
-                ErrorCode._INVALID_ARG,
-                "Operation not valid when enable.auto.offset.store=true"))
-        if message is not None:
-            if message.error() is not None:
-                raise KafkaException(message.error())
-            items: list[tuple[Any, Any, int, str | None]] = [
-                (message.topic(), message.partition(), (message.offset() or 0) + 1, None)]
-        else:
-            assert offsets is not None
-            _check_partitions(offsets)
-            items = [(p.topic, p.partition, p.offset, p.metadata) for p in offsets]
-        for topic, partition, offset, metadata in items:
-            tp = self._assignment.get((str(topic), int(partition or 0)))
-            if tp is None:
-                raise KafkaException(KafkaError(ErrorCode._UNKNOWN_PARTITION,
-                                                "Local: Unknown partition"))
-            tp.stored_offset = offset
-            tp.stored_metadata = metadata
-
-    def commit(self, message: Message | None = None,
-               offsets: Sequence[TopicPartition] | None = None,
-               asynchronous: bool = True) -> list[TopicPartition] | None:
-        """Commit `message`'s offset + 1, `offsets`, or the stored offsets of the assignment."""
-        self._check_open()
-        if message is not None and offsets is not None:
-            raise ValueError("Commit: message and offsets are mutually exclusive")
-        if message is not None:
-            if message.error() is not None:
-                raise KafkaException(message.error())
-            to_commit = [TopicPartition(str(message.topic()), int(message.partition() or 0),
-                                        (message.offset() or 0) + 1)]
-        elif offsets is not None:
-            _check_partitions(offsets)
-            to_commit = list(offsets)
-        else:
-            return self._commit_stored(asynchronous, auto=False)
-        return self._commit(to_commit, asynchronous, auto=False)
 
     def _commit_stored(self, asynchronous: bool, auto: bool) -> list[TopicPartition] | None:
         """Commit the stored offsets of the assignment. As in librdkafka, a partition with
@@ -818,6 +1009,15 @@ class Consumer:
 
     def _commit(self, offsets: list[TopicPartition], asynchronous: bool, auto: bool
                 ) -> list[TopicPartition] | None:
+        """Commit `offsets`. As librdkafka, offsets below 0 are not sent (the results list them
+        as given); with none left it is _NO_OFFSET (raised, or told to on_commit)."""
+        if not any(p.offset >= 0 for p in offsets):
+            if asynchronous:
+                self._handle.reply_q.push(("commit", (KafkaError(ErrorCode._NO_OFFSET),
+                                                      offsets)))
+                return None
+            raise KafkaException(KafkaError(ErrorCode._NO_OFFSET,
+                                            "Commit failed: Local: No offset stored"))
         if asynchronous:
             coordinator = self._coordinator.current()
             if coordinator is not None:
@@ -900,6 +1100,8 @@ class Consumer:
                                ) -> Callable[[int], OffsetCommitRequest]:
         by_topic: dict[str, list[OffsetCommitRequestPartition]] = {}
         for p in offsets:
+            if p.offset < 0:
+                continue  # never sent (librdkafka's rd_kafka_OffsetCommitRequest)
             by_topic.setdefault(p.topic, []).append(OffsetCommitRequestPartition(
                 partition_index=p.partition, committed_offset=p.offset,
                 committed_leader_epoch=p.leader_epoch if p.leader_epoch is not None else -1,
@@ -932,7 +1134,7 @@ class Consumer:
                                                 p.leader_epoch,
                                                 KafkaError(code) if code else None))
             tp = self._assignment.get((p.topic, p.partition))
-            if tp is not None and not code:
+            if tp is not None and not code and p.offset >= 0:
                 tp.committed_offset = p.offset
         if report:
             self._handle.reply_q.push(("commit", (KafkaError(first_error) if first_error
@@ -947,69 +1149,6 @@ class Consumer:
             self._handle.reply_q.push(("commit", (KafkaError(err), offsets)))
         raise KafkaException(KafkaError(err, f"Commit failed: {KafkaError(err).str()}"))
 
-    def committed(self, partitions: Sequence[TopicPartition], timeout: float | None = None
-                  ) -> list[TopicPartition]:
-        """The committed offsets of `partitions` for this group (OFFSET_INVALID if none)."""
-        self._check_open()
-        _check_partitions(partitions)
-        deadline = deadline_for(timeout)
-        while True:
-            result = self._fetch_committed(list(partitions), deadline)
-            if result is not None:
-                return [TopicPartition(p.topic, p.partition,
-                                       result.get((p.topic, p.partition), OFFSET_INVALID))
-                        for p in partitions]
-            if time.monotonic() >= deadline:
-                raise KafkaException(KafkaError(ErrorCode._TIMED_OUT,
-                                                "Failed to get committed offsets: Local: "
-                                                "Timed out"))
-            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
-
-    # --- misc ----------------------------------------------------------------------------------
-
-    def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
-        """Ask the cluster for its brokers and topics (all, or just `topic`)."""
-        if self._closed:
-            raise RuntimeError("Handle has been closed")  # confluent-kafka's wording here
-        return list_topics(self._handle, topic, timeout)
-
-    def subscribe(self, topics: Sequence[str], **kwargs: Any) -> None:
-        raise NotImplementedError("rdpy does not implement consumer groups (subscribe) yet; "
-                                  "use assign()")
-
-    def unsubscribe(self) -> None:
-        raise NotImplementedError("rdpy does not implement consumer groups (subscribe) yet")
-
-    def close(self) -> None:
-        """Commit stored offsets (if auto commit is on), then stop the client's threads."""
-        if self._closed:
-            return
-        if self._auto_commit:
-            try:
-                self._commit_stored(asynchronous=False, auto=True)
-            except KafkaException:
-                pass
-        # As librdkafka's close: outstanding asynchronous commits finish first (their
-        # on_commit callbacks are served here), for at most the socket timeout.
-        deadline = time.monotonic() + self._handle.request_timeout
-        try:
-            while self._commits_inflight > 0 and time.monotonic() < deadline:
-                self._serve_events()
-                self._handle.reply_q.wait(min(0.05, max(0.0, deadline - time.monotonic())))
-            self._serve_events()
-        finally:  # an on_commit that raises still gets the client stopped
-            self._closed = True
-            self._queue.drop_current()  # poll()'s fast path must not hand out anything more
-            self._handle.destroy()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("Consumer closed")
-
-    def __del__(self) -> None:
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            handle.destroy_on_gc()
 
 
 #: Errors after which the partition leader is looked up again.
@@ -1058,6 +1197,11 @@ def _raise_lookup_error(code: int, what: str) -> None:
                                         retriable=is_retriable(code)))
 
 
+def _raise_store_error(code: int) -> NoReturn:
+    """store_offsets() failed as confluent-kafka words it."""
+    raise KafkaException(KafkaError(code, f"StoreOffsets failed: {err2str(code)}"))
+
+
 def _list_offsets_results(response: Any) -> dict[tuple[str, int], tuple[int, int, int]]:
     """A ListOffsets answer as {(topic, partition): (error code, offset, leader epoch)}."""
     out: dict[tuple[str, int], tuple[int, int, int]] = {}
@@ -1069,11 +1213,19 @@ def _list_offsets_results(response: Any) -> dict[tuple[str, int], tuple[int, int
 
 
 def _check_partitions(partitions: Any) -> None:
-    if not isinstance(partitions, (list, tuple)):
-        raise TypeError("expected list of TopicPartition")
+    """App thread, before anything changes. As confluent-kafka: a list (not a tuple) of
+    TopicPartition objects (not subclasses)."""
+    if not isinstance(partitions, list):
+        raise TypeError("requires list of TopicPartition")
     for p in partitions:
-        if not isinstance(p, TopicPartition):
-            raise TypeError("expected list of TopicPartition")
+        if type(p) is not TopicPartition:
+            raise TypeError("expected TopicPartition")
+
+
+def _check_partition(partition: Any) -> None:
+    """App thread. One TopicPartition argument (seek, get_watermark_offsets)."""
+    if type(partition) is not TopicPartition:
+        raise TypeError("expected TopicPartition")
 
 
 def _offset_name(offset: int) -> str:

@@ -199,13 +199,26 @@ class Handle:
             self.mock_cluster.close()
 
     def destroy_on_gc(self) -> None:
-        """App thread, from a client's __del__: stop the threads, never hanging."""
+        """From a client's __del__: stop the threads, never hanging. Usually on the thread
+        that dropped the client's last reference (the application's): stopped and joined as
+        destroy() does. The cyclic GC may run it on any thread, the client's own included."""
         if self.terminating:
             return
         if sys.is_finalizing():
             # Interpreter exit: daemon threads are already frozen (possibly holding locks) and
             # end with the process; waiting for them could hang.
             self.terminating = True
+            return
+        current = threading.current_thread()
+        if current is self._main or any(b.thread is current
+                                        for b in self.bootstrap + list(self.brokers.values())):
+            # Collected on one of the client's own threads, which may be holding one of its
+            # locks right now: tell every thread to stop without a lock or a wait (the main
+            # thread sees `terminating` within a tick; broker threads are woken).
+            self.terminating = True
+            for b in self.bootstrap + list(self.brokers.values()):
+                b.terminating = True
+                b.wake()
             return
         self.destroy(timeout=1.0)
 
