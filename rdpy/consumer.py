@@ -21,7 +21,7 @@ from rdpy.admin import ClusterMetadata
 from rdpy.client.broker import Broker, Request
 from rdpy.client.coordinator import GroupCoordinator
 from rdpy.client.cqueue import ConsumerQueue
-from rdpy.client.handle import Handle, refuse_unimplemented
+from rdpy.client.handle import Handle, engine_settings, refuse_unimplemented
 from rdpy.client.events import ClientEvents
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.sync import deadline_for, list_topics, request_sync, requests_sync
@@ -76,7 +76,7 @@ class Consumer:
             raise ValueError("Failed to create consumer: group.id must be set")
         refuse_unimplemented(settings, "consumer", [])
         self._settings = settings
-        handle = Handle(_engine_settings(conf), "consumer")
+        handle = Handle(engine_settings(conf, "consumer"), "consumer")
         self._handle = handle
         for warning in settings.warnings:
             handle.log(4, "CONFWARN", warning)
@@ -478,20 +478,6 @@ class Consumer:
         handle = getattr(self, "_handle", None)
         if handle is not None:
             handle.destroy_on_gc()
-
-
-#: What the engine's settings hold in place of each application callback (_engine_settings).
-_APP_CALLBACK = "<application callback>"
-
-
-def _engine_settings(conf: Conf) -> Settings:
-    """The settings the handle and its threads get: the application's callables replaced by a
-    marker (they only ask whether one is set; callbacks run from poll(), served by the
-    Consumer's own settings). A callback that refers to the Consumer (a bound method of the
-    object that owns it) must not keep it alive through the threads."""
-    stripped = conf.copy()
-    stripped.callbacks = {name: _APP_CALLBACK for name in conf.callbacks}
-    return stripped.finalize("consumer")
 
 
 class _ConsumerCore:

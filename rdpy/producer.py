@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rdpy.admin import ClusterMetadata
-from rdpy.client.handle import Handle, Op, refuse_unimplemented
+from rdpy.client.handle import Handle, Op, engine_settings, refuse_unimplemented
+from rdpy.client.log import emit as emit_log, thread_tag
 from rdpy.client.events import ClientEvents
 from rdpy.client.msg import Headers, ProducerMessage
 from rdpy.client.queue import MAX_BLOCK_SLICE
@@ -109,7 +110,7 @@ class Producer:
         settings = conf.finalize("producer")
         _refuse_unimplemented(settings)
         self._settings = settings
-        self._handle = Handle(settings, "producer")
+        self._handle = Handle(engine_settings(conf, "producer"), "producer")
         for warning in settings.warnings:
             self._handle.log(4, "CONFWARN", warning)
         callbacks = settings.callbacks
@@ -418,15 +419,25 @@ class Producer:
         handle = getattr(self, "_handle", None)
         if handle is None or handle.terminating:
             return
-        if handle.msg_cnt > 0:
+        if handle.msg_cnt > 0 and handle.log_level >= 4:
             # librdkafka's warning when a producer is destroyed without flush(); logged here
             # at once, since no poll() will ever serve it.
-            handle.log_now(4, "TERMINATE", (
+            self._log_now(4, "TERMINATE", (
                 f"Producer terminating with {handle.msg_cnt} message"
                 f"{'s' if handle.msg_cnt != 1 else ''} ({handle.msg_bytes} byte"
                 f"{'s' if handle.msg_bytes != 1 else ''}) still in queue or transit: use flush() "
                 "to wait for outstanding message delivery"))
         handle.destroy_on_gc()
+
+
+    def _log_now(self, level: int, facility: str, text: str) -> None:
+        """App thread, when no poll() will follow (the producer is going away): the line goes
+        to the `logger` (or Python logging) at once. Never raises: logging may be torn down."""
+        try:
+            emit_log(self._events.logger, self._handle.name,
+                     (level, facility, f"[thrd:{thread_tag()}]: {text}"))
+        except Exception:
+            pass
 
 
 def _refuse_unimplemented(settings: Any) -> None:

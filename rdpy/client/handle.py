@@ -24,7 +24,7 @@ from rdpy.client.msg import ProducerMessage
 from rdpy.client.partitioner import TopicPartitioner
 from rdpy.client.queue import OpQueue
 from rdpy.client.toppar import Topic, Toppar
-from rdpy.config.conf import Settings
+from rdpy.config.conf import ClientType, Conf, Settings
 from rdpy.stats.counters import TopicCounters, statistics_interval
 from rdpy.stats.emit import StatsEmitter
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
@@ -42,6 +42,20 @@ _instance_lock = threading.Lock()
 #: Ops on the reply queue: ("dr", [ProducerMessage]), ("error", KafkaError),
 #: ("log", (level, facility, text)), ("throttle", (broker_name, node_id, ms)).
 Op = tuple[str, Any]
+
+
+#: What the engine's settings hold in place of each application callback (engine_settings).
+_APP_CALLBACK = "<application callback>"
+
+
+def engine_settings(conf: Conf, kind: ClientType) -> Settings:
+    """The settings a client's Handle and threads get: the application's callables replaced by
+    a marker (the engine only asks whether one is set; callbacks run from poll(), served from
+    the client's own settings). A callback that refers to its client (a bound method of the
+    object that owns it) must not keep the client alive through the threads."""
+    stripped = conf.copy()
+    stripped.callbacks = {name: _APP_CALLBACK for name in conf.callbacks}
+    return stripped.finalize(kind)
 
 
 def parse_bootstrap(servers: str) -> list[tuple[str, int]]:
@@ -251,16 +265,6 @@ class Handle:
             self.reply_q.push(("log", line))
         else:
             emit_log(None, self.name, line)
-
-    def log_now(self, level: int, facility: str, text: str) -> None:
-        """App thread, when no poll() will follow (a client being destroyed): the line goes to
-        the `logger` (or Python logging) at once. Never raises: logging may be torn down."""
-        if level > self.log_level:
-            return
-        try:
-            emit_log(self.logger, self.name, (level, facility, f"[thrd:{thread_tag()}]: {text}"))
-        except Exception:
-            pass
 
     def dbg(self, context: str, facility: str, text: str) -> None:
         """Any thread. A debug line, logged when `context` is among the `debug` contexts.

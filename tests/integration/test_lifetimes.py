@@ -186,12 +186,12 @@ def test_dropped_clients_give_back_their_threads_and_sockets(
         f"threads/fds {report['one_by_one_after']} did not come back to {baseline}: {report}")
 
 
-def test_a_consumer_whose_callbacks_refer_to_it_is_freed_by_the_cyclic_gc(
+def test_clients_whose_callbacks_refer_to_them_are_freed_by_the_cyclic_gc(
     client: ModuleType, broker: BrokerEndpoint  # noqa: F811
 ) -> None:
-    """Its callbacks are bound methods of the object that owns it (error_cb, on_commit,
-    stats_cb, logger): once that object is dropped, gc.collect() frees the consumer and its
-    threads and sockets go."""
-    report = _run_child(client, CHILD_CYCLE, broker, "10", "consumer")
+    """Their callbacks are bound methods of the object that owns them (error_cb, on_commit or
+    on_delivery, stats_cb, logger): once that object is dropped, gc.collect() frees the client
+    and its threads and sockets go."""
+    report = _run_child(client, CHILD_CYCLE, broker, "10", "consumer,producer")
     assert report["settled_s"] is not None, (
         f"threads/fds {report['after']} did not come back to {report['baseline']}: {report}")
