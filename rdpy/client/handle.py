@@ -121,6 +121,12 @@ class Handle:
         self._metadata_asking: set[str] = set()
         self._last_full_refresh = clock()
         self.fast_refresh = settings.get_int("topic.metadata.refresh.fast.interval.ms") / 1000.0
+        #: The interval between refreshes while a topic is unknown or leaderless: the fast
+        #: interval, doubled after each such refresh up to retry.backoff.max.ms, as librdkafka
+        #: documents topic.metadata.refresh.fast.interval.ms (main thread).
+        self.refresh_backoff = self.fast_refresh
+        self.refresh_backoff_max = max(self.fast_refresh,
+                                       settings.get_int("retry.backoff.max.ms") / 1000.0)
         self.refresh_interval = settings.get_int("topic.metadata.refresh.interval.ms") / 1000.0
         self.propagation_max = settings.get_int("topic.metadata.propagation.max.ms") / 1000.0
         self.metadata_max_age = settings.get_int("metadata.max.age.ms") / 1000.0
@@ -357,8 +363,8 @@ class Handle:
 
         With `topics`, for those of them no request in flight asks for already, at once (a new
         topic, a new connection). Without, for every known topic: one such refresh at a time,
-        at most once per topic.metadata.refresh.fast.interval.ms unless `force`d; a refresh
-        turned down here is retried by the main thread's next tick.
+        at most once per `refresh_backoff` unless `force`d; a refresh turned down here is
+        retried by the main thread's next tick.
         """
         now = self.clock()
         with self.lock:
@@ -371,7 +377,7 @@ class Handle:
             else:
                 if self._metadata_inflight and not force:
                     return False
-                if not force and now - self._metadata_requested_at < self.fast_refresh:
+                if not force and now - self._metadata_requested_at < self.refresh_backoff:
                     return False
                 wanted = sorted(self.topics)
             broker = via if via is not None else self._any_broker()
@@ -608,9 +614,14 @@ class Handle:
         for hook in self.main_hooks:
             hook(now)
         self._emit_stats(now)
+        if not need_refresh:
+            self.refresh_backoff = self.fast_refresh
         if need_refresh or now - self._last_full_refresh >= self.refresh_interval:
-            if self.request_metadata(reason="refresh") and not need_refresh:
-                self._last_full_refresh = now
+            if self.request_metadata(reason="refresh"):
+                if need_refresh:
+                    self.refresh_backoff = min(self.refresh_backoff * 2, self.refresh_backoff_max)
+                else:
+                    self._last_full_refresh = now
         elif not self.brokers and now - self._metadata_requested_at > 1.0:
             self.request_metadata(reason="no brokers known")
 
