@@ -114,6 +114,8 @@ class Broker:
         self.max_inflight = settings.get_int("max.in.flight.requests.per.connection")
         self.max_frame = settings.get_int("receive.message.max.bytes") + 512
         self.connects = 0
+        #: When a connection (or attempt) last failed (-inf: never).
+        self.lost_at = float("-inf")
         self.disconnects = 0
         #: Statistics (broker thread writes, the stats emitter reads).
         self.stats = BrokerCounters(settings)
@@ -503,6 +505,7 @@ class Broker:
         state = self.state
         if self.conn is not None:
             self.disconnects += 1
+        self.lost_at = now
         self._close_connection()
         inflight = list(self.waitresp.values())
         self.waitresp.clear()

@@ -82,6 +82,17 @@ def parse_bootstrap(servers: str) -> list[tuple[str, int]]:
     return out
 
 
+class MetadataAsk:
+    """What one of the handle's Metadata requests asks for: `topics` (a full refresh fills
+    them in when it is sent; empty means brokers only)."""
+
+    __slots__ = ("topics", "full")
+
+    def __init__(self, topics: list[str], full: bool) -> None:
+        self.topics = topics
+        self.full = full
+
+
 class Handle:
     """Shared engine state of one client instance."""
 
@@ -119,6 +130,8 @@ class Handle:
         #: Topics some Metadata request in flight asks for: a new topic is asked for at once
         #: unless it is among them (as librdkafka's metadata cache hints do).
         self._metadata_asking: set[str] = set()
+        #: A full refresh is queued and has not listed its topics yet (see request_metadata).
+        self._full_refresh_unsent = False
         self._last_full_refresh = clock()
         self.fast_refresh = settings.get_int("topic.metadata.refresh.fast.interval.ms") / 1000.0
         #: The interval between refreshes while a topic is unknown or leaderless: the fast
@@ -289,7 +302,11 @@ class Handle:
             # a broker that restarted without a topic (or lost leadership) is noticed before
             # anything more is produced to the old partitions.
             with self.lock:
-                known = list(self.topics)
+                # Topics not known yet, or last learned before this broker's connection was
+                # lost: a broker that restarted may have lost a topic or its leadership.
+                cached = self.metadata.topics
+                known = [name for name in self.topics if name not in cached
+                         or cached[name].updated_at <= broker.lost_at]
             if known:
                 self.request_metadata(reason="connected", topics=known, via=broker)
             self._main_wake.set()
@@ -364,13 +381,19 @@ class Handle:
         With `topics`, for those of them no request in flight asks for already, at once (a new
         topic, a new connection). Without, for every known topic: one such refresh at a time,
         at most once per `refresh_backoff` unless `force`d; a refresh turned down here is
-        retried by the main thread's next tick.
+        retried by the main thread's next tick. A refresh of every topic lists them when it is
+        sent, not when it is queued: a topic added while it waits for a connection is in it,
+        and is not asked for separately.
         """
         now = self.clock()
         with self.lock:
             if self.terminating:
                 return False
-            if topics is not None:
+            full = topics is None
+            if not full:
+                assert topics is not None
+                if self._full_refresh_unsent:
+                    return False  # the refresh waiting to be sent will ask for them
                 wanted = sorted(t for t in set(topics) if t not in self._metadata_asking)
                 if not wanted:
                     return False
@@ -379,29 +402,41 @@ class Handle:
                     return False
                 if not force and now - self._metadata_requested_at < self.refresh_backoff:
                     return False
-                wanted = sorted(self.topics)
+                wanted = []
             broker = via if via is not None else self._any_broker()
             if broker is None:
                 return False
-            full = topics is None
             if full:
                 self._metadata_inflight = True
+                self._full_refresh_unsent = True
                 self._metadata_requested_at = now
             self._metadata_asking.update(wanted)
+        ask = MetadataAsk(wanted, full)
         allow = self.allow_auto_create
 
         def build(version: int) -> MetadataRequest:
+            if ask.full:
+                ask.topics = self._topics_for_full_refresh()
             return MetadataRequest(
-                topics=[MetadataRequestTopic(name=t) for t in wanted],
+                topics=[MetadataRequestTopic(name=t) for t in ask.topics],
                 allow_auto_topic_creation=allow,
             )
 
         self.dbg("metadata", "METADATA", f"{broker.name}: Request metadata for "
                  f"{len(wanted)} topic(s): {reason}" if wanted else
-                 f"{broker.name}: Request metadata for brokers only: {reason}")
+                 f"{broker.name}: Request metadata for "
+                 f"{'known topics' if full else 'brokers only'}: {reason}")
         broker.enqueue_request(Request(_METADATA, build, self._on_metadata,
-                                       self.request_timeout, context=(wanted, full)))
+                                       self.request_timeout, context=ask))
         return True
+
+    def _topics_for_full_refresh(self) -> list[str]:
+        """Broker thread, as the full refresh is sent: every known topic, now asked for."""
+        with self.lock:
+            self._full_refresh_unsent = False
+            topics = sorted(self.topics)
+            self._metadata_asking.update(topics)
+            return topics
 
     def _any_broker(self) -> Broker | None:
         """Handle lock. An UP broker if any (learned first), else one not backing off."""
@@ -417,15 +452,17 @@ class Handle:
 
     def _on_metadata(self, broker: Broker, err: int, response: Any, request: Request) -> None:
         """Broker thread. The answer to the handle's own Metadata request."""
-        topics, full = request.context
+        ask: MetadataAsk = request.context
         if not err:
             self.dbg("metadata", "METADATA", f"{broker.name}: Received metadata: "
                      f"{len(response.brokers)} broker(s), {len(response.topics)} topic(s)")
-            self.apply_metadata(response, topics)
+            self.apply_metadata(response, ask.topics)
         with self.lock:
-            if full:
+            if ask.full:
                 self._metadata_inflight = False
-            self._metadata_asking.difference_update(topics)
+                if request.version < 0:  # failed before it was sent
+                    self._full_refresh_unsent = False
+            self._metadata_asking.difference_update(ask.topics)
         if err:
             self._main_wake.set()
 
