@@ -114,6 +114,11 @@ class Broker:
         self.max_inflight = settings.get_int("max.in.flight.requests.per.connection")
         self.max_frame = settings.get_int("receive.message.max.bytes") + 512
         self.connects = 0
+        #: Producer: after a reconnect, no Produce until the metadata refresh this connection
+        #: triggered is answered (a restarted broker may have lost a topic or a leadership,
+        #: and acknowledge writes to partitions it no longer has). Set and cleared by the
+        #: handle.
+        self.awaiting_metadata = False
         #: When a connection (or attempt) last failed (-inf: never).
         self.lost_at = float("-inf")
         self.disconnects = 0
@@ -206,7 +211,8 @@ class Broker:
         if self.state == UP:
             self._send_queued(now)
             if self.producer is not None:
-                next_wakeup = min(next_wakeup, self.producer.serve(now))
+                next_wakeup = min(next_wakeup, self.producer.scan_timeouts(now)
+                                  if self.awaiting_metadata else self.producer.serve(now))
             elif self.fetcher is not None:
                 next_wakeup = min(next_wakeup, self.fetcher.serve(now))
         elif self.producer is not None and self.toppars:
@@ -238,6 +244,16 @@ class Broker:
                     self.toppars.remove(payload)
                     if self.producer is not None:
                         self.producer.release(payload)
+            elif kind == "toppar_remove":
+                # The partition no longer exists: what waits for it fails.
+                if payload in self.toppars:
+                    self.toppars.remove(payload)
+                if self.producer is not None:
+                    self.producer.remove(payload)
+            elif kind == "connect_now":
+                # The main thread's probe while no broker is up: skip the rest of the backoff.
+                if self.state in (INIT, DOWN):
+                    self.next_connect_at = 0.0
             elif kind == "purge" and self.producer is not None:
                 self.producer.purge(payload, now)
             elif kind == "terminate":

@@ -86,11 +86,13 @@ class MetadataAsk:
     """What one of the handle's Metadata requests asks for: `topics` (a full refresh fills
     them in when it is sent; empty means brokers only)."""
 
-    __slots__ = ("topics", "full")
+    __slots__ = ("topics", "full", "held")
 
     def __init__(self, topics: list[str], full: bool) -> None:
         self.topics = topics
         self.full = full
+        #: The broker that sends no Produce until this is answered (Broker.awaiting_metadata).
+        self.held: Broker | None = None
 
 
 class Handle:
@@ -144,6 +146,11 @@ class Handle:
         self.propagation_max = settings.get_int("topic.metadata.propagation.max.ms") / 1000.0
         self.metadata_max_age = settings.get_int("metadata.max.age.ms") / 1000.0
         self.request_timeout = settings.get_int("socket.timeout.ms") / 1000.0
+        self.rebootstrap = settings.get_enum("metadata.recovery.strategy") == "rebootstrap"
+        #: Producer partitions removed from their topic (re-created smaller), still swept by
+        #: the main thread for messages produce() put there as they went.
+        self._removed: list[Toppar] = []
+        self._next_probe = 0.0
         self.allow_auto_create = (settings.get_bool("allow.auto.create.topics")
                                   or (kind == "producer"
                                       and not settings.is_modified("allow.auto.create.topics")))
@@ -308,7 +315,9 @@ class Handle:
                 known = [name for name in self.topics if name not in cached
                          or cached[name].updated_at <= broker.lost_at]
             if known:
-                self.request_metadata(reason="connected", topics=known, via=broker)
+                # A producer's broker holds its Produce requests until the answer.
+                self.request_metadata(reason="connected", topics=known, via=broker,
+                                      hold=broker.producer is not None)
             self._main_wake.set()
             return
         if broker.state != "DOWN":
@@ -375,7 +384,8 @@ class Handle:
         self.request_metadata(reason=reason)
 
     def request_metadata(self, reason: str, force: bool = False,
-                         topics: list[str] | None = None, via: Broker | None = None) -> bool:
+                         topics: list[str] | None = None, via: Broker | None = None,
+                         hold: bool = False) -> bool:
         """Any thread. Ask a usable broker (or `via`) for metadata.
 
         With `topics`, for those of them no request in flight asks for already, at once (a new
@@ -383,7 +393,7 @@ class Handle:
         at most once per `refresh_backoff` unless `force`d; a refresh turned down here is
         retried by the main thread's next tick. A refresh of every topic lists them when it is
         sent, not when it is queued: a topic added while it waits for a connection is in it,
-        and is not asked for separately.
+        and is not asked for separately. `hold`: `via` sends no Produce until the answer.
         """
         now = self.clock()
         with self.lock:
@@ -412,6 +422,9 @@ class Handle:
                 self._metadata_requested_at = now
             self._metadata_asking.update(wanted)
         ask = MetadataAsk(wanted, full)
+        if hold and via is not None:
+            via.awaiting_metadata = True
+            ask.held = via
         allow = self.allow_auto_create
 
         def build(version: int) -> MetadataRequest:
@@ -463,6 +476,9 @@ class Handle:
                 if request.version < 0:  # failed before it was sent
                     self._full_refresh_unsent = False
             self._metadata_asking.difference_update(ask.topics)
+        if ask.held is not None:
+            ask.held.awaiting_metadata = False
+            ask.held.wake()
         if err:
             self._main_wake.set()
 
@@ -534,6 +550,13 @@ class Handle:
             # A new list, published whole: produce() reads it without a lock.
             topic.partitions = topic.partitions + [
                 Toppar(topic.name, i) for i in range(len(topic.partitions), len(partitions))]
+        elif len(topic.partitions) > len(partitions) and self.kind == "producer":
+            # The topic was re-created smaller (Kafka never shrinks one): librdkafka removes
+            # the partitions no longer reported and fails what waits for them.
+            removed = topic.partitions[len(partitions):]
+            topic.partitions = topic.partitions[:len(partitions)]
+            for tp in removed:
+                self._remove_toppar(tp)
         for info in partitions:
             if info.id >= len(topic.partitions):
                 continue
@@ -552,6 +575,18 @@ class Handle:
             topic.direct = False
             if error:
                 topic.error = error
+
+    def _remove_toppar(self, tp: Toppar) -> None:
+        """Handle lock. A producer's partition gone from the metadata: its leader's thread
+        fails its queued messages; the main thread fails any produce() still put there
+        (one that read the partition list just before it changed)."""
+        self.dbg("topic", "REMOVE", f"{tp.topic} [{tp.partition}] no longer reported in metadata")
+        old = tp.leader
+        tp.leader = None
+        tp.leader_id = -1
+        self._removed.append(tp)
+        if old is not None:
+            old.post("toppar_remove", tp)
 
     def _set_leader(self, tp: Toppar, leader_id: int) -> None:
         """Handle lock. Delegate a partition to its (new) leader's broker thread."""
@@ -648,6 +683,8 @@ class Handle:
                     failed += _expire_msgq(tp, now)
         self.deliver(failed)
         self._evict_stale_metadata(now)
+        self._fail_removed()
+        self._probe_cluster(now)
         for hook in self.main_hooks:
             hook(now)
         self._emit_stats(now)
@@ -661,6 +698,34 @@ class Handle:
                     self._last_full_refresh = now
         elif not self.brokers and now - self._metadata_requested_at > 1.0:
             self.request_metadata(reason="no brokers known")
+
+    def _fail_removed(self) -> None:
+        """Main thread. Messages queued on removed partitions with no leader to fail them."""
+        with self.lock:
+            removed = list(self._removed)
+        failed = [m for tp in removed if tp.msgq and tp.leader is None for m in tp.take_all()]
+        for m in failed:
+            m.err = ErrorCode._UNKNOWN_PARTITION
+        self.deliver(failed)
+
+    def _probe_cluster(self, now: float) -> None:
+        """Main thread. While no broker is up, once a second, tell every broker backing off
+        from a failed connection to try again at once (those with nothing to send stay idle).
+
+        librdkafka does the same in effect with metadata.recovery.strategy=rebootstrap (the
+        default): when every broker is down it re-adds the bootstrap brokers, which start
+        without a backoff, and its one-second timers ask for a cluster connection. So a
+        cluster back after an outage is found within about a second, not after
+        reconnect.backoff.max.ms (10 s)."""
+        if not self.rebootstrap or now < self._next_probe:
+            return
+        brokers = self.all_brokers()
+        if any(b.state == UP for b in brokers):
+            return
+        self._next_probe = now + 1.0
+        for b in brokers:
+            if b.state == "DOWN" and b.next_connect_at > now:
+                b.post("connect_now")
 
     def _emit_stats(self, now: float) -> None:
         """Main thread. One statistics document per statistics.interval.ms, for poll()."""

@@ -427,6 +427,13 @@ class ProduceServer:
         if leader is not None:
             leader.wake()
 
+    def remove(self, tp: Toppar) -> None:
+        """The partition is gone from the cluster's metadata: its queued messages fail with
+        _UNKNOWN_PARTITION (in-flight ones keep waiting for their answer)."""
+        msgs = list(tp.xmitq) + tp.take_all()
+        tp.set_xmitq(deque())
+        self._fail(msgs, ErrorCode._UNKNOWN_PARTITION)
+
     def purge(self, what: tuple[bool, bool, Any], now: float) -> None:
         """Purge this broker's transmit queues and/or in-flight requests (rd_kafka_purge)."""
         in_queue, in_flight, done = what
