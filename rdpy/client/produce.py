@@ -109,7 +109,8 @@ class ProduceServer:
         broker = self.broker
         flushing = self.handle.flushing
         ready: list[Toppar] = []
-        for tp in broker.toppars:
+        owned = [tp for tp in broker.toppars if tp.claim_xmitq(broker)]
+        for tp in owned:
             if tp.msgq:
                 tp.move_msgq_to_xmitq()
             xmitq = tp.xmitq
@@ -133,7 +134,7 @@ class ProduceServer:
         if ready:
             # In-flight limit reached: a response (socket readable) wakes us.
             return wakeup
-        for tp in broker.toppars:
+        for tp in owned:
             if tp.xmitq and tp.backoff_until <= now:
                 # What a full batch left behind waits for its own linger time.
                 wakeup = min(wakeup, tp.xmitq[0].enq_time + self.linger)
@@ -150,6 +151,8 @@ class ProduceServer:
         """Broker not UP: expire messages whose message.timeout.ms passed."""
         wakeup = now + 1.0
         for tp in self.broker.toppars:
+            if not tp.claim_xmitq(self.broker):
+                continue
             if tp.msgq:
                 tp.move_msgq_to_xmitq()
             if tp.xmitq:
@@ -402,7 +405,7 @@ class ProduceServer:
         self.broker.stats.txretries += 1
         tp.retry_backoff = min(max(tp.retry_backoff * 2, self.backoff), self.backoff_max)
         tp.backoff_until = now + tp.retry_backoff
-        if tp.leader is self.broker and tp in self.broker.toppars:
+        if tp.xmit_owner is self.broker:
             tp.set_xmitq(deque(sorted(msgs + list(tp.xmitq), key=_msgid)))
         else:
             tp.requeue_front(msgs)
@@ -418,11 +421,9 @@ class ProduceServer:
     # --- ops from other threads ----------------------------------------------------------------
 
     def release(self, tp: Toppar) -> None:
-        """The partition moved to another leader: hand its transmit queue back to msgq."""
-        if tp.xmitq:
-            msgs = list(tp.xmitq)
-            tp.set_xmitq(deque())
-            tp.requeue_front(msgs)
+        """The partition moved to another leader: hand its transmit queue back to msgq, then
+        let the new leader claim it."""
+        tp.release_xmitq(self.broker)
         leader = tp.leader
         if leader is not None:
             leader.wake()
@@ -430,16 +431,15 @@ class ProduceServer:
     def remove(self, tp: Toppar) -> None:
         """The partition is gone from the cluster's metadata: its queued messages fail with
         _UNKNOWN_PARTITION (in-flight ones keep waiting for their answer)."""
-        msgs = list(tp.xmitq) + tp.take_all()
-        tp.set_xmitq(deque())
-        self._fail(msgs, ErrorCode._UNKNOWN_PARTITION)
+        tp.release_xmitq(self.broker)
+        self._fail(tp.take_all(), ErrorCode._UNKNOWN_PARTITION)
 
     def purge(self, what: tuple[bool, bool, Any], now: float) -> None:
         """Purge this broker's transmit queues and/or in-flight requests (rd_kafka_purge)."""
         in_queue, in_flight, done = what
         if in_queue:
             for tp in self.broker.toppars:
-                if tp.xmitq:
+                if tp.xmit_owner is self.broker and tp.xmitq:
                     msgs = list(tp.xmitq)
                     tp.set_xmitq(deque())
                     self._fail(msgs, ErrorCode._PURGE_QUEUE)

@@ -37,6 +37,7 @@ class Toppar:
         "msgq",
         "xmitq",
         "xmit_bytes",
+        "xmit_owner",
         "leader",
         "leader_id",
         "leader_epoch",
@@ -80,9 +81,13 @@ class Toppar:
         self.lock = threading.Lock()
         #: Application threads append here (lock-free, see the class docstring).
         self.msgq: deque[ProducerMessage] = deque()
-        #: Owned by the leader's broker thread; no lock.
+        #: Owned by one broker thread at a time (`xmit_owner`), touched by no other; no lock.
         self.xmitq: deque[ProducerMessage] = deque()
         self.xmit_bytes = 0
+        #: The broker thread that owns `xmitq`: the leader claims it once the previous owner
+        #: (a former leader) handed its messages back to msgq (claim/release, under `lock`).
+        #: Two threads working one transmit queue would send, and report, messages twice.
+        self.xmit_owner: Broker | None = None
         #: The broker thread serving this partition (None: no leader known). Handle lock.
         self.leader: Broker | None = None
         self.leader_id = -1
@@ -158,6 +163,28 @@ class Toppar:
                 append(m)
         self.xmit_bytes += size
 
+    def claim_xmitq(self, broker: Broker) -> bool:
+        """Broker thread, takes `lock`. Whether `broker` owns the transmit queue, taking it
+        if nobody does."""
+        if self.xmit_owner is broker:
+            return True
+        with self.lock:
+            if self.xmit_owner is None:
+                self.xmit_owner = broker
+            return self.xmit_owner is broker
+
+    def release_xmitq(self, broker: Broker) -> None:
+        """Owner's broker thread, takes `lock`. Hand the transmit queue back: its messages go
+        to the head of msgq, in msgid order, before the next owner can claim it."""
+        with self.lock:
+            if self.xmit_owner is not broker:
+                return
+            msgs = list(self.xmitq)
+            self.xmitq = deque()
+            self.xmit_bytes = 0
+            self._requeue_front_locked(msgs)
+            self.xmit_owner = None
+
     def set_xmitq(self, msgs: deque[ProducerMessage]) -> None:
         """Leader's broker thread. Replaces the transmit queue (after expiry, retry, purge)."""
         self.xmitq = msgs
@@ -182,16 +209,22 @@ class Toppar:
         """Any thread, takes `lock`. Puts `msgs` back ahead of newer messages, in msgid order."""
         if not msgs:
             return
-        msgq = self.msgq
         with self.lock:
-            # Head messages older than some of `msgs` (possible after a leader change) are
-            # merged with them; newer ones stay where they are.
-            newest = max(m.msgid for m in msgs)
-            head = list(msgs)
-            while msgq and msgq[0].msgid < newest:
-                head.append(msgq.popleft())
-            head.sort(key=_msgid)
-            msgq.extendleft(reversed(head))
+            self._requeue_front_locked(msgs)
+
+    def _requeue_front_locked(self, msgs: list[ProducerMessage]) -> None:
+        """`lock` held. See requeue_front()."""
+        if not msgs:
+            return
+        msgq = self.msgq
+        # Head messages older than some of `msgs` (possible after a leader change) are
+        # merged with them; newer ones stay where they are.
+        newest = max(m.msgid for m in msgs)
+        head = list(msgs)
+        while msgq and msgq[0].msgid < newest:
+            head.append(msgq.popleft())
+        head.sort(key=_msgid)
+        msgq.extendleft(reversed(head))
 
     @property
     def produced_msgs(self) -> int:
