@@ -41,6 +41,7 @@ def topic_name(request: pytest.FixtureRequest) -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    report_kafka_logs(exitstatus)
     if exitstatus == 0:
         return
     for endpoint in _started:
@@ -58,3 +59,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # librdkafka's mock cluster (3 brokers, real TCP on loopback) with ctypes fault injection, and
 # rdpy's own (rdpy.mock.MockCluster).
 from tests.support.fixtures import librdkafka_mock, rdpy_mock  # noqa: E402,F401
+
+# Real Apache Kafka (from Maven Central, run by java): one broker with PLAINTEXT, SSL,
+# SASL_PLAINTEXT and SASL_SSL listeners, and a 3-node cluster for failover tests.
+from tests.support.kafka.fixtures import kafka_broker, kafka_cluster, report_kafka_logs  # noqa: E402,F401

@@ -51,6 +51,10 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
         # timeout. librdkafka 2.16 raises the error ("Failed to get offsets: Broker: Not
         # leader for partition").
         "retries_offset_lookups": False,
+        # security.protocol ssl, sasl_plaintext and sasl_ssl (TLS; SASL PLAIN and SCRAM-SHA-256/512).
+        # A client declaring False must refuse them when the Producer/Consumer is created:
+        # KafkaException(_NOT_IMPLEMENTED).
+        "tls_and_sasl": True,
     },
     "rdpy": {
         # rdpy accepts partitioner=callable(key, partition_count) -> int, called on the
@@ -64,6 +68,9 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
         # rdpy sends a partition's second timestamp in a second ListOffsets request.
         "answers_each_repeated_lookup": True,
         "retries_offset_lookups": True,
+        # Not yet: Producer()/Consumer() raise KafkaException(_NOT_IMPLEMENTED) for any
+        # security.protocol other than plaintext.
+        "tls_and_sasl": False,
     },
 }
 
