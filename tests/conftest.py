@@ -1,16 +1,19 @@
-"""Session-wide fixtures: a real broker (Tansu, or RDPY_TEST_BOOTSTRAP) and librdkafka's mock cluster.
+"""Session-wide fixtures: the broker the integration suites run on, and the mock clusters.
 
-Integration tests take the `broker` fixture (a BrokerEndpoint with .bootstrap_servers). Unless
-RDPY_TEST_BOOTSTRAP=host:port names an external cluster, one Tansu process is started for the
-whole session on a free loopback port and stopped at the end; when any test failed its log is
-kept and its path and tail are printed.
+Integration tests take the `broker` fixture (anything with .bootstrap_servers): real Apache
+Kafka by default (the kafka_broker fixture, started once per session), Tansu with
+RDPY_TEST_BROKER=tansu (the embedded broker users get for the demo), or the cluster named by
+RDPY_TEST_BOOTSTRAP=host:port. When any test failed, broker logs are kept and their paths and
+tails printed.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,10 +23,16 @@ _started: list[BrokerEndpoint] = []
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerEndpoint]:
+def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The broker the integration suites run on: RDPY_TEST_BOOTSTRAP's cluster if set; else
+    Tansu with RDPY_TEST_BROKER=tansu; else real Apache Kafka (the kafka_broker fixture's
+    PLAINTEXT listener). Whatever it is has .bootstrap_servers."""
     external = broker_from_environment()
     if external is not None:
         yield external
+        return
+    if os.environ.get("RDPY_TEST_BROKER", "").lower() != "tansu":
+        yield request.getfixturevalue("kafka_broker")
         return
     endpoint = start_tansu(log_dir=Path(tmp_path_factory.mktemp("tansu")))
     _started.append(endpoint)
