@@ -60,7 +60,9 @@ def _to_bytes(value: Any, what: str) -> bytes | None:
     if isinstance(value, str):
         return value.encode("utf-8")
     if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
+        # As confluent-kafka: a buffer the caller may still change is refused.
+        raise TypeError(f"argument {2 if what == 'value' else 3} must be read-only bytes-like "
+                        f"object, not {type(value).__name__}")
     raise TypeError(f"a bytes-like object is required, not '{type(value).__name__}'")
 
 
@@ -78,17 +80,14 @@ def _headers(headers: Any) -> Headers:
             k, v = item
         except (TypeError, ValueError):
             raise TypeError("Headers are expected to be a list of (key, value) tuples") from None
-        if isinstance(k, bytes):
-            # confluent-kafka takes bytes keys too; on the wire a key is a UTF-8 string.
-            k = k.decode("utf-8", "replace")
-        elif not isinstance(k, str):
-            raise TypeError(f"expected header key to be unicode string or bytes, "
-                            f"not {type(k).__name__}")
+        if type(k) is not str:
+            # confluent-kafka writes any other key as str(key) (b"k" becomes "b'k'").
+            k = str(k)
         if v is None or type(v) is bytes:
             out.append((k, v))
         elif isinstance(v, str):
             out.append((k, v.encode("utf-8")))
-        elif isinstance(v, (bytes, bytearray, memoryview)):
+        elif isinstance(v, bytes):
             out.append((k, bytes(v)))
         else:
             raise TypeError("expected header value to be None, binary, or unicode string, "

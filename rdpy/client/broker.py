@@ -493,9 +493,10 @@ class Broker:
 
     def _on_undecodable(self, frame: bytes | bytearray, exc: ProtocolError, now: float) -> None:
         """A response frame that cannot be decoded. If it names a request we sent, the frame
-        was delimited correctly and only that request fails, with _BAD_MSG (permanent for a
-        Produce, as librdkafka treats a parse failure); the connection stays. Otherwise the
-        stream is out of step and the connection is torn down (ProtocolError)."""
+        was delimited correctly and only that request fails, as librdkafka fails a parse
+        failure: _UNDERFLOW when the response ended early, else _BAD_MSG (both permanent for a
+        Produce); the connection stays. Otherwise the stream is out of step and the
+        connection is torn down (ProtocolError)."""
         corr = int.from_bytes(frame[:4], "big") if len(frame) >= 4 else -1
         request = self.waitresp.pop(corr, None)
         if request is None or self.state != UP:
@@ -505,7 +506,8 @@ class Broker:
                         f"{_api_name(request.api_key)} v{request.version} (CorrId {corr}): "
                         f"{exc}")
         if not request.purged:
-            request.on_done(self, ErrorCode._BAD_MSG, None, request)
+            code = ErrorCode._UNDERFLOW if exc.underflow else ErrorCode._BAD_MSG
+            request.on_done(self, code, None, request)
 
     def _close_connection(self) -> None:
         if self.conn is not None:

@@ -13,6 +13,8 @@ class ProtocolError(Exception):
     ``"topics[3].partitions"``); each may be ``None`` when unknown.
     ``str(err)`` reads like
     ``MetadataResponse v12: field topics[3].partitions: buffer underflow reading int32 at offset 117``.
+    ``underflow`` tells a message that ended before its fields did (librdkafka's _UNDERFLOW)
+    from other malformed content (_BAD_MSG).
     """
 
     def __init__(
@@ -21,9 +23,11 @@ class ProtocolError(Exception):
         api: str | None = None,
         version: int | None = None,
         field: str | None = None,
+        underflow: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.underflow = underflow
         self.api = api
         self.version = version
         # innermost component first, filled by generated code while the error unwinds
@@ -64,4 +68,4 @@ class ProtocolError(Exception):
         return ": ".join(parts)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (ProtocolError, (self.reason, self.api, self.version, self.field))
+        return (ProtocolError, (self.reason, self.api, self.version, self.field, self.underflow))

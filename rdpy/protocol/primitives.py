@@ -350,7 +350,8 @@ class Reader:
     # -- errors ---------------------------------------------------------------------------
     def underflow(self, what: str, needed: int | None = None) -> ProtocolError:
         extra = f" (need {needed} bytes, {self.end - self.pos} left)" if needed is not None else ""
-        return ProtocolError(f"buffer underflow reading {what} at offset {self.pos}{extra}")
+        return ProtocolError(f"buffer underflow reading {what} at offset {self.pos}{extra}",
+                             underflow=True)
 
     def error(self, reason: str) -> ProtocolError:
         return ProtocolError(f"{reason} at offset {self.pos}")
