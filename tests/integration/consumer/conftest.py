@@ -15,24 +15,12 @@ from typing import Any
 
 import pytest
 
-from tests.support.invariants import record_call_report, resources_back_after
+from tests.support.leakcheck import closing_consumers
+from tests.support.leakcheck import pytest_runtest_makereport, resources_back_to_baseline  # noqa: F401
 
 CONSUMER_CLIENTS: list[str] = ["confluent_kafka", "rdpy"]
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Remember whether the test body passed (the leak check runs only after a pass)."""
-    outcome = yield
-    record_call_report(item, outcome.get_result())  # type: ignore[attr-defined]
-
-
-@pytest.fixture(autouse=True)
-def resources_back_to_baseline(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test gives back the threads and file descriptors it took, for both clients:
-    checked after the test and all its other fixtures are torn down (so clients must be
-    closed -- or at least dropped -- by then)."""
-    yield from resources_back_after(request)
 
 
 @pytest.fixture(params=CONSUMER_CLIENTS)
@@ -45,16 +33,4 @@ def consumer_client(request: pytest.FixtureRequest) -> ModuleType:
 def make_consumer(consumer_client: ModuleType) -> Iterator[Callable[[dict[str, Any]], Any]]:
     """make_consumer(conf) -> consumer_client.Consumer(conf); every one is closed at teardown
     (a consumer the test closed itself is left alone)."""
-    made: list[Any] = []
-
-    def make(conf: dict[str, Any]) -> Any:
-        consumer = consumer_client.Consumer(conf)
-        made.append(consumer)
-        return consumer
-
-    yield make
-    for consumer in made:
-        try:
-            consumer.close()
-        except RuntimeError:
-            pass  # already closed by the test
+    yield from closing_consumers(consumer_client)

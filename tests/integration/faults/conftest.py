@@ -24,7 +24,7 @@ from tests.integration.faults._util import Proxied, seed
 from tests.support.broker import free_loopback_port
 from tests.support.clients import client  # noqa: F401  (the parametrized client fixture)
 from tests.support.faultproxy import FaultProxy
-from tests.support.invariants import record_call_report, resources_back_after
+from tests.support.leakcheck import pytest_runtest_makereport, resources_back_to_baseline  # noqa: F401
 from tests.support.tansuproc import TansuProcess
 
 
@@ -41,17 +41,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    record_call_report(item, outcome.get_result())  # type: ignore[attr-defined]
-
-
-@pytest.fixture(autouse=True)
-def resources_back_to_baseline(request: pytest.FixtureRequest) -> Iterator[None]:
-    """close() gives back every thread and file descriptor (checked after a passing test,
-    once its brokers and proxies are stopped too)."""
-    yield from resources_back_after(request)
 
 
 @pytest.fixture

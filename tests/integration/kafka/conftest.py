@@ -3,26 +3,18 @@ the per-test leak check, and a cluster whose three nodes run when each test star
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 from tests.support.clients import client  # noqa: F401  (the parametrized client fixture)
-from tests.support.invariants import record_call_report, resources_back_after
+from tests.support.leakcheck import closing_consumers
+from tests.support.leakcheck import pytest_runtest_makereport, resources_back_to_baseline  # noqa: F401
 from tests.support.kafka import KafkaCluster
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Remember whether the test body passed (the leak check runs only after a pass)."""
-    outcome = yield
-    record_call_report(item, outcome.get_result())  # type: ignore[attr-defined]
-
-
-@pytest.fixture(autouse=True)
-def resources_back_to_baseline(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test gives back the threads and file descriptors it took, for both clients."""
-    yield from resources_back_after(request)
 
 
 @pytest.fixture
@@ -31,3 +23,9 @@ def cluster(kafka_cluster: KafkaCluster) -> KafkaCluster:
     down)."""
     kafka_cluster.ensure_running()
     return kafka_cluster
+
+
+@pytest.fixture
+def make_consumer(client: ModuleType) -> Iterator[Callable[[dict[str, Any]], Any]]:
+    """make_consumer(conf) -> client.Consumer(conf); every one is closed at teardown."""
+    yield from closing_consumers(client)

@@ -24,24 +24,6 @@ from tests.support.invariants import check_consumed
 from tests.support.kafka import KafkaBroker
 
 
-@pytest.fixture
-def make_consumer(client: ModuleType) -> Any:
-    """make_consumer(conf) -> client.Consumer(conf); all closed at teardown."""
-    made: list[Any] = []
-
-    def make(conf: dict[str, Any]) -> Any:
-        consumer = client.Consumer(conf)
-        made.append(consumer)
-        return consumer
-
-    yield make
-    for consumer in made:
-        try:
-            consumer.close()
-        except RuntimeError:
-            pass  # closed by the test
-
-
 def test_watermarks_and_delete_records(client: ModuleType, make_consumer: Callable[[dict[str, Any]], Any],
                                        kafka_broker: KafkaBroker) -> None:
     """get_watermark_offsets asks the leader: (0, n) per partition, (0, 0) for an empty one;

@@ -90,23 +90,6 @@ class Writer:
         self.producers.clear()
 
 
-@pytest.fixture
-def make_consumer(client: ModuleType) -> Any:
-    made: list[Any] = []
-
-    def make(conf: dict[str, Any]) -> Any:
-        consumer = client.Consumer(conf)
-        made.append(consumer)
-        return consumer
-
-    yield make
-    for consumer in made:
-        try:
-            consumer.close()
-        except RuntimeError:
-            pass
-
-
 @pytest.fixture(scope="module")
 def history(kafka_broker: KafkaBroker) -> tuple[str, list[Written]]:
     """The closed history of the module docstring (written once, read by each test)."""

@@ -10,7 +10,7 @@ import pytest
 from tests.support.broker import free_loopback_port
 from tests.support.clients import client  # noqa: F401  (the parametrized client fixture)
 
-from tests.support.invariants import record_call_report, resources_back_after
+from tests.support.leakcheck import pytest_runtest_makereport, resources_back_to_baseline  # noqa: F401
 
 
 @pytest.fixture
@@ -35,16 +35,3 @@ def black_hole_bootstrap() -> Iterator[str]:
         sock.close()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Remember whether the test body passed (the leak check runs only after a pass)."""
-    outcome = yield
-    record_call_report(item, outcome.get_result())  # type: ignore[attr-defined]
-
-
-@pytest.fixture(autouse=True)
-def resources_back_to_baseline(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test gives back the threads and file descriptors it took, for both clients:
-    checked after the test and all its other fixtures are torn down (so clients must be
-    closed -- or at least dropped -- by then)."""
-    yield from resources_back_after(request)
