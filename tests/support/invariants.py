@@ -307,6 +307,18 @@ class Ledger:
 
     # -- queries ----------------------------------------------------------------------------
 
+    def subset(self, seqs: Iterable[int]) -> Ledger:
+        """A Ledger holding only messages `seqs` and their reports (same mark, same allowed
+        threads), so the checks can run on part of a run: e.g. what only a restarted broker
+        that lost its log can have acknowledged."""
+        keep = set(seqs)
+        sub = Ledger(serve_via_ledger=self.serve_via_ledger, ident=self.ident)
+        sub.sent = {s: m for s, m in self.sent.items() if s in keep}
+        sub.reports = [r for r in self.reports if r.seq in keep]
+        sub.refused = {s: e for s, e in self.refused.items() if s in keep}
+        sub._app_threads = set(self._app_threads)
+        return sub
+
     def seqs(self, topic: str | None = None) -> list[int]:
         """Sequence numbers of accepted messages (of `topic`), in produce() order."""
         return [s for s, m in sorted(self.sent.items()) if topic is None or m.topic == topic]

@@ -184,15 +184,9 @@ def one_report_each(ledger: Ledger, seqs: Iterable[int] | None = None) -> dict[i
 
 
 def epoch_ledger(ledger: Ledger, seqs: Iterable[int]) -> Ledger:
-    """A Ledger holding only messages `seqs` of `ledger` and their reports, so the shared
-    checks (check_reports, check_log) can run on one broker epoch."""
-    keep = set(seqs)
-    sub = Ledger(ident=ledger.ident)
-    sub.sent = {s: m for s, m in ledger.sent.items() if s in keep}
-    sub.reports = [r for r in ledger.reports if r.seq in keep]
-    for ident in ledger._app_threads:  # noqa: SLF001 (read only)
-        sub.allow_thread(ident)
-    return sub
+    """Messages `seqs` of `ledger` and their reports, so the shared checks (check_reports,
+    check_log) can run on one broker epoch."""
+    return ledger.subset(seqs)
 
 
 def log_duplicates(ledger: Ledger, consumed: Iterable[Any]) -> dict[int, int]:
