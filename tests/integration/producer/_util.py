@@ -15,7 +15,7 @@ from typing import Any
 
 import confluent_kafka
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from tests.support.topics import create_topic as create_topic_with
 
 QUIET = {"log_level": 0}  # keep librdkafka's connection-refused chatter out of test output
 
@@ -25,19 +25,9 @@ def unique_topic(prefix: str) -> str:
 
 
 def create_topic(bootstrap: str, name: str, partitions: int, timeout: float = 15.0) -> str:
-    """Create `name` with confluent's AdminClient and wait until its metadata shows every partition."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(name, partitions, 1)], operation_timeout=timeout).values():
-        future.result(timeout=timeout)
-    deadline = time.monotonic() + timeout
-    while True:
-        md = admin.list_topics(name, timeout=timeout)
-        topic = md.topics.get(name)
-        if topic is not None and topic.error is None and len(topic.partitions) == partitions:
-            return name
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"topic {name} not visible with {partitions} partitions")
-        time.sleep(0.05)
+    """Create `name` with confluent's AdminClient and wait until every partition's leader
+    takes writes (tests.support.topics)."""
+    return create_topic_with({"bootstrap.servers": bootstrap}, name, partitions, timeout=timeout)
 
 
 def consume_all(
