@@ -315,9 +315,11 @@ class Handle:
                 known = [name for name in self.topics if name not in cached
                          or cached[name].updated_at <= broker.lost_at]
             if known:
-                # A producer's broker holds its Produce requests until the answer.
+                # A producer's broker that was connected before holds its Produce requests
+                # until the answer (a first connection has nothing stale to send).
                 self.request_metadata(reason="connected", topics=known, via=broker,
-                                      hold=broker.producer is not None)
+                                      hold=broker.producer is not None
+                                      and broker.lost_at > float("-inf"))
             self._main_wake.set()
             return
         if broker.state != "DOWN":
@@ -393,7 +395,8 @@ class Handle:
         at most once per `refresh_backoff` unless `force`d; a refresh turned down here is
         retried by the main thread's next tick. A refresh of every topic lists them when it is
         sent, not when it is queued: a topic added while it waits for a connection is in it,
-        and is not asked for separately. `hold`: `via` sends no Produce until the answer.
+        and is not asked for separately. `hold`: `via` sends no Produce until the answer, and
+        is asked for all of `topics` whatever else is in flight.
         """
         now = self.clock()
         with self.lock:
@@ -402,9 +405,13 @@ class Handle:
             full = topics is None
             if not full:
                 assert topics is not None
-                if self._full_refresh_unsent:
+                if hold:
+                    # Its own answer releases the broker: no request elsewhere can stand in.
+                    wanted = sorted(set(topics))
+                elif self._full_refresh_unsent:
                     return False  # the refresh waiting to be sent will ask for them
-                wanted = sorted(t for t in set(topics) if t not in self._metadata_asking)
+                else:
+                    wanted = sorted(t for t in set(topics) if t not in self._metadata_asking)
                 if not wanted:
                     return False
             else:
