@@ -248,34 +248,33 @@ class Consumer:
 
     def pause(self, partitions: list[TopicPartition]) -> None:
         """Stop fetching `partitions` (already fetched messages of them are dropped)."""
-        self._check_open()
-        _check_partitions(partitions)
-        assigned = self._core._assignment
-        for p in partitions:
-            tp = assigned.get((p.topic, p.partition))
-            if tp is not None:
-                with self._handle.lock:
-                    tp.paused = True
-                    # Drop what was prefetched; resume() fetches from the first message not
-                    # handed out yet: after the last one returned, or where fetching started
-                    # (assign/seek/offset lookup) if none was returned since.
-                    restart = tp.app_pos if tp.app_pos >= 0 else tp.start_pos
-                    if restart >= 0 and tp.fetch_state == "active":
-                        tp.fetch_pos = restart
-                    tp.version += 1
-                self._queue.purge(tp)
+        for tp in self._assigned_toppars(partitions):
+            with self._handle.lock:
+                tp.paused = True
+                # Drop what was prefetched; resume() fetches from the first message not
+                # handed out yet: after the last one returned, or where fetching started
+                # (assign/seek/offset lookup) if none was returned since.
+                restart = tp.app_pos if tp.app_pos >= 0 else tp.start_pos
+                if restart >= 0 and tp.fetch_state == "active":
+                    tp.fetch_pos = restart
+                tp.version += 1
+            self._queue.purge(tp)
 
     def resume(self, partitions: list[TopicPartition]) -> None:
         """Resume fetching `partitions`."""
+        for tp in self._assigned_toppars(partitions):
+            tp.paused = False
+            if tp.leader is not None:
+                tp.leader.wake()
+
+    def _assigned_toppars(self, partitions: list[TopicPartition]) -> list[Toppar]:
+        """App thread. The toppars of `partitions` that are assigned (others are ignored, as
+        librdkafka's pause/resume ignore them), after the calls' common checks."""
         self._check_open()
         _check_partitions(partitions)
         assigned = self._core._assignment
-        for p in partitions:
-            tp = assigned.get((p.topic, p.partition))
-            if tp is not None:
-                tp.paused = False
-                if tp.leader is not None:
-                    tp.leader.wake()
+        return [tp for p in partitions
+                if (tp := assigned.get((p.topic, p.partition))) is not None]
 
     def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
         """The offset after the last message returned for each partition (or OFFSET_INVALID)."""
