@@ -46,6 +46,8 @@ from typing import Any
 import pytest
 
 __all__ = [
+    "normalize_headers",
+    "to_bytes",
     "DeliveryReport",
     "InvariantViolation",
     "Ledger",
@@ -77,7 +79,7 @@ def _fail_if(violations: list[str], what: str) -> None:
     raise InvariantViolation(f"{what}: {len(violations)} violation(s)\n  {listed}{more}")
 
 
-def _to_bytes(x: Any) -> bytes | None:
+def to_bytes(x: Any) -> bytes | None:
     """A key or value as a consumer hands it back: str is UTF-8 encoded, None stays None."""
     if x is None:
         return None
@@ -86,12 +88,12 @@ def _to_bytes(x: Any) -> bytes | None:
     return bytes(x)
 
 
-def _normalize_headers(headers: Any) -> list[tuple[str, bytes | None]] | None:
+def normalize_headers(headers: Any) -> list[tuple[str, bytes | None]] | None:
     """Headers as confluent's Consumer returns them: a list of (str, bytes | None), or None."""
     if headers is None:
         return None
     items: Iterable[tuple[str, Any]] = headers.items() if isinstance(headers, dict) else headers
-    out = [(k, _to_bytes(v)) for k, v in items]
+    out = [(k, to_bytes(v)) for k, v in items]
     return out or None
 
 
@@ -217,7 +219,7 @@ class Ledger:
         with self._lock:
             seq = self._next_seq
             self._next_seq += 1
-        sent_value = self.mark(seq) + (_to_bytes(value) or b"") if mark else value
+        sent_value = self.mark(seq) + (to_bytes(value) or b"") if mark else value
         user_cb = kw.pop("on_delivery", None) or kw.pop("callback", None)
         args: dict[str, Any] = {"value": sent_value, "key": key, "on_delivery": self._callback(seq, user_cb), **kw}
         if partition is not None:
@@ -229,9 +231,9 @@ class Ledger:
             seq=seq,
             topic=topic,
             partition=partition if partition is not None and partition >= 0 else None,
-            key=_to_bytes(key),
-            value=_to_bytes(sent_value),
-            headers=_normalize_headers(headers),
+            key=to_bytes(key),
+            value=to_bytes(sent_value),
+            headers=normalize_headers(headers),
             thread=thread,
             marked=mark,
         )

@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import confluent_kafka
 from confluent_kafka import Consumer, TopicPartition
+from tests.support.invariants import normalize_headers, to_bytes  # noqa: F401  (re-exported)
 from tests.support.topics import create_topic as create_topic_with
 
 QUIET = {"log_level": 0}  # keep librdkafka's connection-refused chatter out of test output
@@ -144,19 +145,6 @@ def poll_until(producer: Any, done: Callable[[], bool], timeout: float, step: fl
         if time.monotonic() > deadline:
             raise TimeoutError("condition not reached while polling")
         producer.poll(step)
-
-
-def to_bytes(x: str | bytes | None) -> bytes | None:
-    return x.encode() if isinstance(x, str) else x
-
-
-def normalize_headers(headers: Any) -> list[tuple[str, bytes | None]] | None:
-    """Headers as confluent's Consumer returns them: a list of (str, bytes | None), or None."""
-    if headers is None:
-        return None
-    items: Iterable[tuple[str, Any]] = headers.items() if isinstance(headers, dict) else headers
-    out = [(k, to_bytes(v)) for k, v in items]
-    return out or None
 
 
 def seq_value(seq: int, pad: int = 0) -> bytes:
