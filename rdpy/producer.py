@@ -152,10 +152,11 @@ class Producer:
             value = _to_bytes(value, "value")
         if key is not None and type(key) is not bytes:
             key = _to_bytes(key, "key")
-        if type(partition) is not int:
-            partition = _int_arg(partition, _INT32, "signed integer is greater than maximum")
-        elif not _INT32_MIN <= partition <= _INT32_MAX:
-            raise OverflowError("signed integer is greater than maximum")
+        if partition != -1 or type(partition) is not int:  # the default needs no check
+            if type(partition) is not int:
+                partition = _int_arg(partition, _INT32, "signed integer is greater than maximum")
+            elif not _INT32_MIN <= partition <= _INT32_MAX:
+                raise OverflowError("signed integer is greater than maximum")
         if type(timestamp) is not int:
             timestamp = _int_arg(timestamp, _INT64, "int too big to convert")
         elif timestamp and not _INT64_MIN <= timestamp <= _INT64_MAX:
