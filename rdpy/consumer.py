@@ -18,9 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from rdpy.admin import ClusterMetadata
-from rdpy.client.broker import Broker, Request
-from rdpy.client.coordinator import GroupCoordinator
-from rdpy.client.cqueue import ConsumerQueue
+from rdpy.client.broker.broker import Broker
+from rdpy.client.coordinators import CoordinatorType
+from rdpy.client.ops import CommitResult, ReplyOp
+from rdpy.client.request import Request
+from rdpy.client.consume.cqueue import ConsumerQueue
 from rdpy.client.handle import Handle, engine_settings, refuse_unimplemented
 from rdpy.client.events import ClientEvents
 from rdpy.client.queue import MAX_BLOCK_SLICE
@@ -30,24 +32,27 @@ from rdpy.config import Conf, Settings
 from rdpy.constants import OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID, OFFSET_STORED
 from rdpy.errors import (RETRIABLE_BROKER_ERRORS, ErrorCode, KafkaError, KafkaException, err2str,
                          is_retriable)
-from rdpy.client.fetch import error_event
+from rdpy.client.consume.fetch import FetchServer, error_event
 from rdpy.message import Message
 from rdpy.protocol.messages.list_offsets import (
     ListOffsetsPartition,
     ListOffsetsRequest,
+    ListOffsetsResponse,
     ListOffsetsTopic,
 )
 from rdpy.protocol.messages.offset_commit import (
     OffsetCommitRequest,
     OffsetCommitRequestPartition,
     OffsetCommitRequestTopic,
+    OffsetCommitResponse,
 )
-from rdpy.protocol.messages.offset_fetch import OffsetFetchRequest, OffsetFetchRequestTopic
+from rdpy.protocol.messages.offset_fetch import (
+    OffsetFetchRequest,
+    OffsetFetchRequestTopic,
+    OffsetFetchResponse,
+)
 from rdpy.topic_partition import TopicPartition
 
-_LIST_OFFSETS = 2
-_OFFSET_COMMIT = 8
-_OFFSET_FETCH = 9
 #: Versions above these change the request layout (batched groups/coordinators).
 _OFFSET_FETCH_MAX = 7
 #: librdkafka's RD_KAFKA_OFFSET_TAIL_BASE: OFFSET_TAIL(n) == -2000 - n.
@@ -76,7 +81,7 @@ class Consumer:
             raise ValueError("Failed to create consumer: group.id must be set")
         refuse_unimplemented(settings, "consumer", [])
         self._settings = settings
-        handle = Handle(engine_settings(conf, "consumer"), "consumer")
+        handle = Handle(engine_settings(conf, "consumer"), "consumer", FetchServer)
         self._handle = handle
         for warning in settings.warnings:
             handle.log(4, "CONFWARN", warning)
@@ -210,15 +215,15 @@ class Consumer:
         q = self._handle.reply_q
         if not q:
             return
-        q.serve_in_order(q.pop_all(), lambda op: self._serve_op(*op))
+        q.serve_in_order(q.pop_all(), self._serve_op)
 
-    def _serve_op(self, kind: str, payload: Any) -> None:
-        if kind == "commit":
-            if self._on_commit is not None:
-                err, partitions = payload
-                self._on_commit(err, partitions)
-        else:
-            self._events.serve(kind, payload)
+    def _serve_op(self, op: ReplyOp) -> None:
+        match op:
+            case CommitResult(err, partitions):
+                if self._on_commit is not None:
+                    self._on_commit(err, partitions)
+            case _:
+                self._events.serve(op)
 
     # --- positions -----------------------------------------------------------------------------
 
@@ -490,7 +495,7 @@ class _ConsumerCore:
     def __init__(self, handle: Handle, settings: Settings, group_id: str) -> None:
         self._handle = handle
         self._group_id = group_id
-        self._coordinator = GroupCoordinator(handle, group_id)
+        self._coordinator = handle.coordinators.get(CoordinatorType.GROUP, group_id)
         t = settings.topic
         self._auto_reset = t.get_enum("auto.offset.reset")
         self._auto_commit = settings.get_bool("enable.auto.commit")
@@ -730,12 +735,12 @@ class _ConsumerCore:
                 self._query_done(tp, 0.0)
             return
         coordinator.enqueue_request(Request(
-            _OFFSET_FETCH, self._offset_fetch_builder([tp for tp, _ in items]),
+            OffsetFetchResponse, self._offset_fetch_builder([tp for tp, _ in items]),
             lambda b, err, response, request: self._on_committed_offsets(items, err, response),
             self._handle.request_timeout, max_version=_OFFSET_FETCH_MAX))
 
     def _on_committed_offsets(self, items: list[tuple[Toppar, int]], err: int,
-                              response: Any) -> None:
+                              response: OffsetFetchResponse | None) -> None:
         """Broker thread. Start at the committed offsets; where there is none, apply
         auto.offset.reset (a ListOffsets on the next tick) or report _AUTO_OFFSET_RESET."""
         committed = self._committed_from(err, response)
@@ -765,14 +770,14 @@ class _ConsumerCore:
             (tp.topic, tp.partition, OFFSET_END if logical <= _OFFSET_TAIL_BASE else logical)
             for tp, logical, _ in items])
         leader.enqueue_request(Request(
-            _LIST_OFFSETS, build,
+            ListOffsetsResponse, build,
             lambda b, err, response, request: self._on_list_offsets(items, err, response),
             self._handle.request_timeout))
 
     def _on_list_offsets(self, items: list[tuple[Toppar, int, int]], err: int,
-                         response: Any) -> None:
+                         response: ListOffsetsResponse | None) -> None:
         """Broker thread. Start fetching at the offsets found; retry the others later."""
-        found = _list_offsets_results(response) if not err else {}
+        found = _list_offsets_results(response) if response is not None else {}
         refresh = bool(err)
         for tp, logical, version in items:
             code, offset, _ = found.get((tp.topic, tp.partition), (ErrorCode._TRANSPORT, -1, -1))
@@ -880,12 +885,12 @@ class _ConsumerCore:
             else:
                 groups.append((leader, [i]))
         answers = requests_sync(
-            [(broker, _LIST_OFFSETS, _list_offsets_builder(self._isolation, [
+            [(broker, _list_offsets_builder(self._isolation, [
                 (queries[i][0].topic, queries[i][0].partition, queries[i][1]) for i in members]))
              for broker, members in groups],
-            deadline, self._handle.request_timeout)
+            ListOffsetsResponse, deadline, self._handle.request_timeout)
         for (_, members), (err, response) in zip(groups, answers):
-            found = _list_offsets_results(response) if not err else {}
+            found = _list_offsets_results(response) if response is not None else {}
             for i in members:
                 tp = queries[i][0]
                 result = found.get((tp.topic, tp.partition), (err or ErrorCode._TRANSPORT, -1, -1))
@@ -901,7 +906,8 @@ class _ConsumerCore:
         coordinator = self._coordinator.broker(deadline)
         if coordinator is None:
             return None
-        err, response = request_sync(coordinator, _OFFSET_FETCH, self._offset_fetch_builder(tps),
+        err, response = request_sync(coordinator, OffsetFetchResponse,
+                                     self._offset_fetch_builder(tps),
                                      deadline, self._handle.request_timeout,
                                      max_version=_OFFSET_FETCH_MAX)
         return self._committed_from(err, response)
@@ -920,11 +926,12 @@ class _ConsumerCore:
 
         return build
 
-    def _committed_from(self, err: int, response: Any) -> dict[tuple[str, int], int] | None:
+    def _committed_from(self, err: int, response: OffsetFetchResponse | None
+                        ) -> dict[tuple[str, int], int] | None:
         """Any thread. An OffsetFetch answer as {(topic, partition): offset or -1001}; None
         when it failed (a coordinator error forgets the coordinator)."""
-        if err or response.error_code:
-            if err or response.error_code in _COORDINATOR_ERRORS:
+        if response is None or response.error_code:
+            if response is None or response.error_code in _COORDINATOR_ERRORS:
                 self._coordinator.reset()
             return None
         out: dict[tuple[str, int], int] = {}
@@ -985,7 +992,7 @@ class _ConsumerCore:
             if auto:
                 return None
             if asynchronous:
-                self._handle.reply_q.push(("commit", (KafkaError(ErrorCode._NO_OFFSET), [])))
+                self._handle.reply_q.push(CommitResult(KafkaError(ErrorCode._NO_OFFSET), []))
                 return None
             raise KafkaException(KafkaError(ErrorCode._NO_OFFSET,
                                             "Commit failed: Local: No offset stored"))
@@ -998,8 +1005,8 @@ class _ConsumerCore:
         as given); with none left it is _NO_OFFSET (raised, or told to on_commit)."""
         if not any(p.offset >= 0 for p in offsets):
             if asynchronous:
-                self._handle.reply_q.push(("commit", (KafkaError(ErrorCode._NO_OFFSET),
-                                                      offsets)))
+                self._handle.reply_q.push(CommitResult(KafkaError(ErrorCode._NO_OFFSET),
+                                                      offsets))
                 return None
             raise KafkaException(KafkaError(ErrorCode._NO_OFFSET,
                                             "Commit failed: Local: No offset stored"))
@@ -1019,10 +1026,10 @@ class _ConsumerCore:
         coordinator = self._coordinator.broker(deadline)
         if coordinator is None:
             return self._commit_failed(offsets, ErrorCode._TIMED_OUT, report=auto)
-        err, response = request_sync(coordinator, _OFFSET_COMMIT,
+        err, response = request_sync(coordinator, OffsetCommitResponse,
                                      self._offset_commit_builder(offsets), deadline,
                                      self._handle.request_timeout)
-        if err:
+        if response is None:
             self._coordinator.reset()
             return self._commit_failed(offsets, err, report=auto)
         return self._commit_results(offsets, response, report=auto)
@@ -1036,12 +1043,13 @@ class _ConsumerCore:
                 if auto:
                     self._committing = True
 
-        def on_done(_b: Broker, err: int, response: Any, _r: Request) -> None:
+        def on_done(_b: Broker, err: int, response: OffsetCommitResponse | None,
+                    _r: Request[OffsetCommitResponse]) -> None:
             # Broker thread.
             try:
-                if err:
+                if response is None:
                     self._coordinator.reset()
-                    self._handle.reply_q.push(("commit", (KafkaError(err), offsets)))
+                    self._handle.reply_q.push(CommitResult(KafkaError(err), offsets))
                 else:
                     self._commit_results(offsets, response, report=True)
             finally:
@@ -1050,7 +1058,8 @@ class _ConsumerCore:
                     if auto:
                         self._committing = False
 
-        coordinator.enqueue_request(Request(_OFFSET_COMMIT, self._offset_commit_builder(offsets),
+        coordinator.enqueue_request(Request(OffsetCommitResponse,
+                                            self._offset_commit_builder(offsets),
                                             on_done, self._handle.request_timeout))
 
     def _serve_waiting_commits(self, now: float) -> None:
@@ -1076,7 +1085,7 @@ class _ConsumerCore:
         if coordinator is None:
             self._coordinator.lookup()
         for offsets, _, _ in expired:
-            handle.reply_q.push(("commit", (KafkaError(ErrorCode._TIMED_OUT), offsets)))
+            handle.reply_q.push(CommitResult(KafkaError(ErrorCode._TIMED_OUT), offsets))
         for offsets, _, auto in ready:
             assert coordinator is not None
             self._send_commit(coordinator, offsets, auto, waited=True)
@@ -1102,14 +1111,14 @@ class _ConsumerCore:
 
         return build
 
-    def _commit_results(self, offsets: list[TopicPartition], response: Any,
+    def _commit_results(self, offsets: list[TopicPartition], response: OffsetCommitResponse,
                         report: bool) -> list[TopicPartition]:
         """Any thread. Per-partition outcome of an OffsetCommit; `report`: tell on_commit
         (asynchronous and automatic commits; a synchronous one answers by its return value)."""
         errors: dict[tuple[str, int], int] = {}
         for t in response.topics:
-            for p in t.partitions:
-                errors[(t.name, p.partition_index)] = p.error_code
+            for answer in t.partitions:
+                errors[(t.name, answer.partition_index)] = answer.error_code
         results = []
         first_error = 0
         for p in offsets:
@@ -1122,8 +1131,8 @@ class _ConsumerCore:
             if tp is not None and not code and p.offset >= 0:
                 tp.committed_offset = p.offset
         if report:
-            self._handle.reply_q.push(("commit", (KafkaError(first_error) if first_error
-                                                  else None, results)))
+            self._handle.reply_q.push(CommitResult(KafkaError(first_error) if first_error
+                                                  else None, results))
         if first_error in _COORDINATOR_ERRORS:
             self._coordinator.reset()
         return results
@@ -1131,7 +1140,7 @@ class _ConsumerCore:
     def _commit_failed(self, offsets: list[TopicPartition], err: int,
                        report: bool) -> list[TopicPartition]:
         if report:
-            self._handle.reply_q.push(("commit", (KafkaError(err), offsets)))
+            self._handle.reply_q.push(CommitResult(KafkaError(err), offsets))
         raise KafkaException(KafkaError(err, f"Commit failed: {KafkaError(err).str()}"))
 
 
@@ -1187,7 +1196,7 @@ def _raise_store_error(code: int) -> NoReturn:
     raise KafkaException(KafkaError(code, f"StoreOffsets failed: {err2str(code)}"))
 
 
-def _list_offsets_results(response: Any) -> dict[tuple[str, int], tuple[int, int, int]]:
+def _list_offsets_results(response: ListOffsetsResponse) -> dict[tuple[str, int], tuple[int, int, int]]:
     """A ListOffsets answer as {(topic, partition): (error code, offset, leader epoch)}."""
     out: dict[tuple[str, int], tuple[int, int, int]] = {}
     for t in response.topics:

@@ -13,12 +13,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rdpy.admin import ClusterMetadata
-from rdpy.client.handle import Handle, Op, engine_settings, refuse_unimplemented
+from rdpy.client.handle import Handle, engine_settings, refuse_unimplemented
 from rdpy.client.log import emit as emit_log, thread_tag
 from rdpy.client.events import ClientEvents
 from rdpy.client.msg import Headers, ProducerMessage
+from rdpy.client.produce.server import ProduceServer
+from rdpy.client.ops import DeliveryReports, PlaceUnassigned, Purge, ReplyOp
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.sync import deadline_for, list_topics
+from rdpy.client.toppar import Topic
 from rdpy.config import Conf
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.message import Message
@@ -109,7 +112,7 @@ class Producer:
         settings = conf.finalize("producer")
         _refuse_unimplemented(settings)
         self._settings = settings
-        self._handle = Handle(engine_settings(conf, "producer"), "producer")
+        self._handle = Handle(engine_settings(conf, "producer"), "producer", ProduceServer)
         for warning in settings.warnings:
             self._handle.log(4, "CONFWARN", warning)
         callbacks = settings.callbacks
@@ -247,18 +250,20 @@ class Producer:
                 return 0
             q.wait(min(remaining, MAX_BLOCK_SLICE))
 
-    def _serve(self, ops: list[Op]) -> int:
+    def _serve(self, ops: list[ReplyOp]) -> int:
         """Serve ops in order; returns how many were served. As in librdkafka, one batch of
         delivery reports is one event, and events without a callback still count."""
-        return self._handle.reply_q.serve_in_order(ops, lambda op: self._serve_op(*op))
+        return self._handle.reply_q.serve_in_order(ops, self._serve_op)
 
-    def _serve_op(self, kind: str, payload: Any) -> int:
-        if kind == "dr":
-            return self._serve_delivery_reports(payload)
-        if kind == "place":
-            self._place_with_user_partitioner(payload)
-            return 0
-        return self._events.serve(kind, payload)
+    def _serve_op(self, op: ReplyOp) -> int:
+        match op:
+            case DeliveryReports(msgs):
+                return self._serve_delivery_reports(msgs)
+            case PlaceUnassigned(topic):
+                self._place_with_user_partitioner(topic)
+                return 0
+            case _:
+                return self._events.serve(op)
 
     def _call_partitioner(self, key: bytes | None, count: int) -> int:
         """App thread. The user's partitioner(key, partition_count) -> int, checked."""
@@ -271,7 +276,7 @@ class Producer:
                 f"with {count} partitions"))
         return partition
 
-    def _place_with_user_partitioner(self, topic: Any) -> None:
+    def _place_with_user_partitioner(self, topic: Topic) -> None:
         """App thread (poll). Place the messages that waited for the topic's metadata, in
         produce() order, calling the user's partitioner; then let produce() place directly."""
         while True:
@@ -298,7 +303,7 @@ class Producer:
                     with topic.ua_lock:
                         topic.ua.extendleft(reversed(msgs[i:]))
                     self._handle.deliver(failed)
-                    self._handle.reply_q.push(("place", topic))
+                    self._handle.reply_q.push(PlaceUnassigned(topic))
                     raise
                 tp = parts[m.partition]
                 tp.enqueue(m)
@@ -331,7 +336,7 @@ class Producer:
             if rest:
                 # Already released from the counters: re-reserve before re-queueing.
                 self._handle.release(-len(rest), -sum(r.size for r in rest))
-                self._handle.reply_q.push_front([("dr", rest)])
+                self._handle.reply_q.push_front([DeliveryReports(rest)])
             raise
         return served
 
@@ -364,7 +369,8 @@ class Producer:
         if self._closed:
             return 0
         handle = self._handle
-        pending_events = sum(1 for kind, _ in handle.reply_q.snapshot() if kind != "dr")
+        pending_events = sum(1 for op in handle.reply_q.snapshot()
+                             if not isinstance(op, DeliveryReports))
         return handle.msg_cnt + pending_events
 
     def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
@@ -389,7 +395,7 @@ class Producer:
         events = []
         for b in handle.all_brokers():
             done = threading.Event() if blocking else None
-            b.post("purge", (in_queue, in_flight, done))
+            b.post(Purge(in_queue, in_flight, done))
             if done is not None:
                 events.append((b, done))
         for b, done in events:
@@ -434,8 +440,8 @@ class Producer:
         """App thread, when no poll() will follow (the producer is going away): the line goes
         to the `logger` (or Python logging) at once. Never raises: logging may be torn down."""
         try:
-            emit_log(self._events.logger, self._handle.name,
-                     (level, facility, f"[thrd:{thread_tag()}]: {text}"))
+            emit_log(self._events.logger, self._handle.name, level, facility,
+                     f"[thrd:{thread_tag()}]: {text}")
         except Exception:
             pass
 

@@ -16,7 +16,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rdpy.client.broker import UP, Broker, Request
+from rdpy.client.broker.broker import Broker
+from rdpy.client.broker.role import BrokerRole, NoRole
+from rdpy.client.coordinators import Coordinators
+from rdpy.client.broker.setup import BrokerState
+from rdpy.client.ops import (ConnectNow, DeliveryReports, ErrorEvent, LogLine, PlaceUnassigned,
+                             ReplyOp, StatsReady, Throttled, TopparJoin, TopparLeave, TopparRemove)
+from rdpy.client.request import Request
 from rdpy.client.metadata import BrokerInfo, MetadataCache, PartitionInfo, TopicInfo
 from rdpy.client.log import debug_contexts, thread_tag
 from rdpy.client.log import emit as emit_log
@@ -29,20 +35,16 @@ from rdpy.stats.counters import TopicCounters, statistics_interval
 from rdpy.stats.emit import StatsEmitter
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.protocol.messages import MetadataRequest
-from rdpy.protocol.messages.metadata import MetadataRequestTopic
+from rdpy.protocol.messages.metadata import MetadataRequestTopic, MetadataResponse
 
 if TYPE_CHECKING:
     from rdpy.mock import MockCluster
 
-_METADATA = 3
+UP = BrokerState.UP
+DOWN = BrokerState.DOWN
 _MAIN_TICK = 0.1
 _instance_counter = 0
 _instance_lock = threading.Lock()
-
-#: Ops on the reply queue: ("dr", [ProducerMessage]), ("error", KafkaError),
-#: ("log", (level, facility, text)), ("throttle", (broker_name, node_id, ms)).
-Op = tuple[str, Any]
-
 
 #: What the engine's settings hold in place of each application callback (engine_settings).
 _APP_CALLBACK = "<application callback>"
@@ -99,17 +101,20 @@ class Handle:
     """Shared engine state of one client instance."""
 
     def __init__(self, settings: Settings, kind: str,
+                 role_factory: Callable[[Broker], BrokerRole] = NoRole,
                  clock: Callable[[], float] = time.monotonic) -> None:
         global _instance_counter
         self.settings = settings
         self.kind = kind
+        #: What each broker connection does for this client (see BrokerRole).
+        self.role_factory = role_factory
         self.clock = clock
         with _instance_lock:
             _instance_counter += 1
             n = _instance_counter
         self.name = f"{settings.get_str('client.id')}#{kind}-{n}"
         self.lock = threading.RLock()
-        self.reply_q: OpQueue[Op] = OpQueue()
+        self.reply_q: OpQueue[ReplyOp] = OpQueue()
         self.metadata = MetadataCache()
         self.brokers: dict[int, Broker] = {}
         self.bootstrap: list[Broker] = []
@@ -171,6 +176,8 @@ class Handle:
         self._main_wake = threading.Event()
         self._main = threading.Thread(target=self._main_loop, name=f"rdpy:main:{self.name}",
                                       daemon=True)
+        #: Group and transaction coordinators, by key type and key.
+        self.coordinators = Coordinators(self)
         #: The cluster test.mock.num.brokers started (stopped by destroy()).
         self.mock_cluster: MockCluster | None = None
 
@@ -262,6 +269,14 @@ class Handle:
             return
         self.destroy(timeout=1.0)
 
+    def add_broker(self, node_id: int, host: str, port: int) -> Broker:
+        """Handle lock. The broker with `node_id`, its thread started if it is new."""
+        broker = self.brokers.get(node_id)
+        if broker is None:
+            broker = self.brokers[node_id] = Broker(self, node_id, host, port)
+            broker.start()
+        return broker
+
     def all_brokers(self) -> list[Broker]:
         with self.lock:
             return list(self.brokers.values()) + self.bootstrap
@@ -271,10 +286,10 @@ class Handle:
     def deliver(self, msgs: list[ProducerMessage]) -> None:
         """Any thread. Queue delivery reports for `msgs` (err set on each, 0 for success)."""
         if msgs:
-            self.reply_q.push(("dr", msgs))
+            self.reply_q.push(DeliveryReports(msgs))
 
     def report_error(self, code: int, reason: str, fatal: bool = False) -> None:
-        self.reply_q.push(("error", KafkaError(code, reason, fatal=fatal)))
+        self.reply_q.push(ErrorEvent(KafkaError(code, reason, fatal=fatal)))
 
     def report_broker_error(self, broker: Broker, code: int, text: str) -> None:
         """Broker thread. A connection failure: logged, and an error event for error_cb (every
@@ -286,11 +301,11 @@ class Handle:
         """Any thread. A log line for the `logger` (served from poll) or Python logging."""
         if level > self.log_level:
             return
-        line = (level, facility, f"[thrd:{thread_tag()}]: {text}")
+        tagged = f"[thrd:{thread_tag()}]: {text}"
         if self.logger is not None:
-            self.reply_q.push(("log", line))
+            self.reply_q.push(LogLine(level, facility, tagged))
         else:
-            emit_log(None, self.name, line)
+            emit_log(None, self.name, level, facility, tagged)
 
     def dbg(self, context: str, facility: str, text: str) -> None:
         """Any thread. A debug line, logged when `context` is among the `debug` contexts.
@@ -299,7 +314,7 @@ class Handle:
             self.log(7, facility, text)
 
     def throttled(self, broker: Broker, ms: int) -> None:
-        self.reply_q.push(("throttle", (broker.host, broker.node_id, ms)))
+        self.reply_q.push(Throttled(broker.host, broker.node_id, ms))
 
     def broker_state_changed(self, broker: Broker) -> None:
         """Broker thread. Tracks 'all brokers down' and asks for metadata when one comes up."""
@@ -318,16 +333,16 @@ class Handle:
                 # A producer's broker that was connected before holds its Produce requests
                 # until the answer (a first connection has nothing stale to send).
                 self.request_metadata(reason="connected", topics=known, via=broker,
-                                      hold=broker.producer is not None
+                                      hold=broker.role.holds_for_metadata
                                       and broker.lost_at > float("-inf"))
             self._main_wake.set()
             return
-        if broker.state != "DOWN":
+        if broker.state != DOWN:
             return
         brokers = self.all_brokers()
-        down = sum(1 for b in brokers if b.state in ("DOWN", "INIT", "TRY_CONNECT"))
+        down = sum(1 for b in brokers if b.state in (DOWN, BrokerState.INIT, BrokerState.TRY_CONNECT))
         if down == len(brokers) and not self._all_down_reported and not self.terminating:
-            attempted = [b for b in brokers if b.connects or b.state == "DOWN"]
+            attempted = [b for b in brokers if b.connects or b.state == DOWN]
             if len(attempted) == len(brokers) or broker.node_id < 0:
                 self._all_down_reported = True
                 self.report_error(ErrorCode._ALL_BROKERS_DOWN,
@@ -420,7 +435,7 @@ class Handle:
                 if not force and now - self._metadata_requested_at < self.refresh_backoff:
                     return False
                 wanted = []
-            broker = via if via is not None else self._any_broker()
+            broker = via if via is not None else self.any_broker()
             if broker is None:
                 return False
             if full:
@@ -446,8 +461,10 @@ class Handle:
                  f"{len(wanted)} topic(s): {reason}" if wanted else
                  f"{broker.name}: Request metadata for "
                  f"{'known topics' if full else 'brokers only'}: {reason}")
-        broker.enqueue_request(Request(_METADATA, build, self._on_metadata,
-                                       self.request_timeout, context=ask))
+        broker.enqueue_request(Request(
+            MetadataResponse, build,
+            lambda b, err, response, request: self._on_metadata(ask, b, err, response, request),
+            self.request_timeout))
         return True
 
     def _topics_for_full_refresh(self) -> list[str]:
@@ -458,7 +475,7 @@ class Handle:
             self._metadata_asking.update(topics)
             return topics
 
-    def _any_broker(self) -> Broker | None:
+    def any_broker(self) -> Broker | None:
         """Handle lock. An UP broker if any (learned first), else one not backing off."""
         learned = list(self.brokers.values())
         candidates = learned + self.bootstrap
@@ -470,10 +487,11 @@ class Handle:
         pool = [b for b in ready if b.node_id >= 0] or ready or candidates
         return random.choice(pool) if pool else None
 
-    def _on_metadata(self, broker: Broker, err: int, response: Any, request: Request) -> None:
+    def _on_metadata(self, ask: MetadataAsk, broker: Broker, err: int,
+                     response: MetadataResponse | None,
+                     request: Request[MetadataResponse]) -> None:
         """Broker thread. The answer to the handle's own Metadata request."""
-        ask: MetadataAsk = request.context
-        if not err:
+        if response is not None:
             self.dbg("metadata", "METADATA", f"{broker.name}: Received metadata: "
                      f"{len(response.brokers)} broker(s), {len(response.topics)} topic(s)")
             self.apply_metadata(response, ask.topics)
@@ -489,7 +507,7 @@ class Handle:
         if err:
             self._main_wake.set()
 
-    def apply_metadata(self, response: Any, requested: list[str] | None) -> None:
+    def apply_metadata(self, response: MetadataResponse, requested: list[str] | None) -> None:
         """Any thread. Apply a Metadata response to the cache, toppars and brokers.
 
         `requested`: the topics asked for (None: all topics), so that a topic the cluster
@@ -505,10 +523,8 @@ class Handle:
             for b in response.brokers:
                 info = BrokerInfo(b.node_id, b.host, b.port, b.rack)
                 cache.brokers[b.node_id] = info
-                if b.node_id not in self.brokers and not self.terminating:
-                    new = Broker(self, b.node_id, b.host, b.port)
-                    self.brokers[b.node_id] = new
-                    new.start()
+                if not self.terminating:
+                    self.add_broker(b.node_id, b.host, b.port)
             for t in response.topics:
                 if t.name is None:
                     continue
@@ -593,7 +609,7 @@ class Handle:
         tp.leader_id = -1
         self._removed.append(tp)
         if old is not None:
-            old.post("toppar_remove", tp)
+            old.post(TopparRemove(tp))
 
     def _set_leader(self, tp: Toppar, leader_id: int) -> None:
         """Handle lock. Delegate a partition to its (new) leader's broker thread."""
@@ -607,9 +623,9 @@ class Handle:
                  f"{old.name if old is not None else '(none)'})")
         tp.leader = new
         if old is not None:
-            old.post("toppar_leave", tp)
+            old.post(TopparLeave(tp))
         if new is not None:
-            new.post("toppar_join", tp)
+            new.post(TopparJoin(tp))
 
     def _place_unassigned(self, topic: Topic) -> list[ProducerMessage]:
         """Handle lock and `topic.ua_lock`. Partition the messages produced before the
@@ -619,7 +635,7 @@ class Handle:
             # User code runs only on the application's thread: poll() places these, and
             # sets `direct` once the queue is empty.
             if topic.ua:
-                self.reply_q.push(("place", topic))
+                self.reply_q.push(PlaceUnassigned(topic))
             else:
                 topic.direct = True
             return []
@@ -731,8 +747,8 @@ class Handle:
             return
         self._next_probe = now + 1.0
         for b in brokers:
-            if b.state == "DOWN" and b.next_connect_at > now:
-                b.post("connect_now")
+            if b.state == DOWN and b.next_connect_at > now:
+                b.post(ConnectNow())
 
     def _emit_stats(self, now: float) -> None:
         """Main thread. One statistics document per statistics.interval.ms, for poll()."""
@@ -740,7 +756,7 @@ class Handle:
             return
         # Fixed cadence, as librdkafka's timer: a late tick does not shift the next ones.
         self._next_stats = max(self._next_stats + self.stats_interval, now)
-        self.reply_q.push(("stats", self._stats.json()))
+        self.reply_q.push(StatsReady(self._stats.json()))
 
     def _evict_stale_metadata(self, now: float) -> None:
         """Main thread. Forget cached topic metadata older than metadata.max.age.ms (topics in

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Protocol
 
-__all__ = ["LogLine", "debug_contexts", "emit", "python_level", "thread_tag"]
+__all__ = ["AppLogger", "debug_contexts", "emit", "python_level", "thread_tag"]
 
-#: (syslog level, facility, text already prefixed with its thread tag)
-LogLine = tuple[int, str, str]
+
+class AppLogger(Protocol):
+    """What rdpy needs of the application's `logger` (a logging.Logger or look-alike)."""
+
+    def log(self, level: int, msg: str, /, *args: object) -> object: ...
 
 # confluent-kafka's syslog -> logging table: EMERG/ALERT/CRIT are CRITICAL, NOTICE is INFO.
 _LEVELS = (logging.CRITICAL, logging.CRITICAL, logging.CRITICAL, logging.ERROR,
@@ -47,8 +50,9 @@ def thread_tag() -> str:
     return "app"
 
 
-def emit(logger: Any, client_name: str, line: LogLine) -> None:
-    """Hand one line to `logger` (the application's, or the "rdpy" fallback when None)."""
-    level, facility, text = line
-    target = _FALLBACK if logger is None else logger
+def emit(logger: AppLogger | None, client_name: str, level: int, facility: str,
+         text: str) -> None:
+    """Hand one line (`text` already prefixed with its thread tag) to `logger` (the
+    application's, or the "rdpy" fallback when None)."""
+    target: AppLogger = _FALLBACK if logger is None else logger
     target.log(python_level(level), "%s [%s] %s", facility, client_name, text)

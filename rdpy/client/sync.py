@@ -7,21 +7,18 @@ only stores the result.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from rdpy.admin import BrokerMetadata, ClusterMetadata, PartitionMetadata, TopicMetadata
-from rdpy.client.broker import Broker, Request
+from rdpy.client.broker.broker import Broker
 from rdpy.client.handle import Handle
 from rdpy.client.queue import MAX_BLOCK_SLICE
+from rdpy.client.request import R, Request, RequestFuture
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.protocol.base import Message as ProtocolMessage
 from rdpy.protocol.messages import MetadataRequest
-from rdpy.protocol.messages.metadata import MetadataRequestTopic
-
-_METADATA = 3
+from rdpy.protocol.messages.metadata import MetadataRequestTopic, MetadataResponse
 
 
 def deadline_for(timeout: float | None) -> float:
@@ -31,46 +28,36 @@ def deadline_for(timeout: float | None) -> float:
     return time.monotonic() + timeout
 
 
-def request_sync(broker: Broker, api_key: int, build: Callable[[int], ProtocolMessage],
-                 deadline: float, request_timeout: float,
-                 max_version: int | None = None) -> tuple[int, Any]:
+def request_sync(broker: Broker, response_type: type[R],
+                 build: Callable[[int], ProtocolMessage], deadline: float,
+                 request_timeout: float, max_version: int | None = None
+                 ) -> tuple[int, R | None]:
     """App thread. Send one request through `broker`; (error code, response or None).
 
     Returns (_TIMED_OUT, None) when `deadline` passes first.
     """
-    return requests_sync([(broker, api_key, build)], deadline, request_timeout, max_version)[0]
+    return requests_sync([(broker, build)], response_type, deadline, request_timeout,
+                         max_version)[0]
 
 
-def requests_sync(requests: Sequence[tuple[Broker, int, Callable[[int], ProtocolMessage]]],
-                  deadline: float, request_timeout: float,
-                  max_version: int | None = None) -> list[tuple[int, Any]]:
-    """App thread. Send every (broker, api key, build) request at once and wait for all of
-    them: (error code, response or None) per request, in order; (_TIMED_OUT, None) for those
-    not answered by `deadline`. Requests to different brokers are in flight together."""
-    results: list[tuple[int, Any]] = [(ErrorCode._TIMED_OUT, None)] * len(requests)
-    unanswered = [len(requests)]
-    lock = threading.Lock()
-    done = threading.Event()
-
-    def answer(index: int) -> Callable[[Broker, int, Any, Request], None]:
-        def on_done(b: Broker, err: int, response: Any, request: Request) -> None:
-            with lock:
-                results[index] = (err, response)
-                unanswered[0] -= 1
-                if not unanswered[0]:
-                    done.set()
-        return on_done
-
-    if not requests:
-        return []
-    for index, (broker, api_key, build) in enumerate(requests):
-        broker.enqueue_request(Request(api_key, build, answer(index), request_timeout,
+def requests_sync(requests: Sequence[tuple[Broker, Callable[[int], ProtocolMessage]]],
+                  response_type: type[R], deadline: float, request_timeout: float,
+                  max_version: int | None = None) -> list[tuple[int, R | None]]:
+    """App thread. Send every (broker, build) request at once and wait for all of them:
+    (error code, response or None) per request, in order; (_TIMED_OUT, None) for those not
+    answered by `deadline`. Requests to different brokers are in flight together."""
+    futures: list[RequestFuture[R]] = []
+    for broker, build in requests:
+        future: RequestFuture[R] = RequestFuture()
+        futures.append(future)
+        broker.enqueue_request(Request(response_type, build, future.on_done, request_timeout,
                                        max_version=max_version))
-    while not done.wait(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic()))):
-        if time.monotonic() >= deadline:
-            break
-    with lock:
-        return list(results)
+    for future in futures:
+        # Sliced, so that the application's thread handles signals (Ctrl-C) meanwhile.
+        while not future.wait(min(MAX_BLOCK_SLICE, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                break
+    return [f.result for f in futures]
 
 
 def list_topics(handle: Handle, topic: str | None, timeout: float | None) -> ClusterMetadata:
@@ -85,11 +72,11 @@ def list_topics(handle: Handle, topic: str | None, timeout: float | None) -> Clu
 
     while True:
         with handle.lock:
-            broker = handle._any_broker()
+            broker = handle.any_broker()
         if broker is not None:
-            err, response = request_sync(broker, _METADATA, build, deadline,
+            err, response = request_sync(broker, MetadataResponse, build, deadline,
                                          handle.request_timeout)
-            if not err:
+            if response is not None:
                 handle.apply_metadata(response, None if topic is None else [topic])
                 return cluster_metadata(response, broker)
             if err != ErrorCode._TIMED_OUT:
@@ -104,7 +91,7 @@ def list_topics(handle: Handle, topic: str | None, timeout: float | None) -> Clu
         time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
 
-def cluster_metadata(response: Any, broker: Broker) -> ClusterMetadata:
+def cluster_metadata(response: MetadataResponse, broker: Broker) -> ClusterMetadata:
     """A Metadata response as confluent's ClusterMetadata."""
     md = ClusterMetadata()
     md.cluster_id = response.cluster_id
@@ -116,6 +103,8 @@ def cluster_metadata(response: Any, broker: Broker) -> ClusterMetadata:
         bm.id, bm.host, bm.port = b.node_id, b.host, b.port
         md.brokers[b.node_id] = bm
     for t in response.topics:
+        if t.name is None:
+            continue  # asked for by id (never by rdpy)
         tm = TopicMetadata()
         tm.topic = t.name
         tm.error = KafkaError(t.error_code) if t.error_code else None

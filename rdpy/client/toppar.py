@@ -17,7 +17,7 @@ from rdpy.client.partitioner import TopicPartitioner
 from rdpy.stats.counters import TopicCounters
 
 if TYPE_CHECKING:
-    from rdpy.client.broker import Broker
+    from rdpy.client.broker.broker import Broker
 
 
 class Toppar:

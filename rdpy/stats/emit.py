@@ -25,7 +25,7 @@ from rdpy.stats.schema import (
 )
 
 if TYPE_CHECKING:
-    from rdpy.client.broker import Broker
+    from rdpy.client.broker.broker import Broker
     from rdpy.client.handle import Handle
     from rdpy.client.toppar import Topic, Toppar
 
@@ -124,7 +124,7 @@ class StatsEmitter:
 
     def _broker(self, b: Broker, now: float) -> dict[str, Any]:
         c = b.stats
-        up = b.state == _UP
+        up = str(b.state) == _UP
         waiting = list(b.waitresp.values())
         req_by_key = dict(c.req)
         return {
@@ -132,7 +132,7 @@ class StatsEmitter:
             "nodeid": b.node_id if b.node_id >= 0 else -1,
             "nodename": f"{b.host}:{b.port}",
             "source": "configured" if b.node_id < 0 else "learned",
-            "state": b.state,
+            "state": str(b.state),
             "stateage": int((now - b.state_since) * _US),
             "outbuf_cnt": len(b.outq),
             "outbuf_msg_cnt": 0,  # produce requests are built when sent, never queued built

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rdpy.client.broker import DOWN, INIT, Broker, Request
+from rdpy.client.broker.broker import DOWN, INIT, Broker
 from rdpy.client.handle import Handle
+from rdpy.client.ops import ErrorEvent
+from rdpy.client.request import Request
 from rdpy.config import Conf
 from rdpy.protocol.messages import MetadataRequest
+from rdpy.protocol.messages.metadata import MetadataResponse
 from tests.support.broker import free_loopback_port
 
 
@@ -52,7 +55,7 @@ def test_refused_connection_backs_off_with_doubling_jittered_delay() -> None:
     handle, broker, clock = make_broker(**{"reconnect.backoff.ms": 100,
                                            "reconnect.backoff.max.ms": 1000})
     failures: list[int] = []
-    broker.enqueue_request(Request(3, lambda v: MetadataRequest(topics=[]),
+    broker.enqueue_request(Request(MetadataResponse, lambda v: MetadataRequest(topics=[]),
                                    lambda b, err, resp, req: failures.append(err), 5.0))
     step_until_down(broker, clock)
     assert broker.connects == 1
@@ -60,7 +63,7 @@ def test_refused_connection_backs_off_with_doubling_jittered_delay() -> None:
     delays = []
     for _ in range(5):
         delays.append(broker.next_connect_at - clock.now)
-        broker.enqueue_request(Request(3, lambda v: MetadataRequest(topics=[]),
+        broker.enqueue_request(Request(MetadataResponse, lambda v: MetadataRequest(topics=[]),
                                        lambda b, err, resp, req: None, 5.0))
         # Before the delay has passed nothing happens ...
         clock.now = broker.next_connect_at - 0.001
@@ -77,7 +80,7 @@ def test_refused_connection_backs_off_with_doubling_jittered_delay() -> None:
     # -25%/+50% jitter, capped at the maximum -- never above it.
     for delay, base in zip(delays, [0.2, 0.8, 1.0, 1.0, 1.0]):
         assert 0.75 * base <= delay <= min(1.5 * base, 1.0), (delays, base)
-    errors = [op[1] for op in handle.reply_q.pop_all() if op[0] == "error"]
+    errors = [op.error for op in handle.reply_q.pop_all() if isinstance(op, ErrorEvent)]
     # Every failed attempt is reported (as librdkafka does), the first one before the single
     # _ALL_BROKERS_DOWN it causes.
     transport = [e for e in errors if e.code() == -195]
@@ -93,13 +96,13 @@ def test_reconnect_backoff_starts_over_after_a_quiet_period() -> None:
     _, broker, clock = make_broker(**{"reconnect.backoff.ms": 100,
                                       "reconnect.backoff.max.ms": 1000})
     for _ in range(4):
-        broker.enqueue_request(Request(3, lambda v: MetadataRequest(topics=[]),
+        broker.enqueue_request(Request(MetadataResponse, lambda v: MetadataRequest(topics=[]),
                                        lambda b, err, resp, req: None, 5.0))
         clock.now = max(clock.now, broker.next_connect_at)
         step_until_down(broker, clock)
     assert broker.next_connect_at - clock.now >= 0.75  # backed off to the maximum
     clock.now = broker.next_connect_at + 1.5  # quiet for longer than the maximum
-    broker.enqueue_request(Request(3, lambda v: MetadataRequest(topics=[]),
+    broker.enqueue_request(Request(MetadataResponse, lambda v: MetadataRequest(topics=[]),
                                    lambda b, err, resp, req: None, 5.0))
     step_until_down(broker, clock)
     assert 0.15 <= broker.next_connect_at - clock.now <= 0.3

@@ -12,6 +12,7 @@ import pytest
 import rdpy
 from rdpy import KafkaError
 from rdpy.client.events import ClientEvents, ThrottleEvent
+from rdpy.client.ops import DeliveryReports, ErrorEvent, LogLine, StatsReady, Throttled
 
 
 def _client(kind: str, **conf: Any) -> Any:
@@ -42,7 +43,7 @@ def test_queued_events_reach_their_callbacks_on_the_polling_thread(kind: str) ->
         broker = handle.bootstrap[0]
         handle.reply_q.pop_all()  # whatever the client queued by itself so far
         handle.throttled(broker, 250)
-        handle.reply_q.push(("stats", '{"x": 1}'))
+        handle.reply_q.push(StatsReady('{"x": 1}'))
         handle.report_error(KafkaError._TRANSPORT, "boom")
         served = client.poll(0)
         if kind == "producer":
@@ -62,10 +63,15 @@ def test_queued_events_reach_their_callbacks_on_the_polling_thread(kind: str) ->
 
 def test_events_without_a_callback_are_dropped_and_not_counted() -> None:
     events = ClientEvents({}, "rdkafka#producer-1")
-    assert events.serve("throttle", ("h", 1, 10)) == 0
-    assert events.serve("stats", "{}") == 0
-    assert events.serve("error", KafkaError(KafkaError._FAIL)) == 0
-    assert events.serve("no-such-kind", None) == 0
+    assert events.serve(Throttled("h", 1, 10)) == 0
+    assert events.serve(StatsReady("{}")) == 0
+    assert events.serve(ErrorEvent(KafkaError(KafkaError._FAIL))) == 0
+
+
+def test_an_op_the_events_do_not_know_is_a_bug_not_dropped() -> None:
+    events = ClientEvents({}, "rdkafka#producer-1")
+    with pytest.raises(TypeError, match="unknown op"):
+        events.serve(DeliveryReports([]))
 
 
 def test_log_lines_go_to_the_logger_in_confluent_kafkas_shape() -> None:
@@ -80,7 +86,7 @@ def test_log_lines_go_to_the_logger_in_confluent_kafkas_shape() -> None:
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
     events = ClientEvents({"logger": logger}, "rdkafka#consumer-3")
-    assert events.serve("log", (4, "CONFWARN", "[thrd:app]: careful")) == 0
+    assert events.serve(LogLine(4, "CONFWARN", "[thrd:app]: careful")) == 0
     (r,) = records
     assert (r.levelno, r.msg, r.args) == (logging.WARNING, "%s [%s] %s",
                                           ("CONFWARN", "rdkafka#consumer-3", "[thrd:app]: careful"))

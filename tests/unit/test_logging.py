@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from rdpy.client.broker import UP
+from rdpy.client.broker.broker import DOWN, UP
+from rdpy.client.ops import LogLine
 from rdpy.client.log import python_level
 from rdpy.errors import ErrorCode
 from tests.unit.test_broker_state_machine import make_broker
@@ -19,7 +20,8 @@ class _Conn:
 
 
 def _log_ops(handle: Any) -> list[tuple[int, str, str]]:
-    return [payload for kind, payload in handle.reply_q.pop_all() if kind == "log"]
+    return [(op.level, op.facility, op.text) for op in handle.reply_q.pop_all()
+            if isinstance(op, LogLine)]
 
 
 @pytest.mark.parametrize("close_logged", [True, False])
@@ -35,7 +37,7 @@ def test_idle_disconnect_is_logged_only_with_log_connection_close(close_logged: 
         assert line[0] == 6 and "Disconnected" in line[2]
     else:
         assert lines == []
-    assert broker.state == "DOWN"
+    assert broker.state is DOWN
 
 
 def test_debug_contexts_select_what_is_logged_and_raise_the_level() -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from rdpy.client.fetch import FetchedData
+from rdpy.client.consume.fetch import FetchedData
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.toppar import Toppar
 from rdpy.message import Message

@@ -14,65 +14,36 @@ import select
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rdpy._version import __version__
-from rdpy.client.transport import Connection, TransportError, format_address, resolve
+from rdpy.client.broker.role import BrokerRole
+from rdpy.client.broker.setup import BrokerState
+from rdpy.client.broker.transport import Connection, TransportError, format_address, resolve
+from rdpy.client.ops import (BrokerOp, ConnectNow, Purge, SendRequest, Terminate, TopparJoin,
+                             TopparLeave, TopparRemove, unknown_op)
+from rdpy.client.request import QueuedRequest, Request
 from rdpy.errors import ErrorCode
 from rdpy.protocol import ProtocolError, ProtocolSession
-from rdpy.protocol.base import Message as ProtocolMessage
 from rdpy.protocol.messages import API_NAMES, ApiVersionsRequest
+from rdpy.protocol.messages.api_versions import ApiVersionsResponse
 from rdpy.protocol.versions import negotiate
 from rdpy.stats.counters import BrokerCounters
 
 if TYPE_CHECKING:
-    from rdpy.client.fetch import FetchServer
     from rdpy.client.handle import Handle
-    from rdpy.client.produce import ProduceServer
     from rdpy.client.toppar import Toppar
 
-INIT = "INIT"
-DOWN = "DOWN"
-TRY_CONNECT = "TRY_CONNECT"
-CONNECT = "CONNECT"
-APIVERSION_QUERY = "APIVERSION_QUERY"
-UP = "UP"
+INIT = BrokerState.INIT
+DOWN = BrokerState.DOWN
+TRY_CONNECT = BrokerState.TRY_CONNECT
+CONNECT = BrokerState.CONNECT
+APIVERSION_QUERY = BrokerState.APIVERSION_QUERY
+UP = BrokerState.UP
 
 #: Longest sleep of an idle broker thread (it still wakes at once on work via the wake pipe).
 IDLE_WAKEUP = 1.0
-_API_VERSIONS = 18
-
-#: on_done(broker, error_code, response or None, request); runs on the broker thread.
-RequestCallback = Callable[["Broker", int, Any, "Request"], None]
-
-
-class Request:
-    """A request queued on a broker: built for the negotiated version when it is sent."""
-
-    __slots__ = ("api_key", "build", "on_done", "timeout", "deadline", "sent_at", "version",
-                 "expect_response", "context", "purged", "max_version", "queued_at",
-                 "msg_count")
-
-    def __init__(self, api_key: int, build: Callable[[int], ProtocolMessage],
-                 on_done: RequestCallback, timeout: float, context: Any = None,
-                 expect_response: bool = True, max_version: int | None = None) -> None:
-        self.api_key = api_key
-        #: Highest version the caller's `build` can fill (later versions changed the layout).
-        self.max_version = max_version
-        self.build = build
-        self.on_done = on_done
-        self.timeout = timeout
-        self.deadline = 0.0
-        self.sent_at = 0.0
-        self.version = -1
-        self.expect_response = expect_response
-        self.context = context
-        self.purged = False
-        #: Monotonic time the broker thread took the request in (0: sent as soon as built).
-        self.queued_at = 0.0
-        #: Statistics: messages the request carries (ProduceRequests only).
-        self.msg_count = 0
+_API_VERSIONS = ApiVersionsRequest.API_KEY
 
 
 class Broker:
@@ -92,11 +63,11 @@ class Broker:
         self.session = ProtocolSession(settings.get_str("client.id"))
         self.versions: dict[int, int] = {}
         #: Requests waiting for the connection to be UP (broker thread + ops).
-        self.outq: deque[Request] = deque()
+        self.outq: deque[QueuedRequest] = deque()
         #: Sent requests awaiting a response, by correlation id (broker thread).
-        self.waitresp: dict[int, Request] = {}
+        self.waitresp: dict[int, QueuedRequest] = {}
         self.toppars: list[Toppar] = []
-        self.ops: deque[tuple[str, Any]] = deque()
+        self.ops: deque[BrokerOp] = deque()
         self._ops_lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -125,16 +96,8 @@ class Broker:
         #: Statistics (broker thread writes, the stats emitter reads).
         self.stats = BrokerCounters(settings)
         self.last_error: str | None = None
-        self.producer: ProduceServer | None = None
-        self.fetcher: FetchServer | None = None
-        if handle.kind == "producer":
-            from rdpy.client.produce import ProduceServer
-
-            self.producer = ProduceServer(self)
-        elif handle.kind == "consumer":
-            from rdpy.client.fetch import FetchServer
-
-            self.fetcher = FetchServer(self)
+        #: The client's work on this connection (producer batching, consumer prefetch).
+        self.role: BrokerRole = handle.role_factory(self)
         self.thread = threading.Thread(target=self._run, name=f"rdpy:broker:{self.name}",
                                        daemon=True)
         handle.dbg("broker", "BROKER", f"{self.name}: Added new broker with NodeId {node_id}")
@@ -154,18 +117,18 @@ class Broker:
         except (BlockingIOError, OSError):
             pass
 
-    def post(self, kind: str, payload: Any = None) -> None:
+    def post(self, op: BrokerOp) -> None:
         """Any thread, takes the ops lock. Queues an op for the broker thread and wakes it."""
         with self._ops_lock:
-            self.ops.append((kind, payload))
+            self.ops.append(op)
         self.wake()
 
-    def enqueue_request(self, request: Request) -> None:
+    def enqueue_request(self, request: QueuedRequest) -> None:
         """Any thread. The request is sent when the connection is UP (connecting if needed)."""
-        self.post("request", request)
+        self.post(SendRequest(request))
 
     def terminate(self) -> None:
-        self.post("terminate")
+        self.post(Terminate())
 
     def is_up(self) -> bool:
         return self.state == UP
@@ -210,16 +173,12 @@ class Broker:
                 next_wakeup = min(next_wakeup, self.state_since + self.setup_timeout)
         if self.state == UP:
             self._send_queued(now)
-            if self.producer is not None:
-                next_wakeup = min(next_wakeup, self.producer.scan_timeouts(now)
-                                  if self.awaiting_metadata else self.producer.serve(now))
-            elif self.fetcher is not None:
-                next_wakeup = min(next_wakeup, self.fetcher.serve(now))
-        elif self.producer is not None and self.toppars:
-            next_wakeup = min(next_wakeup, self.producer.scan_timeouts(now))
+            next_wakeup = min(next_wakeup, self.role.serve_unsendable(now)
+                              if self.awaiting_metadata else self.role.serve(now))
+        elif self.toppars:
+            next_wakeup = min(next_wakeup, self.role.serve_unsendable(now))
         if self.waitresp:
-            if self.producer is not None:
-                next_wakeup = min(next_wakeup, self.producer.scan_inflight(now))
+            next_wakeup = min(next_wakeup, self.role.scan_inflight(now))
             next_wakeup = min(next_wakeup, self._scan_request_timeouts(now))
         # Published after everything was looked at: a producer whose message is due later
         # than this need not wake us (see needs_wakeup()).
@@ -232,33 +191,37 @@ class Broker:
         with self._ops_lock:
             ops = list(self.ops)
             self.ops.clear()
-        for kind, payload in ops:
-            if kind == "request":
-                payload.queued_at = now
-                self.outq.append(payload)
-            elif kind == "toppar_join":
-                if payload not in self.toppars:
-                    self.toppars.append(payload)
-            elif kind == "toppar_leave":
-                if payload in self.toppars:
-                    self.toppars.remove(payload)
-                    if self.producer is not None:
-                        self.producer.release(payload)
-            elif kind == "toppar_remove":
+        for op in ops:
+            self._serve_op(op, now)
+
+    def _serve_op(self, op: BrokerOp, now: float) -> None:
+        match op:
+            case SendRequest(request):
+                request.queued_at = now
+                self.outq.append(request)
+            case TopparJoin(tp):
+                if tp not in self.toppars:
+                    self.toppars.append(tp)
+            case TopparLeave(tp):
+                if tp in self.toppars:
+                    self.toppars.remove(tp)
+                    self.role.toppar_left(tp)
+            case TopparRemove(tp):
                 # The partition no longer exists: what waits for it fails.
-                if payload in self.toppars:
-                    self.toppars.remove(payload)
-                if self.producer is not None:
-                    self.producer.remove(payload)
-            elif kind == "connect_now":
+                if tp in self.toppars:
+                    self.toppars.remove(tp)
+                self.role.toppar_removed(tp)
+            case ConnectNow():
                 # The main thread's probe while no broker is up: skip the rest of the backoff.
                 if self.state in (INIT, DOWN):
                     self.next_connect_at = 0.0
-            elif kind == "purge" and self.producer is not None:
-                self.producer.purge(payload, now)
-            elif kind == "terminate":
+            case Purge():
+                self.role.purge(op, now)
+            case Terminate():
                 self.terminating = True
                 self._close_connection()
+            case _:
+                unknown_op(op)
 
     def _wants_connection(self) -> bool:
         if self.outq or self.waitresp:
@@ -268,7 +231,7 @@ class Broker:
                 return True
         return False
 
-    def _set_state(self, state: str, now: float) -> None:
+    def _set_state(self, state: BrokerState, now: float) -> None:
         if state != self.state:
             self.handle.dbg("broker", "STATE",
                             f"{self.name}: Broker changed state {self.state} -> {state}")
@@ -316,7 +279,7 @@ class Broker:
 
     def _send_api_versions(self, version: int, now: float) -> None:
         request = Request(
-            _API_VERSIONS,
+            ApiVersionsResponse,
             lambda v: ApiVersionsRequest(client_software_name="rdpy",
                                          client_software_version=__version__),
             self._on_api_versions,
@@ -327,9 +290,10 @@ class Broker:
         )
         self._transmit(request, version, now)
 
-    def _on_api_versions(self, broker: Broker, err: int, response: Any, request: Request) -> None:
+    def _on_api_versions(self, broker: Broker, err: int, response: ApiVersionsResponse | None,
+                         request: Request[ApiVersionsResponse]) -> None:
         now = self.clock()
-        if err:
+        if err or response is None:
             return  # the connection failure was already handled
         if response.error_code == ErrorCode.UNSUPPORTED_VERSION and request.version > 0:
             theirs = {k.api_key: k.max_version for k in response.api_keys}
@@ -376,20 +340,20 @@ class Broker:
             if version is not None and request.max_version is not None:
                 version = min(version, request.max_version)
             if version is None:
-                request.on_done(self, ErrorCode._UNSUPPORTED_FEATURE, None, request)
+                request.fail(self, ErrorCode._UNSUPPORTED_FEATURE)
                 continue
             try:
                 self.send_request(request, version, now)
             except ProtocolError as exc:
                 # A request we cannot encode fails alone; the connection is fine.
                 self.handle.log(3, "PROTOERR", f"{self.name}: {exc}")
-                request.on_done(self, ErrorCode._INVALID_ARG, None, request)
+                request.fail(self, ErrorCode._INVALID_ARG)
 
-    def send_request(self, request: Request, version: int, now: float) -> None:
+    def send_request(self, request: QueuedRequest, version: int, now: float) -> None:
         """Broker thread, state UP. Encodes and queues `request` on the socket."""
         self._transmit(request, version, now)
 
-    def _transmit(self, request: Request, version: int, now: float) -> None:
+    def _transmit(self, request: QueuedRequest, version: int, now: float) -> None:
         assert self.conn is not None
         message = request.build(version)
         corr, frame = self.session.send_request(message, version, request.expect_response)
@@ -419,8 +383,8 @@ class Broker:
 
     def _io(self, timeout: float) -> None:
         conn = self.conn
-        rlist: list[Any] = [self._wake_r]
-        wlist: list[Any] = []
+        rlist: list[socket.socket] = [self._wake_r]
+        wlist: list[socket.socket] = []
         if conn is not None:
             rlist.append(conn.sock)
             if conn.wants_write():
@@ -489,7 +453,7 @@ class Broker:
                             f"bytes, CorrId {corr}, rtt {(now - request.sent_at) * 1000:.2f}ms)")
         if request.purged:
             return
-        request.on_done(self, 0, response, request)
+        request.complete(self, response)
 
     def _on_undecodable(self, frame: bytes | bytearray, exc: ProtocolError, now: float) -> None:
         """A response frame that cannot be decoded. If it names a request we sent, the frame
@@ -507,7 +471,7 @@ class Broker:
                         f"{exc}")
         if not request.purged:
             code = ErrorCode._UNDERFLOW if exc.underflow else ErrorCode._BAD_MSG
-            request.on_done(self, code, None, request)
+            request.fail(self, code)
 
     def _close_connection(self) -> None:
         if self.conn is not None:
@@ -527,8 +491,7 @@ class Broker:
         self._close_connection()
         inflight = list(self.waitresp.values())
         self.waitresp.clear()
-        if self.fetcher is not None:
-            self.fetcher.reset()
+        self.role.disconnected()
         if state in (CONNECT, APIVERSION_QUERY):
             # A connection attempt failed: back off before the next (librdkafka updates the
             # backoff when it has tried every address the name resolved to; rdpy tries one).
@@ -551,7 +514,7 @@ class Broker:
         self.outq.clear()
         for request in inflight + unsent:
             if not request.purged:
-                request.on_done(self, request_error, None, request)
+                request.fail(self, request_error)
 
 
 def _api_name(api_key: int) -> str:

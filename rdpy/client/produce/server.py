@@ -7,22 +7,27 @@ transmit queues; application threads reach it through each toppar's locked `msgq
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Optional
 
 from rdpy.client.msg import ProducerMessage
+from rdpy.client.ops import Purge
+from rdpy.client.request import Request
+from rdpy.constants import OFFSET_INVALID
 from rdpy.errors import ErrAction, ErrorCode, RequestKind, err_action
 from rdpy.protocol.messages.produce import (
     PartitionProduceData,
     ProduceRequest,
+    ProduceResponse,
     TopicProduceData,
 )
 from rdpy.records import RecordBatchBuilder, codec_id
 
 if TYPE_CHECKING:
-    from rdpy.client.broker import Broker
+    from rdpy.client.broker.broker import Broker
     from rdpy.client.toppar import Toppar
 
-_PRODUCE = 0
+_PRODUCE = ProduceRequest.API_KEY
 #: Produce v3 is the first to carry RecordBatch v2 (headers, create timestamps).
 _MIN_PRODUCE_VERSION = 3
 _TIMESTAMP_LOG_APPEND_TIME = 2
@@ -72,8 +77,26 @@ class InFlight:
         return [m for m in msgs if m is not None]
 
 
+class ProduceCall(Request[ProduceResponse]):
+    """A ProduceRequest in the broker's queues, with what it carries (scanned for message
+    timeouts while it is in flight, and by purge())."""
+
+    __slots__ = ("inflight",)
+
+    def __init__(self, inflight: InFlight, request_obj: ProduceRequest,
+                 on_done: Callable[[Broker, int, ProduceResponse | None,
+                                    Request[ProduceResponse]], None],
+                 timeout: float, expect_response: bool) -> None:
+        super().__init__(ProduceResponse, lambda v: request_obj, on_done, timeout,
+                         expect_response=expect_response)
+        self.inflight = inflight
+
+
 class ProduceServer:
-    """Per-broker producer logic. Broker thread only."""
+    """Per-broker producer logic (the producer's BrokerRole). Broker thread only."""
+
+    #: After a reconnect, no Produce until the refreshed metadata says where partitions are.
+    holds_for_metadata = True
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
@@ -147,8 +170,8 @@ class ProduceServer:
                                 or len(xmitq) >= self.batch_num
                                 or tp.xmit_bytes >= self.batch_size)
 
-    def scan_timeouts(self, now: float) -> float:
-        """Broker not UP: expire messages whose message.timeout.ms passed."""
+    def serve_unsendable(self, now: float) -> float:
+        """Broker not UP (or held): expire messages whose message.timeout.ms passed."""
         wakeup = now + 1.0
         for tp in self.broker.toppars:
             if not tp.claim_xmitq(self.broker):
@@ -222,16 +245,14 @@ class ProduceServer:
             topic_data=[TopicProduceData(name=name, partition_data=parts)
                         for name, parts in by_topic.items()],
         )
-        from rdpy.client.broker import Request
-
         # The request itself times out (tearing the connection down) only after
         # socket.timeout.ms; a message whose message.timeout.ms passes while it is in flight
         # is reported timed out by scan_inflight() and the connection is kept, so the other
         # requests in flight on it are not failed and retried into duplicates.
         # request.timeout.ms is only the ack timeout the broker is given.
         inflight = InFlight(batches)
-        request = Request(_PRODUCE, lambda v: request_obj, self._on_response,
-                          self.socket_timeout, context=inflight, expect_response=acks != 0)
+        request = ProduceCall(inflight, request_obj, self._on_response, self.socket_timeout,
+                              expect_response=acks != 0)
         request.msg_count = sum(len(msgs) for _, msgs in batches.values())
         try:
             broker.send_request(request, version, now)
@@ -258,9 +279,9 @@ class ProduceServer:
         again."""
         wakeup = float("inf")
         for request in self.broker.waitresp.values():
-            inflight = request.context
-            if request.api_key != _PRODUCE or request.purged:
+            if not isinstance(request, ProduceCall) or request.purged:
                 continue
+            inflight = request.inflight
             if inflight.first_deadline <= now:
                 self.handle.deliver(inflight.expire(now))
             wakeup = min(wakeup, inflight.first_deadline)
@@ -317,11 +338,13 @@ class ProduceServer:
 
     # --- responses ----------------------------------------------------------------------------
 
-    def _on_response(self, broker: Broker, err: int, response: Any, request: Any) -> None:
+    def _on_response(self, broker: Broker, err: int, response: ProduceResponse | None,
+                     request: Request[ProduceResponse]) -> None:
         now = broker.clock()
-        inflight: InFlight = request.context
+        assert isinstance(request, ProduceCall)
+        inflight = request.inflight
         batches = inflight.batches
-        if err:
+        if response is None:
             for tp, msgs in batches.values():
                 live = inflight.live(msgs)
                 tp.inflight -= len(live)
@@ -360,7 +383,7 @@ class ProduceServer:
         done: list[ProducerMessage] = []
         for m in msgs:
             if m is not None:
-                m.offset = offset if base_offset >= 0 else -1001
+                m.offset = offset if base_offset >= 0 else OFFSET_INVALID
                 if log_append_time >= 0:
                     m.timestamp = log_append_time
                     m.ts_type = _TIMESTAMP_LOG_APPEND_TIME
@@ -420,7 +443,10 @@ class ProduceServer:
 
     # --- ops from other threads ----------------------------------------------------------------
 
-    def release(self, tp: Toppar) -> None:
+    def disconnected(self) -> None:
+        """Nothing to do: ProduceRequests in flight fail through their callbacks."""
+
+    def toppar_left(self, tp: Toppar) -> None:
         """The partition moved to another leader: hand its transmit queue back to msgq, then
         let the new leader claim it."""
         tp.release_xmitq(self.broker)
@@ -428,32 +454,31 @@ class ProduceServer:
         if leader is not None:
             leader.wake()
 
-    def remove(self, tp: Toppar) -> None:
+    def toppar_removed(self, tp: Toppar) -> None:
         """The partition is gone from the cluster's metadata: its queued messages fail with
         _UNKNOWN_PARTITION (in-flight ones keep waiting for their answer)."""
         tp.release_xmitq(self.broker)
         self._fail(tp.take_all(), ErrorCode._UNKNOWN_PARTITION)
 
-    def purge(self, what: tuple[bool, bool, Any], now: float) -> None:
+    def purge(self, op: Purge, now: float) -> None:
         """Purge this broker's transmit queues and/or in-flight requests (rd_kafka_purge)."""
-        in_queue, in_flight, done = what
-        if in_queue:
+        if op.in_queue:
             for tp in self.broker.toppars:
                 if tp.xmit_owner is self.broker and tp.xmitq:
                     msgs = list(tp.xmitq)
                     tp.set_xmitq(deque())
                     self._fail(msgs, ErrorCode._PURGE_QUEUE)
-        if in_flight:
+        if op.in_flight:
             for request in list(self.broker.waitresp.values()):
-                if request.api_key == _PRODUCE and not request.purged:
+                if isinstance(request, ProduceCall) and not request.purged:
                     request.purged = True
-                    inflight: InFlight = request.context
+                    inflight = request.inflight
                     for tp, sent in inflight.batches.values():
                         live = inflight.live(sent)
                         tp.inflight -= len(live)
                         self._fail(live, ErrorCode._PURGE_INFLIGHT)
-        if done is not None:
-            done.set()
+        if op.done is not None:
+            op.done.set()
 
 
 def _msgid(m: ProducerMessage) -> int:

@@ -11,20 +11,30 @@ out (see FetchedData).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from rdpy.client.ops import Purge
+from rdpy.client.request import Request
 from rdpy.constants import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME
 from rdpy.errors import ErrorCode, KafkaError, err2str
 from rdpy.message import FetchedMessage, Message, _new_event, _new_message
-from rdpy.protocol.messages.fetch import FetchPartition, FetchRequest, FetchTopic
+from rdpy.protocol.messages.fetch import (
+    AbortedTransaction,
+    FetchPartition,
+    FetchRequest,
+    FetchResponse,
+    FetchTopic,
+    PartitionData,
+)
+from rdpy.protocol.primitives import Buffer
 from rdpy.records import Batch, RecordBatch, RecordError, RecordReader, crc32c, read_batches
 from rdpy.records.transactions import committed_batches
 
 if TYPE_CHECKING:
-    from rdpy.client.broker import Broker, Request
+    from rdpy.client.broker.broker import Broker
     from rdpy.client.toppar import Toppar
 
-_FETCH = 1
+_FETCH = FetchRequest.API_KEY
 #: Fetch v4 brings isolation levels and aborted transactions; above v12 topics go by id only.
 FETCH_MIN_VERSION = 4
 FETCH_MAX_VERSION = 12
@@ -44,7 +54,9 @@ _REFRESH_ERRORS = {
 
 
 class FetchServer:
-    """Per-broker fetcher. Broker thread only."""
+    """Per-broker fetcher (the consumer's BrokerRole). Broker thread only."""
+
+    holds_for_metadata = False
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
@@ -131,27 +143,42 @@ class FetchServer:
             session_epoch=-1,
             topics=[FetchTopic(topic=name, partitions=parts) for name, parts in by_topic.items()],
         )
-        from rdpy.client.broker import Request
-
         # The broker may hold the request for fetch.wait.max.ms before answering.
         timeout = self.timeout + self.wait_max / 1000.0
-        request = Request(_FETCH, lambda v: request_obj, self._on_response, timeout,
-                          context=fetched)
+        request = Request(
+            FetchResponse, lambda v: request_obj,
+            lambda b, err, response, _r: self._on_response(fetched, b, err, response), timeout)
         self.inflight = True
         self.broker.send_request(request, version, now)
 
-    def reset(self) -> None:
+    def disconnected(self) -> None:
         """The connection went down: nothing is in flight any more."""
         self.inflight = False
 
+    def serve_unsendable(self, now: float) -> float:
+        return now + 1.0
+
+    def scan_inflight(self, now: float) -> float:
+        return float("inf")  # a Fetch times out with its request
+
+    def toppar_left(self, tp: Toppar) -> None:
+        pass  # fetch state lives in the toppar; the new leader fetches from its position
+
+    def toppar_removed(self, tp: Toppar) -> None:
+        pass
+
+    def purge(self, op: Purge, now: float) -> None:
+        if op.done is not None:  # a consumer has nothing to purge
+            op.done.set()
+
     # --- responses ----------------------------------------------------------------------------
 
-    def _on_response(self, broker: Broker, err: int, response: Any, request: Request) -> None:
+    def _on_response(self, fetched: dict[tuple[str, int], tuple[Toppar, int, int]],
+                     broker: Broker, err: int, response: FetchResponse | None) -> None:
         self.inflight = False
         now = broker.clock()
-        fetched: dict[tuple[str, int], tuple[Toppar, int, int]] = request.context
-        top_error = response.error_code if not err else 0
-        if err or (top_error and not response.responses):
+        top_error = response.error_code if response is not None else 0
+        if response is None or (top_error and not response.responses):
             with self.handle.lock:  # not for partitions the application moved meanwhile
                 for tp, offset, version in fetched.values():
                     if tp.version == version and tp.fetch_pos == offset:
@@ -171,7 +198,8 @@ class FetchServer:
         if response.throttle_time_ms:
             self.handle.throttled(broker, response.throttle_time_ms)
 
-    def _partition(self, tp: Toppar, pd: Any, offset: int, version: int, now: float) -> None:
+    def _partition(self, tp: Toppar, pd: PartitionData, offset: int, version: int,
+                   now: float) -> None:
         err = pd.error_code
         if err:
             self._partition_error(tp, err, offset, version, now)
@@ -195,7 +223,7 @@ class FetchServer:
                 return
             self._take(tp, pd, offset, version, now, data, next_offset, bad, broken)
 
-    def _take(self, tp: Toppar, pd: Any, offset: int, version: int, now: float,
+    def _take(self, tp: Toppar, pd: PartitionData, offset: int, version: int, now: float,
               data: FetchedData | None, next_offset: int, bad: BadBatch | None,
               broken: RecordError | None) -> None:
         """Handle lock, `version` current. Queue what a partition's fetch brought and move
@@ -235,7 +263,8 @@ class FetchServer:
                            f"at offset {tp.fetch_pos} (HighwaterMark {tp.hi_offset})"),
                 tp.topic, tp.partition, tp.fetch_pos))
 
-    def _collect(self, tp: Toppar, records: Any, offset: int, aborted: Any
+    def _collect(self, tp: Toppar, records: Buffer, offset: int,
+                 aborted: list[AbortedTransaction] | None
                  ) -> tuple[FetchedData | None, int, BadBatch | None]:
         """The batches of a partition's records the application may have from `offset`, as
         one FetchedData (None: none); the next fetch offset; and an error for a batch that
@@ -322,7 +351,7 @@ class FetchServer:
 BadBatch = tuple[KafkaError, int]
 
 
-def _crc_error(batch: Any) -> BadBatch:
+def _crc_error(batch: Batch) -> BadBatch:
     """librdkafka's words for a batch whose checksum does not match its contents."""
     if type(batch) is RecordBatch:
         raw = batch.raw
@@ -423,7 +452,7 @@ class FetchedData:
                            offset)
 
 
-def _legacy_messages(batch: Any, topic: str, partition: int, leader_epoch: int | None,
+def _legacy_messages(batch: Batch, topic: str, partition: int, leader_epoch: int | None,
                      min_offset: int, out: list[Message]) -> int:
     """Messages of a legacy (magic 0/1) batch from `min_offset` on; returns their value bytes."""
     size = 0
