@@ -8,8 +8,11 @@
   ``txn_requires_abort()``), with every code also a class attribute (``KafkaError._PARTITION_EOF``)
   as in confluent-kafka.
 - ``KafkaException``: the exception; ``args[0]`` is the ``KafkaError``.
-- ``err_action()``: maps a broker error to ``ErrAction`` flags, after librdkafka's
-  ``rd_kafka_err_action()`` and the produce-specific handling in ``rd_kafka_handle_Produce_error()``.
+- ``err_action()``: maps an error to ``ErrAction`` flags, after librdkafka's
+  ``rd_kafka_err_action()``, with one explicit table per ``RequestKind`` (``ACTIONS_BY_KIND``)
+  transcribed from the librdkafka function that handles that request's errors
+  (``rd_kafka_handle_Produce_error()``, ``rd_kafka_handle_ListOffsets()``, the Fetch reply's
+  partition error switch, ...). Every broker-error decision goes through it.
 
 Pure data and small functions; no locks, safe from any thread.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 from enum import Enum, IntEnum, IntFlag
-from typing import ClassVar, cast
+from typing import ClassVar, NamedTuple, cast
 
 
 class ErrorCode(IntEnum):
@@ -899,11 +902,493 @@ PRODUCE_ACTIONS: dict[int, ErrAction] = {
 }
 
 
+#: The librdkafka source the per-request tables below were transcribed from.
+LIBRDKAFKA_REFERENCE = "librdkafka v2.15.0 (RD_KAFKA_VERSION 0x020f00ff), commit 4c3b017c3de8"
+
+
 class RequestKind(Enum):
-    """Which request failed, for ``err_action()``: only Produce keeps the message-persistence flags."""
+    """Which request (or which part of its answer) failed, for ``err_action()``.
+
+    Each kind has one table in ``ACTIONS_BY_KIND``, transcribed from the librdkafka function that
+    decides about that request's errors (named at each table, with what each flag means there).
+    Only Produce keeps the message-persistence flags. Kinds whose librdkafka handler is a
+    ``switch`` rather than a ``rd_kafka_err_action()`` call also have a ``SWITCH_DEFAULTS`` entry:
+    the switch's ``default:`` branch, used instead of ``DEFAULT_ACTIONS`` for errors the table does
+    not name.
+    """
 
     PRODUCE = "produce"
     OTHER = "other"
+    # Consumer side
+    FETCH = "fetch"  # one partition's error in a Fetch response
+    FETCH_REQUEST = "fetch_request"  # the FetchRequest as a whole failed
+    LIST_OFFSETS = "list_offsets"
+    OFFSET_FOR_LEADER_EPOCH = "offset_for_leader_epoch"
+    OFFSET_FETCH = "offset_fetch"  # the OffsetFetch request / its top-level error
+    OFFSET_FETCH_PARTITION = "offset_fetch_partition"  # one partition's OffsetFetch error
+    OFFSET_COMMIT = "offset_commit"
+    METADATA = "metadata"
+    FIND_COORDINATOR = "find_coordinator"  # the consumer group's own coordinator query
+    COORD_REQ_FIND_COORDINATOR = "coord_req_find_coordinator"  # generic coordinator lookups
+    # Idempotent and transactional producer
+    TXN_FIND_COORDINATOR = "txn_find_coordinator"
+    INIT_PRODUCER_ID = "init_producer_id"
+    ADD_PARTITIONS_TO_TXN = "add_partitions_to_txn"
+    ADD_OFFSETS_TO_TXN = "add_offsets_to_txn"
+    TXN_OFFSET_COMMIT = "txn_offset_commit"
+    END_TXN = "end_txn"
+
+
+class SwitchDefault(NamedTuple):
+    """A switch-based handler's ``default:`` branch: what an error its table does not name gets.
+    ``broker`` for broker errors (code >= -1), ``local`` for librdkafka's local errors (< -1)."""
+
+    broker: ErrAction
+    local: ErrAction
+
+
+# --- Consumer side -------------------------------------------------------------------------------
+
+FETCH_ACTIONS: dict[int, ErrAction] = {
+    # "Errors handled by rdkafka": rd_kafka_toppar_leader_unavailable() (and back to the leader
+    # if fetching from a follower); never shown to the application.
+    _E.OFFSET_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+    _E.UNKNOWN_TOPIC_OR_PART: _A.REFRESH | _A.RETRY,
+    _E.LEADER_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+    _E.NOT_LEADER_OR_FOLLOWER: _A.REFRESH | _A.RETRY,
+    _E.BROKER_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+    _E.REPLICA_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+    _E.KAFKA_STORAGE_ERROR: _A.REFRESH | _A.RETRY,
+    _E.UNKNOWN_LEADER_EPOCH: _A.REFRESH | _A.RETRY,
+    _E.FENCED_LEADER_EPOCH: _A.REFRESH | _A.RETRY,
+    _E.UNKNOWN_TOPIC_ID: _A.REFRESH | _A.RETRY,
+    # rd_kafka_offset_reset() (auto.offset.reset; with "error" it reports _AUTO_OFFSET_RESET)
+    _E.OFFSET_OUT_OF_RANGE: _A.SPECIAL | _A.RETRY,
+    # Reported once until the partition fetches without error (rktp_last_error); backoff
+    # max(1000 ms, 10 x fetch.error.backoff.ms)
+    _E.TOPIC_AUTHORIZATION_FAILED: _A.INFORM | _A.RETRY,
+    # Only with enable.partition.eof; no backoff
+    _E._PARTITION_EOF: _A.INFORM,
+    _E.MSG_SIZE_TOO_LARGE: _A.INFORM | _A.RETRY,
+}
+"""Fetch response, one partition's error (the request-level error of Fetch v7+ counts as every
+partition's): librdkafka's switch in ``rd_kafka_fetch_reply_handle_partition_error()``
+(src/rdkafka_fetcher.c), followed by ``rd_kafka_toppar_fetch_backoff()``. Unnamed errors: the
+switch's ``default:`` (report, back off), see ``SWITCH_DEFAULTS``.
+
+- REFRESH: the leader is looked up again (metadata refresh for the topic); not reported.
+- RETRY: back this partition off for fetch.error.backoff.ms, then fetch it again.
+- INFORM: a consumer error event for the partition, returned by poll()/consume().
+- SPECIAL: OFFSET_OUT_OF_RANGE: reset the offset with auto.offset.reset (when fetching from a
+  follower and the offset is above its high watermark, go back to the leader instead).
+- PERMANENT: never: librdkafka does not stop fetching a partition because of a Fetch error.
+"""
+
+FETCH_REQUEST_ACTIONS: dict[int, ErrAction] = {
+    _E._DESTROY: _A.IGNORE,  # terminating: return before the backoff
+    # "Request metadata information update"
+    _E.UNKNOWN_TOPIC_OR_PART: _A.REFRESH | _A.RETRY,
+    _E.LEADER_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+    _E.NOT_LEADER_FOR_PARTITION: _A.REFRESH | _A.RETRY,
+    _E.BROKER_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+    _E.REPLICA_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+    _E.UNKNOWN_TOPIC_ID: _A.REFRESH | _A.RETRY,
+    # "The fetch is already intervalled from consumer_serve() so dont retry": just the backoff
+    _E._TRANSPORT: _A.RETRY,
+    _E.REQUEST_TIMED_OUT: _A.RETRY,
+    _E._MSG_TIMED_OUT: _A.RETRY,
+}
+"""A FetchRequest that failed as a whole (transport, timeout, unparsable response):
+librdkafka's switch in ``rd_kafka_broker_fetch_reply()`` (src/rdkafka_fetcher.c). Nothing is
+reported to the application.
+
+- REFRESH: refresh the metadata of the known topics.
+- RETRY: back off the broker's whole fetcher for fetch.error.backoff.ms (every error but
+  _DESTROY), then fetch as usual.
+- IGNORE: _DESTROY (terminating): do nothing.
+"""
+
+LIST_OFFSETS_ACTIONS: dict[int, ErrAction] = {
+    _E.UNKNOWN_TOPIC_OR_PART: _A.PERMANENT,
+    _E.NOT_LEADER_FOR_PARTITION: _A.REFRESH,
+    _E.REPLICA_NOT_AVAILABLE: _A.REFRESH,
+    _E.KAFKA_STORAGE_ERROR: _A.REFRESH,
+    _E.OFFSET_NOT_AVAILABLE: _A.REFRESH,
+    _E.LEADER_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+    _E.FENCED_LEADER_EPOCH: _A.REFRESH | _A.RETRY,
+    _E.UNKNOWN_LEADER_EPOCH: _A.REFRESH | _A.RETRY,
+    _E._TRANSPORT: _A.RETRY,
+    _E.REQUEST_TIMED_OUT: _A.RETRY,
+}
+"""ListOffsets: the explicit actions ``rd_kafka_handle_ListOffsets()`` (src/rdkafka_request.c)
+passes to ``rd_kafka_err_action()``; the error is the request's, else the first partition's.
+Unnamed errors: ``DEFAULT_ACTIONS`` (e.g. BROKER_NOT_AVAILABLE refreshes, _TIMED_OUT retries,
+anything unlisted is PERMANENT).
+
+- REFRESH: refresh the metadata of the known topics (the leader may have moved).
+- RETRY: send the same request again (retry.backoff.ms, within the request's retry limit).
+- PERMANENT: give up. The consumer's offset query (``rd_kafka_toppar_handle_Offset()``) then
+  reports the error to the application and applies auto.offset.reset; offsets_for_times() and
+  query_watermark_offsets() return it.
+- The consumer's offset query tries again after 500 ms whenever REFRESH or RETRY is set (so a
+  REFRESH-only error is retried there too), while query_watermark_offsets() returns a
+  REFRESH-only error to its caller (after dropping the topic's cached metadata).
+"""
+
+OFFSET_FOR_LEADER_EPOCH_ACTIONS: dict[int, ErrAction] = {
+    _E.UNKNOWN_LEADER_EPOCH: _A.REFRESH,
+    _E.FENCED_LEADER_EPOCH: _A.REFRESH,
+    _E.UNKNOWN_TOPIC_OR_PART: _A.REFRESH,
+    _E.OFFSET_NOT_AVAILABLE: _A.REFRESH,
+    _E.KAFKA_STORAGE_ERROR: _A.REFRESH,
+}
+"""OffsetForLeaderEpoch (offset validation): the explicit actions of
+``rd_kafka_toppar_handle_OffsetForLeaderEpoch()`` (src/rdkafka_offset.c). Unnamed errors:
+``DEFAULT_ACTIONS``. _UNSUPPORTED_FEATURE (skip validation) and _OUTDATED are handled before.
+
+- REFRESH: force a leader query for the topic.
+- Whatever the actions, the validation is tried again after 500 ms (even PERMANENT ones).
+"""
+
+OFFSET_FETCH_ACTIONS: dict[int, ErrAction] = {}
+"""OffsetFetch, the request's error or the response's top-level error code:
+``rd_kafka_handle_OffsetFetch_err_action()`` (src/rdkafka_request.c) passes no explicit actions,
+so ``DEFAULT_ACTIONS`` decide (NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE refresh,
+COORDINATOR_LOAD_IN_PROGRESS / _TRANSPORT / _TIMED_OUT retry, anything unlisted is PERMANENT).
+
+- REFRESH: query the group coordinator again.
+- RETRY: send the request again (librdkafka only while the assignment is unchanged).
+- Otherwise the error goes back to the caller; the assignment code reports it to the
+  application as a consumer error.
+- Per-partition errors are ``OFFSET_FETCH_PARTITION``'s (rd_kafka_handle_OffsetFetch() also
+  retries the whole request when a partition says UNSTABLE_OFFSET_COMMIT).
+"""
+
+OFFSET_FETCH_PARTITION_ACTIONS: dict[int, ErrAction] = {
+    # Ongoing transactions block the offset: query it again
+    _E.UNSTABLE_OFFSET_COMMIT: _A.RETRY,
+    # KIP-848: query again (offset STORED) after the next ConsumerGroupHeartbeat
+    _E.STALE_MEMBER_EPOCH: _A.RETRY,
+}
+"""OffsetFetch, one partition's error in the response: ``rd_kafka_assignment_apply_offsets()``
+(src/rdkafka_assignment.c) and the ``retry_unstable`` check in ``rd_kafka_handle_OffsetFetch()``.
+Unnamed errors: report and leave the partition unstarted (see ``SWITCH_DEFAULTS``).
+
+- RETRY: ask for this partition's committed offset again.
+- INFORM: a consumer error event for the partition.
+- PERMANENT: the partition is not started (not fetched) until it is assigned again.
+"""
+
+OFFSET_COMMIT_ACTIONS: dict[int, ErrAction] = {
+    # rd_kafka_handle_OffsetCommit_error(): per-partition errors, "mimicking AK's
+    # ConsumerCoordinator.java"
+    _E.GROUP_AUTHORIZATION_FAILED: _A.PERMANENT,
+    _E.TOPIC_AUTHORIZATION_FAILED: _A.PERMANENT,
+    _E.OFFSET_METADATA_TOO_LARGE: _A.PERMANENT,
+    _E.INVALID_COMMIT_OFFSET_SIZE: _A.PERMANENT,
+    _E.COORDINATOR_LOAD_IN_PROGRESS: _A.RETRY,
+    _E.UNKNOWN_TOPIC_OR_PART: _A.RETRY,
+    # "mark coordinator dead, refresh and retry"
+    _E.COORDINATOR_NOT_AVAILABLE: _A.REFRESH | _A.RETRY | _A.SPECIAL,
+    _E.NOT_COORDINATOR: _A.REFRESH | _A.RETRY | _A.SPECIAL,
+    # "Replicas possibly unavailable: Refresh coordinator (but don't mark as dead), and retry"
+    _E.REQUEST_TIMED_OUT: _A.REFRESH | _A.RETRY,
+    _E.FENCED_INSTANCE_ID: _A.PERMANENT | _A.FATAL,
+    _E.REBALANCE_IN_PROGRESS: _A.PERMANENT,
+    _E.UNKNOWN_MEMBER_ID: _A.PERMANENT,
+    _E.ILLEGAL_GENERATION: _A.PERMANENT,
+    # rd_kafka_handle_OffsetCommit(): the request-level explicit action (a broker error code is
+    # never negative, so the two lists of the C code never meet)
+    _E._TRANSPORT: _A.REFRESH | _A.SPECIAL | _A.RETRY,
+}
+"""OffsetCommit: the explicit actions of ``rd_kafka_handle_OffsetCommit_error()`` (each
+partition's error) and of ``rd_kafka_handle_OffsetCommit()`` (the request's own error, used only
+when no partition reported one), src/rdkafka_request.c. Unnamed errors: ``DEFAULT_ACTIONS``.
+The partitions' actions are OR-ed together before acting on them.
+
+- REFRESH: query the group coordinator again; with SPECIAL: mark the coordinator dead first
+  (forget it, which makes the next request wait for a new one).
+- RETRY: send the commit again (retry.backoff.ms, within the retry limit), unless any
+  partition's actions include PERMANENT.
+- PERMANENT: the commit fails with this error (commit() raises, offset_commit_cb reports it).
+- FATAL: raise a fatal consumer error (FENCED_INSTANCE_ID).
+"""
+
+METADATA_ACTIONS: dict[int, ErrAction] = {
+    _E.REBOOTSTRAP_REQUIRED: _A.SPECIAL,
+    _E._PARTIAL: _A.RETRY,
+}
+"""Metadata, the request's error: the explicit actions of ``rd_kafka_handle_Metadata()``
+(src/rdkafka_request.c); _DESTROY (terminating) is dropped before. Unnamed errors:
+``DEFAULT_ACTIONS``. Per-topic errors in a response are not decided here (the topic's state
+follows them: rd_kafka_topic_metadata_update()).
+
+- SPECIAL: re-bootstrap: forget the learned brokers and start again from bootstrap.servers.
+- RETRY: send the request again, except for a full brokers refresh (to another broker later).
+- PERMANENT: log a warning and fail the waiting caller, if any.
+- REFRESH (from the default rows) has no effect for Metadata itself.
+"""
+
+FIND_COORDINATOR_ACTIONS: dict[int, ErrAction] = {
+    # librdkafka names it GROUP_COORDINATOR_NOT_AVAILABLE, the same code
+    _E.COORDINATOR_NOT_AVAILABLE: _A.RETRY | _A.REFRESH,
+    _E._TRANSPORT: _A.RETRY,
+    _E._TIMED_OUT: _A.RETRY,
+    _E._TIMED_OUT_QUEUE: _A.RETRY,
+    _E._DESTROY_BROKER: _A.RETRY,
+}
+"""FindCoordinator for the consumer group: the explicit actions of
+``rd_kafka_cgrp_handle_FindCoordinator()`` (src/rdkafka_cgrp.c); _DESTROY is dropped before.
+Unnamed errors: ``DEFAULT_ACTIONS`` (NOT_COORDINATOR refreshes, COORDINATOR_LOAD_IN_PROGRESS
+retries, e.g. GROUP_AUTHORIZATION_FAILED is PERMANENT).
+
+- REFRESH: forget the current coordinator (rd_kafka_cgrp_coord_update(-1)).
+- RETRY: say nothing and query again on the coordinator query interval (_DESTROY_BROKER: at once).
+- Neither (PERMANENT): report the error to the application as a consumer error, once per distinct
+  error in a row, and keep querying on the interval. The lookup never stops for good.
+"""
+
+COORD_REQ_FIND_COORDINATOR_ACTIONS: dict[int, ErrAction] = {
+    _E._DESTROY: _A.SPECIAL,
+    _E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: _A.PERMANENT,
+    _E.CLUSTER_AUTHORIZATION_FAILED: _A.PERMANENT,
+    _E._TRANSPORT: _A.REFRESH,
+    _E.COORDINATOR_NOT_AVAILABLE: _A.RETRY,
+}
+"""FindCoordinator for a request that needs a coordinator (TxnOffsetCommit's group coordinator,
+the admin group APIs): the explicit actions of ``rd_kafka_coord_req_handle_FindCoordinator()``
+(src/rdkafka_coord.c). Unnamed errors: ``DEFAULT_ACTIONS``.
+
+- PERMANENT: fail the request that was waiting for the coordinator, with this error.
+- RETRY: send the FindCoordinator again.
+- Otherwise (REFRESH, SPECIAL): wait for a broker state change to look again.
+"""
+
+# --- Idempotent and transactional producer -------------------------------------------------------
+
+TXN_FIND_COORDINATOR_ACTIONS: dict[int, ErrAction] = {
+    _E._DESTROY: _A.IGNORE,
+    _E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: _A.FATAL,
+    _E.CLUSTER_AUTHORIZATION_FAILED: _A.FATAL,
+    _E._UNKNOWN_BROKER: _A.REFRESH | _A.RETRY,  # rd_kafka_metadata_refresh_brokers()
+}
+"""FindCoordinator for the transaction coordinator: the switch in
+``rd_kafka_txn_handle_FindCoordinator()`` (src/rdkafka_txnmgr.c). Every other error: forget the
+coordinator and query again in 500 ms (``SWITCH_DEFAULTS``).
+
+- FATAL: fatal error (the idempotence state goes to FATAL_ERROR).
+- REFRESH: refresh the broker list (the coordinator's node id is not known yet).
+- RETRY: query for the coordinator again after 500 ms.
+- IGNORE: terminating.
+"""
+
+INIT_PRODUCER_ID_ACTIONS: dict[int, ErrAction] = {
+    _E._DESTROY: _A.IGNORE,
+    # rd_kafka_idemp_check_error(): fatal
+    _E._UNSUPPORTED_FEATURE: _A.FATAL,
+    _E.INVALID_TRANSACTION_TIMEOUT: _A.FATAL,
+    _E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: _A.FATAL,
+    _E.CLUSTER_AUTHORIZATION_FAILED: _A.FATAL,
+    # fatal, raised as _FENCED ("Producer fenced by newer instance")
+    _E.INVALID_PRODUCER_EPOCH: _A.FATAL,
+    _E.PRODUCER_FENCED: _A.FATAL,
+    # transactional producer: forget the transaction coordinator
+    _E.NOT_COORDINATOR: _A.REFRESH | _A.RETRY,
+    _E.COORDINATOR_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+}
+"""InitProducerId: ``rd_kafka_handle_InitProducerId()`` (src/rdkafka_request.c) ->
+``rd_kafka_idemp_request_pid_failed()`` -> ``rd_kafka_idemp_check_error()``
+(src/rdkafka_idempotence.c). Every other error: try again in 500 ms (``SWITCH_DEFAULTS``).
+
+- FATAL: fatal error for the producer (INVALID_PRODUCER_EPOCH / PRODUCER_FENCED as _FENCED).
+- REFRESH: transactional producer only: forget the transaction coordinator (look it up again).
+- RETRY: request a producer id again after 500 ms (the error is kept for init_transactions()).
+- IGNORE: terminating.
+"""
+
+ADD_PARTITIONS_TO_TXN_ACTIONS: dict[int, ErrAction] = {
+    _E._DESTROY: _A.IGNORE,
+    _E._OUTDATED: _A.IGNORE,
+    # "Request-level errors" (any partition's error stands for all)
+    _E.NOT_COORDINATOR: _A.REFRESH | _A.RETRY,  # coordinator forgotten
+    _E.COORDINATOR_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+    _E.CONCURRENT_TRANSACTIONS: _A.RETRY,  # retried after 20 ms instead of 500 ms
+    _E.COORDINATOR_LOAD_IN_PROGRESS: _A.RETRY,
+    _E.UNKNOWN_TOPIC_OR_PART: _A.RETRY,
+    _E.INVALID_PRODUCER_EPOCH: _A.FATAL,
+    _E.PRODUCER_FENCED: _A.FATAL,
+    _E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: _A.FATAL,
+    _E.INVALID_TXN_STATE: _A.FATAL,
+    _E.CLUSTER_AUTHORIZATION_FAILED: _A.FATAL,
+    _E.UNKNOWN_PRODUCER_ID: _A.PERMANENT | _A.SPECIAL,  # require_bump
+    _E.INVALID_PRODUCER_ID_MAPPING: _A.PERMANENT | _A.SPECIAL,
+    # "Partition-level errors"
+    _E.TOPIC_AUTHORIZATION_FAILED: _A.PERMANENT,
+    _E.OPERATION_NOT_ATTEMPTED: _A.PERMANENT,
+    # Local request-level errors ("can't be sure if the request was received")
+    _E._TRANSPORT: _A.RETRY,
+    _E._TIMED_OUT: _A.RETRY,
+    # An unparsable response (err_parse adds PERMANENT)
+    _E._BAD_MSG: _A.PERMANENT,
+    _E._UNDERFLOW: _A.PERMANENT,
+}
+"""AddPartitionsToTxn: the two switches of ``rd_kafka_txn_handle_AddPartitionsToTxn()``
+(src/rdkafka_txnmgr.c): per partition (broker errors; unnamed ones are PERMANENT) and for the
+request (local errors; unnamed ones are RETRY), see ``SWITCH_DEFAULTS``. The C code ORs RETRY into
+every error and then checks FATAL, then PERMANENT, then RETRY; this table holds the outcome.
+
+- FATAL: fatal transactional error.
+- PERMANENT: abortable transaction error; with SPECIAL: an epoch bump is needed instead
+  (rd_kafka_idemp_drain_epoch_bump()).
+- REFRESH: forget the transaction coordinator (look it up again).
+- RETRY: register the partitions again after 500 ms (20 ms for CONCURRENT_TRANSACTIONS).
+- IGNORE: terminating, or the response is for a transaction that is over.
+"""
+
+ADD_OFFSETS_TO_TXN_ACTIONS: dict[int, ErrAction] = {
+    _E._DESTROY: _A.IGNORE,
+    _E._OUTDATED: _A.IGNORE,  # librdkafka: SPECIAL, "a non-actionable actions flag"
+    _E._TRANSPORT: _A.RETRY | _A.REFRESH,
+    _E._TIMED_OUT: _A.RETRY | _A.REFRESH,
+    _E._TIMED_OUT_QUEUE: _A.RETRY | _A.REFRESH,
+    _E.COORDINATOR_NOT_AVAILABLE: _A.RETRY | _A.REFRESH,
+    _E.NOT_COORDINATOR: _A.RETRY | _A.REFRESH,
+    _E.REQUEST_TIMED_OUT: _A.RETRY | _A.REFRESH,
+    _E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: _A.FATAL,
+    _E.CLUSTER_AUTHORIZATION_FAILED: _A.FATAL,
+    _E.INVALID_PRODUCER_EPOCH: _A.FATAL,
+    _E.INVALID_TXN_STATE: _A.FATAL,
+    _E.UNSUPPORTED_FOR_MESSAGE_FORMAT: _A.FATAL,
+    _E.TOPIC_AUTHORIZATION_FAILED: _A.PERMANENT,
+    _E.GROUP_AUTHORIZATION_FAILED: _A.PERMANENT,
+    _E.UNKNOWN_TOPIC_OR_PART: _A.RETRY,
+    _E.COORDINATOR_LOAD_IN_PROGRESS: _A.RETRY,
+    _E.CONCURRENT_TRANSACTIONS: _A.RETRY,
+}
+"""AddOffsetsToTxn: the switch in ``rd_kafka_txn_handle_AddOffsetsToTxn()``
+(src/rdkafka_txnmgr.c). Unnamed errors: PERMANENT ("All unhandled errors are permanent"; note
+that PRODUCER_FENCED is not named, so it is abortable here).
+
+- FATAL: fatal transactional error.
+- PERMANENT: abortable transaction error.
+- REFRESH: query for the transaction coordinator again in 50 ms.
+- RETRY: send the request again while send_offsets_to_transaction()'s timeout allows, else the
+  call fails with a retriable error.
+- IGNORE: terminating or outdated: no side effects.
+"""
+
+TXN_OFFSET_COMMIT_ACTIONS: dict[int, ErrAction] = {
+    _E._DESTROY: _A.IGNORE,
+    _E._OUTDATED: _A.IGNORE,
+    # "this is the group coordinator, not the transaction coordinator": evicted from the cache
+    _E.NOT_COORDINATOR: _A.REFRESH | _A.RETRY,
+    _E.COORDINATOR_NOT_AVAILABLE: _A.REFRESH | _A.RETRY,
+    _E.REQUEST_TIMED_OUT: _A.REFRESH | _A.RETRY,
+    _E._TRANSPORT: _A.REFRESH | _A.RETRY,
+    _E._TIMED_OUT: _A.REFRESH | _A.RETRY,
+    _E._TIMED_OUT_QUEUE: _A.REFRESH | _A.RETRY,
+    _E.CONCURRENT_TRANSACTIONS: _A.RETRY,
+    _E.COORDINATOR_LOAD_IN_PROGRESS: _A.RETRY,
+    _E.UNKNOWN_TOPIC_OR_PART: _A.RETRY,
+    _E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: _A.FATAL,
+    _E.CLUSTER_AUTHORIZATION_FAILED: _A.FATAL,
+    _E.INVALID_PRODUCER_ID_MAPPING: _A.FATAL,
+    _E.INVALID_PRODUCER_EPOCH: _A.FATAL,
+    _E.INVALID_TXN_STATE: _A.FATAL,
+    _E.UNSUPPORTED_FOR_MESSAGE_FORMAT: _A.FATAL,
+    _E.TOPIC_AUTHORIZATION_FAILED: _A.PERMANENT,
+    _E.GROUP_AUTHORIZATION_FAILED: _A.PERMANENT,
+    _E.ILLEGAL_GENERATION: _A.PERMANENT,
+    _E.UNKNOWN_MEMBER_ID: _A.PERMANENT,
+    _E.FENCED_INSTANCE_ID: _A.PERMANENT,
+}
+"""TxnOffsetCommit (the request's error, else the first partition's): the switch in
+``rd_kafka_txn_handle_TxnOffsetCommit()`` (src/rdkafka_txnmgr.c). Unnamed errors: PERMANENT
+("Unhandled error, fail transaction").
+
+- FATAL: fatal transactional error.
+- PERMANENT: abortable transaction error.
+- REFRESH: evict the group coordinator from the coordinator cache (look it up again).
+- RETRY: send again through the group coordinator after 500 ms while the call's timeout allows,
+  else the call fails with _TIMED_OUT (abortable).
+- IGNORE: terminating or outdated.
+"""
+
+END_TXN_ACTIONS: dict[int, ErrAction] = {
+    _E._DESTROY: _A.IGNORE,
+    _E._OUTDATED: _A.IGNORE,
+    _E._TIMED_OUT: _A.RETRY | _A.REFRESH,
+    _E._TIMED_OUT_QUEUE: _A.RETRY | _A.REFRESH,
+    _E._TRANSPORT: _A.RETRY | _A.REFRESH,
+    # librdkafka forgets the coordinator here itself (rd_kafka_txn_coord_set(NULL)) and returns
+    # RETRY: the coordinator is looked up again either way
+    _E.COORDINATOR_NOT_AVAILABLE: _A.RETRY | _A.REFRESH,
+    _E.NOT_COORDINATOR: _A.RETRY | _A.REFRESH,
+    _E.COORDINATOR_LOAD_IN_PROGRESS: _A.RETRY,
+    _E.CONCURRENT_TRANSACTIONS: _A.RETRY,
+    _E.UNKNOWN_PRODUCER_ID: _A.PERMANENT | _A.SPECIAL,  # require_bump
+    _E.INVALID_PRODUCER_ID_MAPPING: _A.PERMANENT | _A.SPECIAL,
+    _E.INVALID_PRODUCER_EPOCH: _A.FATAL,
+    _E.PRODUCER_FENCED: _A.FATAL,
+    _E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: _A.FATAL,
+    _E.CLUSTER_AUTHORIZATION_FAILED: _A.FATAL,
+    _E.INVALID_TXN_STATE: _A.FATAL,
+}
+"""EndTxn: the switch in ``rd_kafka_txn_handle_EndTxn()`` (src/rdkafka_txnmgr.c). Unnamed
+errors: PERMANENT ("All unhandled errors are permanent").
+
+- FATAL: fatal transactional error.
+- PERMANENT: abortable transaction error (an abort goes back to BEGIN_ABORT so it can be
+  retried); with SPECIAL, for an abort: bump the epoch instead (rd_kafka_idemp_drain_epoch_bump0).
+- REFRESH: look the transaction coordinator up again (in 50 ms, or at once when forgotten).
+- RETRY: send EndTxn again while committing or aborting.
+- IGNORE: terminating or outdated: no transactional side effects.
+"""
+
+# --- The kind -> table mapping ------------------------------------------------------------------
+
+ACTIONS_BY_KIND: dict[RequestKind, Mapping[int, ErrAction]] = {
+    RequestKind.PRODUCE: PRODUCE_ACTIONS,
+    RequestKind.OTHER: {},
+    RequestKind.FETCH: FETCH_ACTIONS,
+    RequestKind.FETCH_REQUEST: FETCH_REQUEST_ACTIONS,
+    RequestKind.LIST_OFFSETS: LIST_OFFSETS_ACTIONS,
+    RequestKind.OFFSET_FOR_LEADER_EPOCH: OFFSET_FOR_LEADER_EPOCH_ACTIONS,
+    RequestKind.OFFSET_FETCH: OFFSET_FETCH_ACTIONS,
+    RequestKind.OFFSET_FETCH_PARTITION: OFFSET_FETCH_PARTITION_ACTIONS,
+    RequestKind.OFFSET_COMMIT: OFFSET_COMMIT_ACTIONS,
+    RequestKind.METADATA: METADATA_ACTIONS,
+    RequestKind.FIND_COORDINATOR: FIND_COORDINATOR_ACTIONS,
+    RequestKind.COORD_REQ_FIND_COORDINATOR: COORD_REQ_FIND_COORDINATOR_ACTIONS,
+    RequestKind.TXN_FIND_COORDINATOR: TXN_FIND_COORDINATOR_ACTIONS,
+    RequestKind.INIT_PRODUCER_ID: INIT_PRODUCER_ID_ACTIONS,
+    RequestKind.ADD_PARTITIONS_TO_TXN: ADD_PARTITIONS_TO_TXN_ACTIONS,
+    RequestKind.ADD_OFFSETS_TO_TXN: ADD_OFFSETS_TO_TXN_ACTIONS,
+    RequestKind.TXN_OFFSET_COMMIT: TXN_OFFSET_COMMIT_ACTIONS,
+    RequestKind.END_TXN: END_TXN_ACTIONS,
+}
+"""Each request kind's explicit table: what ``err_action(code, kind)`` consults first."""
+
+SWITCH_DEFAULTS: dict[RequestKind, SwitchDefault] = {
+    # rd_kafka_fetch_reply_handle_partition_error(): "default: /* and all other errors */"
+    RequestKind.FETCH: SwitchDefault(_A.INFORM | _A.RETRY, _A.INFORM | _A.RETRY),
+    # rd_kafka_broker_fetch_reply(): every error backs the fetcher off
+    RequestKind.FETCH_REQUEST: SwitchDefault(_A.RETRY, _A.RETRY),
+    # rd_kafka_assignment_apply_offsets(): "Partition-level error": reported, not started
+    RequestKind.OFFSET_FETCH_PARTITION: SwitchDefault(_A.INFORM | _A.PERMANENT,
+                                                      _A.INFORM | _A.PERMANENT),
+    # rd_kafka_txn_handle_FindCoordinator(): coordinator forgotten, queried again in 500 ms
+    RequestKind.TXN_FIND_COORDINATOR: SwitchDefault(_A.RETRY, _A.RETRY),
+    # rd_kafka_idemp_request_pid_failed(): "Restart acquisition after a short wait"
+    RequestKind.INIT_PRODUCER_ID: SwitchDefault(_A.RETRY, _A.RETRY),
+    # per partition "Other partition error": PERMANENT; request level "default:": RETRY
+    RequestKind.ADD_PARTITIONS_TO_TXN: SwitchDefault(_A.PERMANENT, _A.RETRY),
+    RequestKind.ADD_OFFSETS_TO_TXN: SwitchDefault(_A.PERMANENT, _A.PERMANENT),
+    RequestKind.TXN_OFFSET_COMMIT: SwitchDefault(_A.PERMANENT, _A.PERMANENT),
+    RequestKind.END_TXN: SwitchDefault(_A.PERMANENT, _A.PERMANENT),
+}
+"""The kinds whose librdkafka handler is a switch: their ``default:`` branch. The other kinds
+fall back to ``DEFAULT_ACTIONS`` (rd_kafka_err_action()'s own switch)."""
 
 
 def err_action(
@@ -913,21 +1398,24 @@ def err_action(
     *,
     have_request: bool = True,
 ) -> ErrAction:
-    """Decide what to do about error ``code``, like librdkafka's ``rd_kafka_err_action()``.
+    """Decide what to do about error ``code`` from a ``request_kind`` request, like librdkafka.
 
-    ``explicit`` is the call site's own {error: actions} table (librdkafka's var-args); a match there
-    is returned as is. For ``RequestKind.PRODUCE`` with no ``explicit`` table, ``PRODUCE_ACTIONS`` is
-    used. Otherwise the default table applies, then: PERMANENT or FATAL clears RETRY; no request
-    (``have_request=False``) clears RETRY; non-Produce requests lose the MSG_* persistence flags.
+    The kind's table (``ACTIONS_BY_KIND``), or ``explicit`` when given (the call site's own
+    {error: actions}, librdkafka's var-args), is consulted first; a match is returned as is.
+    Otherwise, for a switch-based kind (``SWITCH_DEFAULTS``) the switch's default branch is
+    returned. For the others the default table applies like in ``rd_kafka_err_action()``:
+    PERMANENT or FATAL clears RETRY; no request (``have_request=False``) clears RETRY; non-Produce
+    requests lose the MSG_* persistence flags.
     """
     if code == 0:
         return _A.NONE
-    if explicit is None and request_kind is RequestKind.PRODUCE:
-        explicit = PRODUCE_ACTIONS
-    if explicit is not None:
-        actions = cast("Mapping[int, ErrAction]", explicit).get(code, _A.NONE)
-        if actions:
-            return actions
+    table = ACTIONS_BY_KIND[request_kind] if explicit is None else explicit
+    actions = cast("Mapping[int, ErrAction]", table).get(code, _A.NONE)
+    if actions:
+        return actions
+    switch = SWITCH_DEFAULTS.get(request_kind)
+    if switch is not None:
+        return switch.local if code < -1 else switch.broker
     actions = DEFAULT_ACTIONS.get(code, DEFAULT_UNKNOWN_ACTION)
     if actions & (_A.FATAL | _A.PERMANENT):
         actions &= ~_A.RETRY
