@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Literal, get_args
 
+from rdpy.config import rules
 from rdpy.config.parse import UNSET, ConfError, default_value, format_value, parse
 from rdpy.config.properties import (
     GLOBAL_PROPERTIES,
@@ -31,9 +32,13 @@ from rdpy.config.properties import (
 )
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 
-__all__ = ["ClientType", "Conf", "TopicConf", "Settings", "TopicSettings", "REDACTED", "invalid_arg"]
+__all__ = ["CLIENT_TYPES", "ClientType", "Conf", "TopicConf", "Settings", "TopicSettings", "REDACTED",
+           "invalid_arg"]
 
+#: The kind of client a configuration is for: the one client type of the package (the
+#: statistics schema, above this layer, imports it; its "type" field writes these strings).
 ClientType = Literal["producer", "consumer", "admin"]
+CLIENT_TYPES: tuple[ClientType, ...] = get_args(ClientType)
 
 REDACTED = "[redacted]"
 
@@ -292,8 +297,6 @@ class Conf(_AnyConf):
         Raises KafkaException(_INVALID_ARG, "Failed to create producer: <rule text>") like
         rd_kafka_new().  `Settings.warnings` holds the CONFWARN lines librdkafka would log.
         """
-        from rdpy.config import rules  # rules imports this module's types
-
         work = self.copy()
         error = rules.finalize(work, client_type)
         if error is not None:

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rdpy._version import __version__
-from rdpy.config.conf import ClientType, Conf, _AnyConf
 from rdpy.config.parse import format_value
 from rdpy.config.properties import PROPERTIES, Level
+
+if TYPE_CHECKING:
+    # Types only: conf.py imports this module to run the rules in Conf.finalize(), so importing
+    # conf.py at run time here would be a cycle. Annotations are strings (PEP 563).
+    from rdpy.config.conf import ClientType, Conf, _AnyConf
 
 __all__ = ["finalize", "warnings", "RULES", "TOPIC_RULES"]
 
@@ -76,7 +81,7 @@ def _oauth_refresh_cb(c: Conf) -> bool:
     return "oauth_cb" in c.callbacks or _v(c, "oauthbearer_token_refresh_cb") is not None
 
 
-Rule = Callable[[Conf, ClientType], "str | None"]
+Rule = Callable[["Conf", "ClientType"], "str | None"]
 
 
 # -- global rules (rd_kafka_conf_finalize) --------------------------------------------------------

@@ -9,7 +9,7 @@
         cluster.push_request_errors(0, ErrorCode.NOT_ENOUGH_REPLICAS)  # next Produce fails
         cluster.set_rtt(1, 200)
 
-What it serves (advertised in ApiVersions exactly; see handlers.SUPPORTED):
+What it serves (advertised in ApiVersions exactly; see SUPPORTED in handlers/api.py):
 ApiVersions 0-3, Metadata 0-12 (auto-creates requested topics), CreateTopics 0-7, Produce 3-9
 (v2 RecordBatches validated, offsets assigned, idempotent producers' epochs and sequences
 checked), Fetch 4-12 (read_uncommitted up to the high watermark, read_committed up to the last

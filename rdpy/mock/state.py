@@ -1,5 +1,7 @@
 """The mock cluster's state: brokers, topics and partitions, coordinators, producer ids,
-transactions, group offsets and injected faults. No sockets: unit-testable on its own.
+transactions, group offsets and injected faults. No sockets: unit-testable on its own. A group's
+own state is in groups.py, a transaction's in transactions.py; what crosses them (fencing,
+markers on partitions, offsets applied when a transaction ends) is here.
 
 One lock (`ClusterState.lock`) guards everything here: the server thread holds it while it
 serves a request, the test thread while it calls MockCluster's control API. Every method below
@@ -11,7 +13,6 @@ brokers going down): the server re-evaluates held fetches when it moves.
 
 from __future__ import annotations
 
-import enum
 import re
 import threading
 import uuid
@@ -20,19 +21,17 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from rdpy.errors import ErrorCode
+from rdpy.mock.groups import Group
 from rdpy.mock.log import BrokerError, PartitionLog
+from rdpy.mock.transactions import Transaction, TxnState
 
 __all__ = [
     "COORDINATOR_GROUP",
     "COORDINATOR_TRANSACTION",
     "BrokerState",
     "ClusterState",
-    "CommittedOffset",
-    "Group",
     "Partition",
     "Topic",
-    "Transaction",
-    "TxnState",
 ]
 
 COORDINATOR_GROUP = 0
@@ -70,42 +69,6 @@ class Topic:
     name: str
     topic_id: uuid.UUID
     partitions: list[Partition]
-
-
-class TxnState(enum.Enum):
-    EMPTY = "Empty"
-    ONGOING = "Ongoing"
-    COMPLETE_COMMIT = "CompleteCommit"
-    COMPLETE_ABORT = "CompleteAbort"
-
-
-@dataclass
-class Transaction:
-    transactional_id: str
-    producer_id: int
-    producer_epoch: int
-    timeout_ms: int
-    state: TxnState = TxnState.EMPTY
-    partitions: set[tuple[str, int]] = field(default_factory=set)
-    groups: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True)
-class CommittedOffset:
-    offset: int
-    leader_epoch: int
-    metadata: str | None
-
-
-@dataclass
-class Group:
-    committed: dict[tuple[str, int], CommittedOffset] = field(default_factory=dict)
-    #: Transactional offsets (TxnOffsetCommit) by producer id, applied when its transaction
-    #: commits and dropped when it aborts.
-    pending: dict[int, dict[tuple[str, int], CommittedOffset]] = field(default_factory=dict)
-
-    def has_pending(self, tp: tuple[str, int]) -> bool:
-        return any(tp in offsets for offsets in self.pending.values())
 
 
 class ClusterState:
@@ -317,32 +280,21 @@ class ClusterState:
         unknown = [tp for tp in partitions if self.partition(*tp) is None]
         if unknown:
             raise BrokerError(ErrorCode.UNKNOWN_TOPIC_OR_PART, f"unknown partitions {unknown}")
-        self._begin(txn)
+        txn.begin()
         txn.partitions.update(partitions)
 
     def add_offsets_to_txn(self, txn: Transaction, group_id: str) -> None:
         """Caller holds lock."""
-        self._begin(txn)
+        txn.begin()
         txn.groups.add(group_id)
-
-    @staticmethod
-    def _begin(txn: Transaction) -> None:
-        if txn.state is not TxnState.ONGOING:
-            txn.state = TxnState.ONGOING
-            txn.partitions.clear()
-            txn.groups.clear()
 
     def end_txn(self, txn: Transaction, commit: bool, now_ms: int) -> None:
         """Caller holds lock. EndTxn: markers on every partition of the transaction, group
         offsets applied (commit) or dropped (abort). A retry of the same outcome succeeds."""
         if txn.state is TxnState.ONGOING:
             self._complete(txn, commit, now_ms)
-            return
-        done = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
-        if txn.state is not done:
-            raise BrokerError(ErrorCode.INVALID_TXN_STATE,
-                              f"cannot {'commit' if commit else 'abort'} in state "
-                              f"{txn.state.value}")
+        else:
+            txn.check_retry(commit)
 
     def _complete(self, txn: Transaction, commit: bool, now_ms: int) -> None:
         for topic, index in sorted(txn.partitions):
@@ -352,14 +304,9 @@ class ClusterState:
                                        leader_epoch=part.leader_epoch)
         for group_id in txn.groups:
             group = self.groups.get(group_id)
-            if group is None:
-                continue
-            offsets = group.pending.pop(txn.producer_id, {})
-            if commit:
-                group.committed.update(offsets)
-        txn.state = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
-        txn.partitions.clear()
-        txn.groups.clear()
+            if group is not None:
+                group.end_transaction(txn.producer_id, commit)
+        txn.completed(commit)
         self.changed()
 
     # --- groups -------------------------------------------------------------------------------
@@ -375,15 +322,6 @@ class ClusterState:
         if group is None:
             group = self.groups[group_id] = Group()
         return group
-
-    @staticmethod
-    def check_generation(generation_id: int) -> None:
-        """This mock has no group membership (JoinGroup is not served): only the commits of
-        consumers outside a group (generation -1, as assign()-only consumers send) are valid,
-        like Kafka's answer for a group it has no members for."""
-        if generation_id >= 0:
-            raise BrokerError(ErrorCode.ILLEGAL_GENERATION,
-                              f"generation {generation_id}: the group has no members")
 
     # --- fault injection ----------------------------------------------------------------------
 

@@ -34,12 +34,12 @@ from rdpy.records.batch import (
     decode_control_key,
     encode_control_key,
     encode_end_txn_marker,
-    read_batches,
 )
 from rdpy.records.codecs import GZIP, LZ4, NONE, SNAPPY, ZSTD, codec_id, compress, decompress
 from rdpy.records.crc import crc32, crc32c
 from rdpy.records.errors import CorruptRecordError, RecordError, UnsupportedCodecError
 from rdpy.records.legacy import LegacyBatch, build_message_set
+from rdpy.records.read import read_batches
 
 __all__ = [
     "codecs",

@@ -13,14 +13,15 @@ attributes are non-zero)::
             keyLength varint (-1 = null), key, valueLength varint (-1 = null), value,
             headerCount varint, [keyLength varint, utf-8 key, valueLength varint, value]...
 
-`read_batches()` walks a Fetch response's records blob, dispatching on the magic byte so legacy
-v0/v1 message sets come out through the same Batch/Record interface.
+`Batch` and `Record` are the interface every magic is read through: legacy.py subclasses `Batch`
+for v0/v1 message sets, and read.py (`read_batches()`, the magic-byte dispatcher) sits above both,
+so neither this module nor legacy.py needs the dispatcher. Runs on whichever thread calls it.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
 
 from rdpy.records import codecs
 from rdpy.records.crc import crc32c, crc32c_extend
@@ -35,7 +36,6 @@ __all__ = [
     "RecordBatchBuilder",
     "RecordReader",
     "ControlRecordKey",
-    "read_batches",
     "decode_control_key",
     "encode_control_key",
     "encode_end_txn_marker",
@@ -66,7 +66,6 @@ _ATTR_DELETE_HORIZON = 0x40
 
 _HEADER = struct.Struct(">qiibIhiqqqhii")
 HEADER_SIZE = _HEADER.size  # 61
-_OFFSET_LENGTH = struct.Struct(">qi")
 _CRC = struct.Struct(">I")
 _CONTROL_KEY = struct.Struct(">hh")
 _END_TXN = struct.Struct(">hi")
@@ -604,46 +603,6 @@ def _decode_headers(
             return ((hkey, hval),), pos
         append((hkey, hval))
     return tuple(headers), pos
-
-
-def read_batches(buf: BytesLike, check_crcs: bool = False) -> Iterator[Batch]:
-    """Iterate the batches in a Fetch response's records blob.
-
-    Magic 2 batches come out as RecordBatch, magic 0/1 messages as legacy batches (a compressed
-    wrapper message is one batch holding its inner messages). A truncated batch at the end (the
-    broker may cut the last one at the fetch size limit) is silently ignored. With `check_crcs`
-    every batch's CRC is verified (CorruptRecordError on mismatch).
-    """
-    from rdpy.records.legacy import read_legacy_entry  # noqa: PLC0415 (import cycle)
-
-    data = buf if type(buf) is bytes else bytes(buf)
-    n = len(data)
-    pos = 0
-    unpack = _OFFSET_LENGTH.unpack_from
-    while n - pos >= 17:
-        base_offset, length = unpack(data, pos)
-        end = pos + 12 + length
-        if length < 0:
-            raise CorruptRecordError(f"negative batch length {length} at offset {base_offset}")
-        if end > n:
-            break  # partial trailing batch
-        magic = data[pos + 16]
-        batch: Batch
-        if magic == 2:
-            if length < _BATCH_OVERHEAD:
-                raise CorruptRecordError(
-                    f"batch at offset {base_offset}: batchLength {length} below the minimum "
-                    f"{_BATCH_OVERHEAD}"
-                )
-            batch = RecordBatch(data, pos, end)
-        elif magic == 0 or magic == 1:
-            batch = read_legacy_entry(data, pos, end)
-        else:
-            raise CorruptRecordError(f"batch at offset {base_offset}: unknown magic {magic}")
-        if check_crcs:
-            batch.ensure_valid_crc()
-        yield batch
-        pos = end
 
 
 # --------------------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ import pytest
 from rdpy.errors import ErrorCode
 from rdpy.mock import handlers as h
 from rdpy.mock.log import AbortedTxn, BrokerError
-from rdpy.mock.state import COORDINATOR_GROUP, COORDINATOR_TRANSACTION, ClusterState, TxnState
+from rdpy.mock.groups import CommittedOffset
+from rdpy.mock.state import COORDINATOR_GROUP, COORDINATOR_TRANSACTION, ClusterState
+from rdpy.mock.transactions import TxnState
 from rdpy.protocol.messages import add_partitions_to_txn as m_apt
 from rdpy.protocol.messages import fetch as m_f
 from rdpy.protocol.messages import metadata as m_md
@@ -161,7 +163,7 @@ def test_end_txn_states_and_transactional_offsets() -> None:
 
     state.add_partitions_to_txn(txn, [("t", 0), ("t", 1)])
     state.add_offsets_to_txn(txn, "g")
-    state.group("g").pending[pid] = {("t", 0): h.CommittedOffset(5, -1, "m")}
+    state.group("g").pending[pid] = {("t", 0): CommittedOffset(5, -1, "m")}
     state.end_txn(txn, True, T0)
     assert state.group("g").committed[("t", 0)].offset == 5
     assert [state.partition("t", i).log.high_watermark for i in (0, 1)] == [1, 1]  # type: ignore[union-attr]
@@ -171,7 +173,7 @@ def test_end_txn_states_and_transactional_offsets() -> None:
     assert code(e) == ErrorCode.INVALID_TXN_STATE
 
     state.add_offsets_to_txn(txn, "g")
-    state.group("g").pending[pid] = {("t", 0): h.CommittedOffset(9, -1, None)}
+    state.group("g").pending[pid] = {("t", 0): CommittedOffset(9, -1, None)}
     assert state.group("g").has_pending(("t", 0))
     state.end_txn(txn, False, T0)
     assert state.group("g").committed[("t", 0)].offset == 5
@@ -287,7 +289,7 @@ def test_group_offsets_outside_a_group_only() -> None:
         m_of.OffsetFetchRequestTopic(name="t", partition_indexes=[0])], require_stable=True)
     resp: Any = h.handle_offset_fetch(ctx(state, coord, 7), fetch)
     assert resp.topics[0].partitions[0].committed_offset == 7
-    state.group("g").pending[1] = {("t", 0): h.CommittedOffset(9, -1, None)}
+    state.group("g").pending[1] = {("t", 0): CommittedOffset(9, -1, None)}
     resp = h.handle_offset_fetch(ctx(state, coord, 7), fetch)
     assert resp.topics[0].partitions[0].error_code == ErrorCode.UNSTABLE_OFFSET_COMMIT
     resp = h.handle_offset_fetch(ctx(state, other, 7), fetch)

@@ -9,7 +9,6 @@ import os
 import random
 import statistics
 import threading
-import timeit
 from collections.abc import Iterator
 
 import pytest
@@ -406,35 +405,3 @@ def test_concurrent_add_and_rollover_lose_at_most_a_boundary_value_per_rollover(
     assert n - len(totals) <= counted <= n
     for s in totals:  # every report is internally consistent enough to publish
         assert s.p50 <= s.p75 <= s.p90 <= s.p95 <= s.p99 <= s.p99_99
-
-
-# --- cost (printed, not asserted) ------------------------------------------------------------
-
-
-def test_print_add_cost(capsys: pytest.CaptureFixture[str]) -> None:
-    w = Window(0, 100_000)
-    add = w.add
-    rng = random.Random(1)
-    values = [rng.randrange(100_000) for _ in range(100_000)]
-
-    def run() -> None:
-        for v in values:
-            add(v)
-
-    best = min(timeit.repeat(run, number=1, repeat=5)) / len(values)
-    lock = threading.Lock()
-
-    def run_locked() -> None:
-        for v in values:
-            with lock:
-                add(v)
-
-    locked = min(timeit.repeat(run_locked, number=1, repeat=5)) / len(values)
-    w.rollover()
-    run()
-    roll = timeit.timeit(w.rollover, number=1)  # a full period: every slot in use
-    with capsys.disabled():
-        print(
-            f"\nWindow.add: {best * 1e9:.0f} ns/value (with a lock around it: {locked * 1e9:.0f}"
-            f" ns); rollover of 100k values: {roll * 1e6:.0f} µs"
-        )

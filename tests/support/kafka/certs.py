@@ -1,11 +1,11 @@
 """A throwaway PKI for the TLS listeners: a test CA and a server certificate it signs.
 
-Made at run time with `cryptography` (already installed: pyOpenSSL, an rdpy dependency, needs
-it), so no key or certificate is ever committed. The server certificate names localhost and
-127.0.0.1 (DNS and IP subject alternative names), so a client that verifies the broker's
-hostname (librdkafka does by default: ssl.endpoint.identification.algorithm=https) accepts it
-on either name. Kafka reads the key and chain from a PKCS#12 keystore; clients trust the CA
-from its PEM file (``ssl.ca.location``).
+Made at run time with `cryptography` (in the `test` extra of pyproject.toml), so no key or
+certificate is ever committed. The server certificate names localhost and 127.0.0.1 (DNS and IP
+subject alternative names), so a client that verifies the broker's hostname (librdkafka does by
+default: ssl.endpoint.identification.algorithm=https) accepts it on either name. Kafka reads the
+key and chain from a PKCS#12 keystore; clients trust the CA from its PEM file
+(``ssl.ca.location``).
 """
 
 from __future__ import annotations
