@@ -1,12 +1,14 @@
 """rdpy's built-in mock Kafka cluster: real TCP brokers on loopback, served by one thread.
 
     from rdpy.mock import MockCluster
+    from rdpy.protocol.messages.produce import ProduceRequest
     with MockCluster(num_brokers=3) as cluster:
         cluster.create_topic("orders", 2)
         ...  # any Kafka client: bootstrap.servers = cluster.bootstrap_servers
         cluster.partition_set_leader("orders", 0, 2)
         cluster.broker_set_down(2); cluster.broker_set_up(2)
-        cluster.push_request_errors(0, ErrorCode.NOT_ENOUGH_REPLICAS)  # next Produce fails
+        # the next Produce fails:
+        cluster.push_request_errors(ProduceRequest.API_KEY, ErrorCode.NOT_ENOUGH_REPLICAS)
         cluster.set_rtt(1, 200)
 
 What it serves (advertised in ApiVersions exactly; see SUPPORTED in handlers/api.py):

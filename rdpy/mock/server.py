@@ -23,14 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rdpy.mock.handlers import (
-    API_VERSIONS,
-    HANDLERS,
-    SUPPORTED,
-    RequestContext,
-    Wait,
-    api_versions_error,
-)
+from rdpy.mock.handlers import HANDLERS, SUPPORTED, RequestContext, Wait, api_versions_error
 from rdpy.mock.state import ClusterState
 from rdpy.protocol import (
     API_NAMES,
@@ -44,6 +37,7 @@ from rdpy.protocol import (
     response_header_version,
 )
 from rdpy.protocol.base import Message
+from rdpy.protocol.messages.api_versions import ApiVersionsRequest
 
 __all__ = ["MockServer"]
 
@@ -337,8 +331,8 @@ class MockServer:
         r = Reader(frame)
         try:
             header = RequestHeader.read(r, request_header_version(api_key, api_version))
-            if api_key == API_VERSIONS and api_version > versions[1]:
-                self._respond(conn, API_VERSIONS, 0, header.correlation_id,
+            if api_key == ApiVersionsRequest.API_KEY and api_version > versions[1]:
+                self._respond(conn, api_key, 0, header.correlation_id,
                               api_versions_error(), now)
                 return
             if not versions[0] <= api_version <= versions[1]:

@@ -14,52 +14,46 @@ from tests.support.broker import BrokerEndpoint
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+def _run_example(script: str, *args: str, bootstrap: str | None = None, timeout: float = 60) -> str:
+    """Run examples/`script` with `args`; it must succeed. Its output. With `bootstrap` it is
+    told the cluster through BOOTSTRAP_SERVERS, without it BOOTSTRAP_SERVERS is unset."""
+    env = {k: v for k, v in os.environ.items() if k != "BOOTSTRAP_SERVERS"}
+    if bootstrap is not None:
+        env["BOOTSTRAP_SERVERS"] = bootstrap
+    done = subprocess.run([sys.executable, str(EXAMPLES / script), *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_producer_example_delivers_everything(broker: BrokerEndpoint) -> None:
     topic = f"rdpy-example-{uuid.uuid4().hex[:8]}"
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "producer.py"), broker.bootstrap_servers, topic, "2500"],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "delivered 2500, failed 0, still queued 0"
+    out = _run_example("producer.py", broker.bootstrap_servers, topic, "2500")
+    assert out.strip() == "delivered 2500, failed 0, still queued 0"
 
 
 def test_quickstart_against_the_given_cluster(broker: BrokerEndpoint) -> None:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "quickstart.py")],
-        capture_output=True, text=True, timeout=90,
-        env={**os.environ, "BOOTSTRAP_SERVERS": broker.bootstrap_servers},
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert "started a local Tansu broker" not in done.stdout
+    out = _run_example("quickstart.py", bootstrap=broker.bootstrap_servers, timeout=90)
+    lines = out.splitlines()
+    assert "started a local Tansu broker" not in out
     assert lines[0].startswith("produced 5000 messages") and lines[0].endswith("all delivered")
     assert "5000 of 5000, all intact" in lines[1]
 
 
 def test_quickstart_starts_its_own_broker() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "BOOTSTRAP_SERVERS"}
-    done = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py")],
-                          capture_output=True, text=True, timeout=90, env=env)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("started a local Tansu broker at 127.0.0.1:")
-    assert "5000 of 5000, all intact" in done.stdout
+    out = _run_example("quickstart.py", timeout=90)
+    assert out.startswith("started a local Tansu broker at 127.0.0.1:")
+    assert "5000 of 5000, all intact" in out
 
 
 def test_stats_to_prometheus_serves_real_metrics(broker: BrokerEndpoint) -> None:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "stats_to_prometheus.py")],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "BOOTSTRAP_SERVERS": broker.bootstrap_servers},
-    )
-    assert done.returncode == 0, done.stderr
-    assert "started a local Tansu broker" not in done.stdout
-    assert re.search(r"^serving metrics on http://127\.0\.0\.1:\d+/metrics$", done.stdout,
-                     re.MULTILINE)
-    assert "produced 3000 messages" in done.stdout
+    out = _run_example("stats_to_prometheus.py", bootstrap=broker.bootstrap_servers, timeout=120)
+    assert "started a local Tansu broker" not in out
+    assert re.search(r"^serving metrics on http://127\.0\.0\.1:\d+/metrics$", out, re.MULTILINE)
+    assert "produced 3000 messages" in out
     # The printed samples, as Prometheus would read them: family -> [(labels, value)].
     samples: dict[str, list[tuple[str, float]]] = {}
-    for m in re.finditer(r"^  (\w+)\{(.*)\} (\S+)$", done.stdout, re.MULTILINE):
+    for m in re.finditer(r"^  (\w+)\{(.*)\} (\S+)$", out, re.MULTILINE):
         samples.setdefault(m.group(1), []).append((m.group(2), float(m.group(3))))
     assert [v for labels, v in samples["rdkafka_txmsgs_total"] if "#producer-" in labels] == [3000]
     assert [v for labels, v in samples["rdkafka_rxmsgs_total"] if "#consumer-" in labels] == [3000]
@@ -81,10 +75,7 @@ def test_consumer_example_reads_everything_once_and_resumes(broker: BrokerEndpoi
     group = f"rdpy-example-{uuid.uuid4().hex[:8]}"
 
     def run(script: str, *args: str) -> str:
-        done = subprocess.run([sys.executable, str(EXAMPLES / script), broker.bootstrap_servers, *args],
-                              capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        return _run_example(script, broker.bootstrap_servers, *args).strip()
 
     assert run("producer.py", topic, "2500") == "delivered 2500, failed 0, still queued 0"
     assert run("consumer.py", topic, group) == "read 2500 messages"

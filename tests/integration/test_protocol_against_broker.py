@@ -122,6 +122,26 @@ def produce_batch(conn: RawConnection, topic: str, batch: bytes) -> int:
     return base_offset
 
 
+def fetch_partition_0(conn: RawConnection, topic: str, topic_id: uuid.UUID, offset: int, max_wait_ms: int) -> Any:
+    """One Fetch of partition 0 of `topic` from `offset` (read_uncommitted); the response."""
+    return conn.request(
+        FetchRequest(
+            replica_id=-1,
+            max_wait_ms=max_wait_ms,
+            min_bytes=1,
+            max_bytes=50 << 20,
+            isolation_level=0,
+            topics=[
+                FetchTopic(
+                    topic=topic,
+                    topic_id=topic_id,
+                    partitions=[FetchPartition(partition=0, fetch_offset=offset, partition_max_bytes=10 << 20)],
+                )
+            ],
+        )
+    )
+
+
 def fetch_all(conn: RawConnection, topic: str, expected: int) -> list[Record]:
     """Fetch partition 0 from offset 0 until `expected` records arrived; decode them with rdpy."""
     topic_id = topic_metadata(conn, topic).topic_id
@@ -129,26 +149,7 @@ def fetch_all(conn: RawConnection, topic: str, expected: int) -> list[Record]:
     offset = 0
     deadline = time.monotonic() + 15
     while len(records) < expected and time.monotonic() < deadline:
-        response = conn.request(
-            FetchRequest(
-                replica_id=-1,
-                max_wait_ms=500,
-                min_bytes=1,
-                max_bytes=50 << 20,
-                isolation_level=0,
-                topics=[
-                    FetchTopic(
-                        topic=topic,
-                        topic_id=topic_id,
-                        partitions=[
-                            FetchPartition(
-                                partition=0, fetch_offset=offset, partition_max_bytes=10 << 20
-                            )
-                        ],
-                    )
-                ],
-            )
-        )
+        response = fetch_partition_0(conn, topic, topic_id, offset, max_wait_ms=500)
         assert response.error_code == 0, response
         (topic_response,) = response.responses
         (partition,) = topic_response.partitions
@@ -264,21 +265,7 @@ def test_confluent_produces_rdpy_decodes(conn: RawConnection, broker: BrokerEndp
     got = fetch_all(conn, topic, len(sent))
     assert_same(sent, got)
     # The batches really were compressed with the codec under test.
-    raw = conn.request(
-        FetchRequest(
-            replica_id=-1,
-            max_wait_ms=100,
-            min_bytes=1,
-            max_bytes=50 << 20,
-            topics=[
-                FetchTopic(
-                    topic=topic,
-                    topic_id=topic_metadata(conn, topic).topic_id,
-                    partitions=[FetchPartition(partition=0, fetch_offset=0, partition_max_bytes=10 << 20)],
-                )
-            ],
-        )
-    )
+    raw = fetch_partition_0(conn, topic, topic_metadata(conn, topic).topic_id, 0, max_wait_ms=100)
     batches = list(read_batches(raw.responses[0].partitions[0].records or b""))
     assert batches and {b.compression for b in batches} == {codec_id(codec)}
     assert all(b.producer_id >= 0 for b in batches), "idempotent batches carry a producer id"

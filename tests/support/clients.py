@@ -12,11 +12,13 @@ asserts each client's declared behaviour -- never a silent skip. Every client in
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import pytest
 
-__all__ = ["CAPABILITIES", "CLIENT_MODULES", "client", "has_capability"]
+__all__ = ["CAPABILITIES", "CLIENT_MODULES", "client", "has_capability", "outcome"]
 
 CLIENT_MODULES: list[str] = ["confluent_kafka", "rdpy"]
 
@@ -85,6 +87,15 @@ def has_capability(client: ModuleType, name: str) -> bool:
         return caps[name]
     except KeyError:
         raise KeyError(f"client {client.__name__!r} does not declare capability {name!r}") from None
+
+
+def outcome(call: Callable[[], Any]) -> tuple[str, Any]:
+    """What call() comes to, in a form two clients' answers can be compared in: ("ok", its
+    result), or the name of the exception it raised and its message."""
+    try:
+        return ("ok", call())
+    except Exception as e:  # noqa: BLE001 - the comparison is of exception types and messages
+        return (type(e).__name__, str(e))
 
 
 @pytest.fixture(params=CLIENT_MODULES)

@@ -95,6 +95,15 @@ def _set_all(lib: ctypes.CDLL, conf: int, items: list[tuple[str, str | None]], t
     return None
 
 
+def _dump_with_default_topic_conf(lib: ctypes.CDLL, conf: int) -> dict[str, str | None]:
+    """A global conf's dump, and its default topic conf's (if any) with keys "topic:"-prefixed."""
+    d = _dump(lib.rd_kafka_conf_dump, conf)
+    tc = lib.rd_kafka_conf_get_default_topic_conf(conf)
+    if tc:
+        d.update({"topic:" + k: v for k, v in _dump(lib.rd_kafka_topic_conf_dump, tc).items()})
+    return d
+
+
 def conf_set(items: list[tuple[str, str | None]], topic: bool = False) -> tuple[str | None, dict[str, str | None]]:
     """Set items in order on a fresh conf: (first errstr or None, resulting dump)."""
     lib = _load()
@@ -104,11 +113,7 @@ def conf_set(items: list[tuple[str, str | None]], topic: bool = False) -> tuple[
         err = _set_all(lib, c, items, topic)
         if topic:
             return err, _dump(lib.rd_kafka_topic_conf_dump, c)
-        d = _dump(lib.rd_kafka_conf_dump, c)
-        tc = lib.rd_kafka_conf_get_default_topic_conf(c)
-        if tc:
-            d.update({"topic:" + k: v for k, v in _dump(lib.rd_kafka_topic_conf_dump, tc).items()})
-        return err, d
+        return err, _dump_with_default_topic_conf(lib, c)
     finally:
         (lib.rd_kafka_topic_conf_destroy if topic else lib.rd_kafka_conf_destroy)(c)
 
@@ -128,12 +133,7 @@ def create(client_type: str, items: list[tuple[str, str | None]]) -> tuple[str |
         lib.rd_kafka_conf_destroy(c)
         return buf.value.decode(), {}
     try:
-        conf = lib.rd_kafka_conf(rk)
-        d = _dump(lib.rd_kafka_conf_dump, conf)
-        tc = lib.rd_kafka_conf_get_default_topic_conf(conf)
-        if tc:
-            d.update({"topic:" + k: v for k, v in _dump(lib.rd_kafka_topic_conf_dump, tc).items()})
-        return None, d
+        return None, _dump_with_default_topic_conf(lib, lib.rd_kafka_conf(rk))
     finally:
         lib.rd_kafka_destroy(rk)
 

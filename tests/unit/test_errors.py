@@ -6,7 +6,7 @@ import ctypes
 import glob
 import os
 import pickle
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import confluent_kafka
 
 from rdpy.errors import ErrorCode, KafkaError, KafkaException, err2name, err2str
+from tests.support.clients import outcome
 
 CK = confluent_kafka.KafkaError
 
@@ -97,12 +98,6 @@ def test_class_constants_match_confluent() -> None:
     assert all(type(v) is int for v in ours.values())
 
 
-def _outcome(f: Callable[[], Any]) -> tuple[str, Any]:
-    try:
-        return ("ok", f())
-    except Exception as e:  # noqa: BLE001 - we compare exception types and messages
-        return (type(e).__name__, str(e))
-
 
 def _view(e: Any) -> tuple[Any, ...]:
     return (repr(e), str(e), e.code(), e.name(), e.str(), e.fatal(), e.retriable(), e.txn_requires_abort())
@@ -140,8 +135,8 @@ def test_kafkaerror_default_views_match_confluent(code: int) -> None:
     ],
 )
 def test_kafkaerror_construction_matches_confluent(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    ours = _outcome(lambda: _view(KafkaError(*args, **kwargs)))
-    theirs = _outcome(lambda: _view(CK(*args, **kwargs)))
+    ours = outcome(lambda: _view(KafkaError(*args, **kwargs)))
+    theirs = outcome(lambda: _view(CK(*args, **kwargs)))
     if theirs[0] == "ok":
         assert ours == theirs
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import confluent_kafka
 import pytest
@@ -10,16 +10,10 @@ import pytest
 import rdpy
 from rdpy import KafkaError, Message
 from rdpy.message import _new_event, _new_message
+from tests.support.clients import outcome
 
 CM = confluent_kafka.Message
 CK = confluent_kafka.KafkaError
-
-
-def _outcome(f: Callable[[], Any]) -> tuple[str, Any]:
-    try:
-        return ("ok", f())
-    except Exception as e:  # noqa: BLE001
-        return (type(e).__name__, str(e))
 
 
 def _view(m: Any) -> tuple[Any, ...]:
@@ -67,8 +61,8 @@ CASES: list[dict[str, Any]] = [
 
 @pytest.mark.parametrize("kwargs", CASES)
 def test_construction_matches_confluent(kwargs: dict[str, Any]) -> None:
-    ours = _outcome(lambda: _view(Message(**kwargs)))
-    theirs = _outcome(lambda: _view(CM(**_swap_error(kwargs, True))))
+    ours = outcome(lambda: _view(Message(**kwargs)))
+    theirs = outcome(lambda: _view(CM(**_swap_error(kwargs, True))))
     if theirs[0] == "ok":
         assert ours == theirs
     else:

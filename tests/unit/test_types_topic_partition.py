@@ -10,15 +10,9 @@ import confluent_kafka
 import pytest
 
 from rdpy import KafkaError, TopicPartition
+from tests.support.clients import outcome
 
 CTP = confluent_kafka.TopicPartition
-
-
-def _outcome(f: Callable[[], Any]) -> tuple[str, Any]:
-    try:
-        return ("ok", f())
-    except Exception as e:  # noqa: BLE001
-        return (type(e).__name__, str(e))
 
 
 def _view(tp: Any) -> tuple[Any, ...]:
@@ -64,8 +58,8 @@ CASES: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
 
 @pytest.mark.parametrize("args, kwargs", CASES)
 def test_construction_matches_confluent(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    ours = _outcome(lambda: _view(TopicPartition(*args, **kwargs)))
-    theirs = _outcome(lambda: _view(CTP(*args, **kwargs)))
+    ours = outcome(lambda: _view(TopicPartition(*args, **kwargs)))
+    theirs = outcome(lambda: _view(CTP(*args, **kwargs)))
     if theirs[0] == "ok":
         assert ours == theirs
     else:
@@ -94,7 +88,7 @@ def test_attribute_assignment_matches_confluent(attr: str, value: Any) -> None:
 
         return f
 
-    o, t = _outcome(assign(ours)), _outcome(assign(theirs))
+    o, t = outcome(assign(ours)), outcome(assign(theirs))
     if t[0] == "ok":
         assert o == t
     else:

@@ -18,25 +18,7 @@ closes the connection), so a missing feature fails loudly instead of being faked
 
 from __future__ import annotations
 
-from rdpy.mock.handlers.api import (
-    ADD_OFFSETS_TO_TXN,
-    ADD_PARTITIONS_TO_TXN,
-    API_VERSIONS,
-    CREATE_TOPICS,
-    END_TXN,
-    FETCH,
-    FIND_COORDINATOR,
-    INIT_PRODUCER_ID,
-    LIST_OFFSETS,
-    METADATA,
-    OFFSET_COMMIT,
-    OFFSET_FETCH,
-    PRODUCE,
-    SUPPORTED,
-    TXN_OFFSET_COMMIT,
-    api_versions_error,
-    handle_api_versions,
-)
+from rdpy.mock.handlers.api import SUPPORTED, api_versions_error, handle_api_versions
 from rdpy.mock.handlers.context import Handler, Reply, RequestContext, Wait
 from rdpy.mock.handlers.fetch import handle_fetch, handle_list_offsets
 from rdpy.mock.handlers.groups import handle_find_coordinator, handle_offset_commit, handle_offset_fetch
@@ -49,9 +31,22 @@ from rdpy.mock.handlers.txn import (
     handle_init_producer_id,
     handle_txn_offset_commit,
 )
+from rdpy.protocol.messages.add_offsets_to_txn import AddOffsetsToTxnRequest
+from rdpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnRequest
+from rdpy.protocol.messages.api_versions import ApiVersionsRequest
+from rdpy.protocol.messages.create_topics import CreateTopicsRequest
+from rdpy.protocol.messages.end_txn import EndTxnRequest
+from rdpy.protocol.messages.fetch import FetchRequest
+from rdpy.protocol.messages.find_coordinator import FindCoordinatorRequest
+from rdpy.protocol.messages.init_producer_id import InitProducerIdRequest
+from rdpy.protocol.messages.list_offsets import ListOffsetsRequest
+from rdpy.protocol.messages.metadata import MetadataRequest
+from rdpy.protocol.messages.offset_commit import OffsetCommitRequest
+from rdpy.protocol.messages.offset_fetch import OffsetFetchRequest
+from rdpy.protocol.messages.produce import ProduceRequest
+from rdpy.protocol.messages.txn_offset_commit import TxnOffsetCommitRequest
 
 __all__ = [
-    "API_VERSIONS",
     "HANDLERS",
     "SUPPORTED",
     "Handler",
@@ -76,19 +71,19 @@ __all__ = [
 ]
 
 HANDLERS: dict[int, Handler] = {
-    PRODUCE: handle_produce,
-    FETCH: handle_fetch,
-    LIST_OFFSETS: handle_list_offsets,
-    METADATA: handle_metadata,
-    OFFSET_COMMIT: handle_offset_commit,
-    OFFSET_FETCH: handle_offset_fetch,
-    FIND_COORDINATOR: handle_find_coordinator,
-    API_VERSIONS: handle_api_versions,
-    CREATE_TOPICS: handle_create_topics,
-    INIT_PRODUCER_ID: handle_init_producer_id,
-    ADD_PARTITIONS_TO_TXN: handle_add_partitions_to_txn,
-    ADD_OFFSETS_TO_TXN: handle_add_offsets_to_txn,
-    END_TXN: handle_end_txn,
-    TXN_OFFSET_COMMIT: handle_txn_offset_commit,
+    ProduceRequest.API_KEY: handle_produce,
+    FetchRequest.API_KEY: handle_fetch,
+    ListOffsetsRequest.API_KEY: handle_list_offsets,
+    MetadataRequest.API_KEY: handle_metadata,
+    OffsetCommitRequest.API_KEY: handle_offset_commit,
+    OffsetFetchRequest.API_KEY: handle_offset_fetch,
+    FindCoordinatorRequest.API_KEY: handle_find_coordinator,
+    ApiVersionsRequest.API_KEY: handle_api_versions,
+    CreateTopicsRequest.API_KEY: handle_create_topics,
+    InitProducerIdRequest.API_KEY: handle_init_producer_id,
+    AddPartitionsToTxnRequest.API_KEY: handle_add_partitions_to_txn,
+    AddOffsetsToTxnRequest.API_KEY: handle_add_offsets_to_txn,
+    EndTxnRequest.API_KEY: handle_end_txn,
+    TxnOffsetCommitRequest.API_KEY: handle_txn_offset_commit,
 }
 assert set(HANDLERS) == set(SUPPORTED)

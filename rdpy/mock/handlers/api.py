@@ -11,41 +11,21 @@ from __future__ import annotations
 from rdpy.errors import ErrorCode
 from rdpy.mock.handlers.context import Reply, RequestContext
 from rdpy.protocol.messages import api_versions as m_av
+from rdpy.protocol.messages.add_offsets_to_txn import AddOffsetsToTxnRequest
+from rdpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnRequest
+from rdpy.protocol.messages.create_topics import CreateTopicsRequest
+from rdpy.protocol.messages.end_txn import EndTxnRequest
+from rdpy.protocol.messages.fetch import FetchRequest
+from rdpy.protocol.messages.find_coordinator import FindCoordinatorRequest
+from rdpy.protocol.messages.init_producer_id import InitProducerIdRequest
+from rdpy.protocol.messages.list_offsets import ListOffsetsRequest
+from rdpy.protocol.messages.metadata import MetadataRequest
+from rdpy.protocol.messages.offset_commit import OffsetCommitRequest
+from rdpy.protocol.messages.offset_fetch import OffsetFetchRequest
+from rdpy.protocol.messages.produce import ProduceRequest
+from rdpy.protocol.messages.txn_offset_commit import TxnOffsetCommitRequest
 
-__all__ = [
-    "ADD_OFFSETS_TO_TXN",
-    "ADD_PARTITIONS_TO_TXN",
-    "API_VERSIONS",
-    "CREATE_TOPICS",
-    "END_TXN",
-    "FETCH",
-    "FIND_COORDINATOR",
-    "INIT_PRODUCER_ID",
-    "LIST_OFFSETS",
-    "METADATA",
-    "OFFSET_COMMIT",
-    "OFFSET_FETCH",
-    "PRODUCE",
-    "SUPPORTED",
-    "TXN_OFFSET_COMMIT",
-    "api_versions_error",
-    "handle_api_versions",
-]
-
-PRODUCE = 0
-FETCH = 1
-LIST_OFFSETS = 2
-METADATA = 3
-OFFSET_COMMIT = 8
-OFFSET_FETCH = 9
-FIND_COORDINATOR = 10
-API_VERSIONS = 18
-CREATE_TOPICS = 19
-INIT_PRODUCER_ID = 22
-ADD_PARTITIONS_TO_TXN = 24
-ADD_OFFSETS_TO_TXN = 25
-END_TXN = 26
-TXN_OFFSET_COMMIT = 28
+__all__ = ["SUPPORTED", "api_versions_error", "handle_api_versions"]
 
 #: API key -> (min, max) version served and advertised. Upper bounds are where a newer
 #: version would change semantics this mock does not implement: Fetch v13+ and
@@ -53,20 +33,20 @@ TXN_OFFSET_COMMIT = 28
 #: AddPartitionsToTxn v4 (broker-side verification), InitProducerId v5 and EndTxn v4+
 #: (KIP-890 epoch bumps per transaction), Produce v10+ (leader hints on errors).
 SUPPORTED: dict[int, tuple[int, int]] = {
-    PRODUCE: (3, 9),
-    FETCH: (4, 12),
-    LIST_OFFSETS: (1, 7),
-    METADATA: (0, 12),
-    OFFSET_COMMIT: (0, 8),
-    OFFSET_FETCH: (0, 7),
-    FIND_COORDINATOR: (0, 3),
-    API_VERSIONS: (0, 3),
-    CREATE_TOPICS: (0, 7),
-    INIT_PRODUCER_ID: (0, 4),
-    ADD_PARTITIONS_TO_TXN: (0, 3),
-    ADD_OFFSETS_TO_TXN: (0, 3),
-    END_TXN: (0, 3),
-    TXN_OFFSET_COMMIT: (0, 3),
+    ProduceRequest.API_KEY: (3, 9),
+    FetchRequest.API_KEY: (4, 12),
+    ListOffsetsRequest.API_KEY: (1, 7),
+    MetadataRequest.API_KEY: (0, 12),
+    OffsetCommitRequest.API_KEY: (0, 8),
+    OffsetFetchRequest.API_KEY: (0, 7),
+    FindCoordinatorRequest.API_KEY: (0, 3),
+    m_av.ApiVersionsRequest.API_KEY: (0, 3),
+    CreateTopicsRequest.API_KEY: (0, 7),
+    InitProducerIdRequest.API_KEY: (0, 4),
+    AddPartitionsToTxnRequest.API_KEY: (0, 3),
+    AddOffsetsToTxnRequest.API_KEY: (0, 3),
+    EndTxnRequest.API_KEY: (0, 3),
+    TxnOffsetCommitRequest.API_KEY: (0, 3),
 }
 
 
@@ -82,7 +62,8 @@ def handle_api_versions(ctx: RequestContext, req: m_av.ApiVersionsRequest) -> Re
 def api_versions_error() -> m_av.ApiVersionsResponse:
     """Kafka's answer to an ApiVersions version it does not know: a v0 body with
     UNSUPPORTED_VERSION and its own ApiVersions range, so the client can retry lower."""
-    lo, hi = SUPPORTED[API_VERSIONS]
+    api_key = m_av.ApiVersionsRequest.API_KEY
+    lo, hi = SUPPORTED[api_key]
     return m_av.ApiVersionsResponse(
         error_code=ErrorCode.UNSUPPORTED_VERSION,
-        api_keys=[m_av.ApiVersion(api_key=API_VERSIONS, min_version=lo, max_version=hi)])
+        api_keys=[m_av.ApiVersion(api_key=api_key, min_version=lo, max_version=hi)])

@@ -17,15 +17,24 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import confluent_kafka
 
-from tests.integration.producer._util import create_topic, normalize_headers, seq_of, seq_value, to_bytes
+from tests.integration.producer._util import (
+    BASE_TS,
+    create_topic,
+    messages_of_every_shape,
+    normalize_headers,
+    seq_of,
+    seq_value,
+    to_bytes,
+)
 from tests.support.invariants import Ledger, check_consumed, check_consumed_from
+from tests.support.reading import drain
 
 __all__ = [
+    "BASE_TS",
     "QUIET",
     "Sent",
     "check_consumed",
@@ -34,12 +43,16 @@ __all__ = [
     "create_topic",
     "drain",
     "expected_log",
+    "messages_of_every_shape",
+    "mock_topic",
     "normalize_headers",
+    "poll_for",
     "produce",
     "produce_seq",
     "seq_expected",
     "seq_of",
     "seq_value",
+    "seeded_mock_topic",
     "to_bytes",
     "unique_topic",
     "wait_for_leaders",
@@ -50,6 +63,18 @@ QUIET = {"log_level": 0}  # keep librdkafka's connection chatter out of test out
 
 def unique_topic(prefix: str) -> str:
     return f"rdpy-cons-{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def mock_topic(cluster: Any, prefix: str, partitions: int, replication_factor: int | None = None) -> str:
+    """A new topic named unique_topic(prefix) with `partitions` partitions (and, if given,
+    `replication_factor` replicas; else the cluster's default) on a mock cluster (librdkafka's
+    LibrdkafkaMockCluster or rdpy's MockCluster); its name."""
+    topic = unique_topic(prefix)
+    if replication_factor is None:
+        cluster.create_topic(topic, partitions)
+    else:
+        cluster.create_topic(topic, partitions, replication_factor)
+    return topic
 
 
 def unique_group(prefix: str = "g") -> str:
@@ -152,6 +177,17 @@ def produce_seq(
     return dict(out)
 
 
+def seeded_mock_topic(
+    cluster: Any, prefix: str, partitions: int, per_partition: int, **conf: Any
+) -> tuple[str, dict[int, list[int]]]:
+    """A new topic on a mock cluster (mock_topic) holding produce_seq's data, produced with
+    `conf`; its name and produce_seq's answer ({} for an empty topic, per_partition 0)."""
+    topic = mock_topic(cluster, prefix, partitions)
+    if not per_partition:
+        return topic, {}
+    return topic, produce_seq(cluster.bootstrap_servers, topic, partitions, per_partition, **conf)
+
+
 def seq_expected(
     seqs: Mapping[int, list[int]], starts: Mapping[int, int] | None = None, *, pad: int = 0
 ) -> tuple[dict[int, list[int]], dict[int, list[bytes | None]]]:
@@ -163,38 +199,15 @@ def seq_expected(
     return offsets, values
 
 
-def drain(
-    client: ModuleType,
-    consumer: Any,
-    partitions: Iterable[tuple[str, int]],
-    *,
-    expected: int = 0,
-    timeout: float = 30.0,
-    use_consume: bool = False,
-) -> list[Any]:
-    """Poll until every (topic, partition) reported _PARTITION_EOF after at least `expected`
-    messages were read (needs enable.partition.eof=true); return the messages in the order
-    read. Any error other than _PARTITION_EOF fails the test."""
-    waiting = set(partitions)
-    at_eof: set[tuple[str, int]] = set()
-    got: list[Any] = []
-    deadline = time.monotonic() + timeout
+def poll_for(consumer: Any, seconds: float) -> list[Any]:
+    """Everything poll() returned (messages and events alike) during `seconds`."""
+    out: list[Any] = []
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        batch = consumer.consume(100, 0.2) if use_consume else [consumer.poll(0.2)]
-        for msg in batch:
-            if msg is None:
-                continue
-            err = msg.error()
-            key = (msg.topic(), msg.partition())
-            if err is not None:
-                assert err.code() == client.KafkaError._PARTITION_EOF, f"consumer error: {err}"
-                at_eof.add(key)
-                continue
-            at_eof.discard(key)
-            got.append(msg)
-        if waiting <= at_eof and len(got) >= expected:
-            return got
-    raise TimeoutError(f"read {len(got)} of {expected} messages; at EOF: {sorted(at_eof)} of {sorted(waiting)}")
+        m = consumer.poll(0.1)
+        if m is not None:
+            out.append(m)
+    return out
 
 
 def by_partition(msgs: Iterable[Any]) -> dict[int, list[Any]]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.consumer._util import consumer_conf, unique_topic
+from tests.integration.consumer._util import consumer_conf, mock_topic
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 
@@ -15,8 +15,7 @@ def test_seek_on_a_known_but_unassigned_partition_is_a_state_error(
     consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster
 ) -> None:
     ck = consumer_client
-    topic = unique_topic("seek-state")
-    librdkafka_mock.create_topic(topic, 2)
+    topic = mock_topic(librdkafka_mock, "seek-state", 2)
     consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers))
     # Looking at a partition (watermarks) does not make it known to seek() ...
     assert consumer.get_watermark_offsets(ck.TopicPartition(topic, 0), timeout=10) == (0, 0)

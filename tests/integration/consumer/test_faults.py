@@ -14,9 +14,11 @@ import pytest
 from tests.integration.consumer._util import (
     check_consumed,
     consumer_conf,
+    mock_topic,
+    poll_for,
     produce_seq,
+    seeded_mock_topic,
     seq_expected,
-    unique_topic,
     wait_for_leaders,
 )
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
@@ -28,10 +30,8 @@ PER_PARTITION = 400
 
 
 def _setup(mock: LibrdkafkaMockCluster) -> tuple[str, dict[int, list[int]], dict[int, int]]:
-    topic = unique_topic("fault")
-    mock.create_topic(topic, PARTITIONS)
     # Small batches: the mock answers a Fetch with one batch, so consumption takes many fetches.
-    seqs = produce_seq(mock.bootstrap_servers, topic, PARTITIONS, PER_PARTITION, **{"batch.num.messages": 10, "linger.ms": 0})
+    topic, seqs = seeded_mock_topic(mock, "fault", PARTITIONS, PER_PARTITION, **{"batch.num.messages": 10, "linger.ms": 0})
     return topic, seqs, wait_for_leaders(mock.bootstrap_servers, topic, PARTITIONS)
 
 
@@ -56,13 +56,9 @@ def _consume_with(
             time.sleep(0.02)
     assert not faults, "consumption ended before every fault was injected"
     # Nothing more: no duplicates trickle in after the last record.
-    tail_deadline = time.monotonic() + 1.0
-    while time.monotonic() < tail_deadline:
-        m = consumer.poll(0.1)
-        if m is not None:
-            assert m.error() is None, m.error()
-            got.append(m)
-    return got
+    tail = poll_for(consumer, 1.0)
+    assert [m.error() for m in tail if m.error() is not None] == []
+    return got + tail
 
 
 def _assert_exact(got: list[Any], seqs: dict[int, list[int]]) -> None:
@@ -128,11 +124,7 @@ def test_leader_down_and_up_mid_consumption(consumer_client: ModuleType, make_co
         if m is not None:
             assert m.error() is None, m.error()
             got.append(m)
-    tail = time.monotonic() + 1.0
-    while time.monotonic() < tail:
-        m = consumer.poll(0.1)
-        if m is not None:
-            got.append(m)
+    got += poll_for(consumer, 1.0)
     _assert_exact(got, seqs)
     if others:
         assert read_while_down, "partitions on the other brokers kept flowing during the outage"
@@ -148,8 +140,7 @@ def test_a_slow_coordinator_does_not_hold_up_other_partitions(
     lookup (offset lookups run side by side, none blocks the client's background work)."""
     ck = consumer_client
     mock = librdkafka_mock
-    topic = unique_topic("slow-coord")
-    mock.create_topic(topic, 2)
+    topic = mock_topic(mock, "slow-coord", 2)
     mock.partition_set_leader(topic, 0, 1)
     mock.partition_set_leader(topic, 1, 2)
     produce_seq(mock.bootstrap_servers, topic, 2, 5)

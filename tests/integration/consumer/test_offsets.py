@@ -17,12 +17,12 @@ from tests.integration.consumer._util import (
     check_consumed,
     consumer_conf,
     drain,
+    poll_for,
     produce,
-    produce_seq,
+    seeded_mock_topic,
     seq_expected,
     seq_of,
     seq_value,
-    unique_topic,
 )
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
@@ -37,12 +37,6 @@ def OFFSET_TAIL(n: int) -> int:
     return -2000 - n
 
 
-def _topic(mock: LibrdkafkaMockCluster, partitions: int) -> tuple[str, dict[int, list[int]]]:
-    topic = unique_topic("offsets")
-    mock.create_topic(topic, partitions)
-    return topic, produce_seq(mock.bootstrap_servers, topic, partitions, PER_PARTITION)
-
-
 def _offsets(msgs: list[Any]) -> dict[int, list[int]]:
     return {p: [m.offset() for m in ms] for p, ms in by_partition(msgs).items()}
 
@@ -53,23 +47,11 @@ def _check_read(msgs: list[Any], seqs: dict[int, list[int]], starts: dict[int, i
     check_consumed(msgs, {p: o for p, o in offsets.items() if o}, values=values)
 
 
-def _poll_events(consumer: Any, seconds: float) -> list[Any]:
-    import time
-
-    out = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        m = consumer.poll(0.1)
-        if m is not None:
-            out.append(m)
-    return out
-
-
 def test_assign_explicit_beginning_end_and_tail(
     consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster
 ) -> None:
     ck = consumer_client
-    topic, seqs = _topic(librdkafka_mock, 4)
+    topic, seqs = seeded_mock_topic(librdkafka_mock, "offsets", 4, PER_PARTITION)
     consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True}))
     wanted = [
         ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING),
@@ -100,7 +82,7 @@ def test_stored_offset_committed_or_auto_reset(
     """Partition 0 has a committed offset (5): consumption starts there. Partition 1 has none:
     auto.offset.reset decides. OFFSET_INVALID in assign() means the same as OFFSET_STORED."""
     ck = consumer_client
-    topic, seqs = _topic(librdkafka_mock, 2)
+    topic, seqs = seeded_mock_topic(librdkafka_mock, "offsets", 2, PER_PARTITION)
     conf = consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True, "auto.offset.reset": reset})
     committer = make_consumer(conf)
     assert committer.commit(offsets=[ck.TopicPartition(topic, 0, 5)], asynchronous=False)[0].offset == 5
@@ -125,7 +107,7 @@ def test_out_of_range_offset_is_reset(
     """An offset beyond the log end gets OFFSET_OUT_OF_RANGE from the broker; the consumer
     resets it by auto.offset.reset without surfacing an error."""
     ck = consumer_client
-    topic, seqs = _topic(librdkafka_mock, 1)
+    topic, seqs = seeded_mock_topic(librdkafka_mock, "offsets", 1, PER_PARTITION)
     consumer = make_consumer(
         consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True, "auto.offset.reset": reset})
     )
@@ -148,12 +130,12 @@ def test_auto_offset_reset_error(
     """auto.offset.reset=error: no committed offset (partition 0) and an out-of-range offset
     (partition 1) each surface one _AUTO_OFFSET_RESET error event, and no messages."""
     ck = consumer_client
-    topic, _ = _topic(librdkafka_mock, 2)
+    topic, _ = seeded_mock_topic(librdkafka_mock, "offsets", 2, PER_PARTITION)
     consumer = make_consumer(
         consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True, "auto.offset.reset": "error"})
     )
     consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_STORED), ck.TopicPartition(topic, 1, 100)])
-    events = _poll_events(consumer, 2.5)
+    events = poll_for(consumer, 2.5)
     assert all(m.error() is not None for m in events), "no messages from a partition that failed to reset"
     by_part = {m.partition(): m for m in events}
     assert sorted(by_part) == [0, 1] and len(events) == 2, [(m.partition(), m.error()) for m in events]
@@ -180,7 +162,7 @@ def test_incremental_assign_and_unassign(
 ) -> None:
     ck = consumer_client
     bootstrap = librdkafka_mock.bootstrap_servers
-    topic, seqs = _topic(librdkafka_mock, 3)
+    topic, seqs = seeded_mock_topic(librdkafka_mock, "offsets", 3, PER_PARTITION)
     consumer = make_consumer(consumer_conf(bootstrap, **{"enable.partition.eof": True}))
     assert consumer.assignment() == []
     consumer.incremental_assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
@@ -195,7 +177,7 @@ def test_incremental_assign_and_unassign(
     produce(bootstrap, topic, [{"value": seq_value(100 + p), "partition": p} for p in range(3)])
     got = drain(ck, consumer, [(topic, 1), (topic, 2)], expected=2)
     assert sorted((m.partition(), m.offset()) for m in got) == [(1, 10), (2, 10)]
-    assert all(m.partition() != 0 for m in _poll_events(consumer, 0.5))
+    assert all(m.partition() != 0 for m in poll_for(consumer, 0.5))
 
     # Partition 0 assigned again at an explicit offset: it restarts there.
     consumer.incremental_assign([ck.TopicPartition(topic, 0, 9)])
@@ -205,14 +187,14 @@ def test_incremental_assign_and_unassign(
     consumer.unassign()
     assert consumer.assignment() == []
     produce(bootstrap, topic, [{"value": b"unseen", "partition": p} for p in range(3)])
-    assert _poll_events(consumer, 0.7) == []
+    assert poll_for(consumer, 0.7) == []
 
 
 def test_assign_replaces_the_assignment(
     consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster
 ) -> None:
     ck = consumer_client
-    topic, seqs = _topic(librdkafka_mock, 2)
+    topic, seqs = seeded_mock_topic(librdkafka_mock, "offsets", 2, PER_PARTITION)
     consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True}))
     consumer.assign([ck.TopicPartition(topic, 0, 8)])
     got = drain(ck, consumer, [(topic, 0)], expected=2)

@@ -17,10 +17,11 @@ from tests.integration.consumer._util import (
     check_consumed,
     consumer_conf,
     drain,
+    mock_topic,
+    poll_for,
     produce,
-    produce_seq,
+    seeded_mock_topic,
     seq_expected,
-    unique_topic,
 )
 from tests.support.clients import has_capability
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
@@ -31,26 +32,9 @@ _LIST_OFFSETS = 2
 _LINGER: dict[str, Any] = {"linger.ms": 50}  # several records per batch
 
 
-def _topic(mock: LibrdkafkaMockCluster, partitions: int, per_partition: int = 10) -> str:
-    return _topic_seqs(mock, partitions, per_partition)[0]
-
-
-def _topic_seqs(mock: LibrdkafkaMockCluster, partitions: int, per_partition: int = 10) -> tuple[str, dict[int, list[int]]]:
-    """A fresh topic with produce_seq's data (if per_partition); its name and seqs."""
-    topic = unique_topic("poll")
-    mock.create_topic(topic, partitions)
-    seqs = produce_seq(mock.bootstrap_servers, topic, partitions, per_partition) if per_partition else {}
-    return topic, seqs
-
-
-def _collect(consumer: Any, seconds: float) -> list[Any]:
-    out = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        m = consumer.poll(0.1)
-        if m is not None:
-            out.append(m)
-    return out
+def _topic(mock: LibrdkafkaMockCluster, partitions: int, per_partition: int) -> str:
+    """A fresh topic with produce_seq's data (if per_partition); its name."""
+    return seeded_mock_topic(mock, "poll", partitions, per_partition)[0]
 
 
 def test_poll_returns_one_message_or_none(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
@@ -101,7 +85,7 @@ def test_partition_eof_events(consumer_client: ModuleType, make_consumer: Any, l
     topic = _topic(librdkafka_mock, 2, per_partition=5)
     consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers, **{"enable.partition.eof": True}))
     consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(2)])
-    events = _collect(consumer, 1.5)
+    events = poll_for(consumer, 1.5)
     msgs = [m for m in events if m.error() is None]
     eofs = [m for m in events if m.error() is not None]
     assert sorted((m.partition(), m.offset()) for m in msgs) == [(p, o) for p in range(2) for o in range(5)]
@@ -119,16 +103,16 @@ def test_partition_eof_events(consumer_client: ModuleType, make_consumer: Any, l
         assert ms[-1].error() is not None, f"partition {p}: EOF comes after its last message"
     # A new message, then a new EOF at the new end.
     produce(librdkafka_mock.bootstrap_servers, topic, [{"value": b"more", "partition": 1}])
-    more = _collect(consumer, 1.0)
+    more = poll_for(consumer, 1.0)
     assert [(m.partition(), m.offset(), m.error() is None) for m in more] == [(1, 5, True), (1, 6, False)]
 
 
 def test_no_eof_events_by_default(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
     ck = consumer_client
-    topic, seqs = _topic_seqs(librdkafka_mock, 2, per_partition=5)
+    topic, seqs = seeded_mock_topic(librdkafka_mock, "poll", 2, 5)
     consumer = make_consumer(consumer_conf(librdkafka_mock.bootstrap_servers))
     consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(2)])
-    events = _collect(consumer, 1.5)
+    events = poll_for(consumer, 1.5)
     assert all(m.error() is None for m in events)
     assert len(events) == 10
     offsets, values = seq_expected(seqs)
@@ -181,11 +165,11 @@ def test_pause_and_resume(consumer_client: ModuleType, make_consumer: Any, librd
         seen.append(m)
     consumer.pause([ck.TopicPartition(topic, 0)])
     produce(bootstrap, topic, [{"value": b"late-%d" % p, "partition": p} for p in range(2)])
-    during = _collect(consumer, 1.5)
+    during = poll_for(consumer, 1.5)
     assert during, "the unpaused partition keeps flowing"
     assert all(m.partition() == 1 for m in during), [(m.partition(), m.offset()) for m in during if m.partition() == 0]
     consumer.resume([ck.TopicPartition(topic, 0)])
-    after = _collect(consumer, 1.5)
+    after = poll_for(consumer, 1.5)
     allmsgs = seen + during + after
     for p in range(2):
         assert [m.offset() for m in allmsgs if m.partition() == p] == list(range(21)), f"partition {p}"
@@ -216,7 +200,7 @@ def test_position(consumer_client: ModuleType, make_consumer: Any, librdkafka_mo
 def test_watermark_offsets(consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster) -> None:
     ck = consumer_client
     bootstrap = librdkafka_mock.bootstrap_servers
-    topic, seqs = _topic_seqs(librdkafka_mock, 2, per_partition=10)
+    topic, seqs = seeded_mock_topic(librdkafka_mock, "poll", 2, 10)
     consumer = make_consumer(consumer_conf(bootstrap, **{"enable.partition.eof": True}))
     tp0 = ck.TopicPartition(topic, 0)
     # cached=True answers from what fetches saw: nothing yet -> (OFFSET_INVALID, OFFSET_INVALID)
@@ -299,8 +283,7 @@ def test_offsets_for_times_per_record(consumer_client: ModuleType, make_consumer
     and Tansu 0): the first offset whose timestamp is at or after the one asked, with the
     partition's leader epoch, and -1 past the last record."""
     ck = consumer_client
-    topic = unique_topic("times")
-    rdpy_mock.create_topic(topic, 2)
+    topic = mock_topic(rdpy_mock, "times", 2)
     base = 1_700_000_000_000
     produce(rdpy_mock.bootstrap_servers, topic, [
         {"value": b"v%d" % i, "partition": part, "timestamp": base + 100 * i + part}
@@ -317,8 +300,7 @@ def test_offsets_for_times_per_record(consumer_client: ModuleType, make_consumer
 def _timed_topic(mock: Any, partitions: int, base: int) -> str:
     """A topic on rdpy's mock whose partition p holds 10 records, record i stamped
     base + 100 * i + p, led by broker p % 3 + 1 (every broker leads some partitions)."""
-    topic = unique_topic("times")
-    mock.create_topic(topic, partitions)
+    topic = mock_topic(mock, "times", partitions)
     for part in range(partitions):
         mock.partition_set_leader(topic, part, part % 3 + 1)
     produce(mock.bootstrap_servers, topic, [

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from rdpy.mock import MockCluster
-from tests.integration.consumer._util import check_consumed, consumer_conf, produce, unique_topic
+from tests.integration.consumer._util import check_consumed, consumer_conf, mock_topic, produce
 
 _FETCH = 1
 _OFFSET_COMMIT = 8
@@ -26,8 +26,7 @@ _UNKNOWN_SERVER_ERROR = -1
 
 
 def _topic(mock: MockCluster, count: int, **producer_conf: Any) -> str:
-    topic = unique_topic("pos")
-    mock.create_topic(topic, 1)
+    topic = mock_topic(mock, "pos", 1)
     produce(mock.bootstrap_servers, topic,
             ({"value": b"%08d" % i, "partition": 0} for i in range(count)),
             **{"linger.ms": 20, **producer_conf})

@@ -8,7 +8,6 @@ sent, produce() order per partition)."""
 
 from __future__ import annotations
 
-import random
 import time
 from types import ModuleType
 from typing import Any
@@ -16,12 +15,15 @@ from typing import Any
 import pytest
 
 from tests.integration.consumer._util import (
+    BASE_TS,
     Sent,
     check_consumed,
     consumer_conf,
     create_topic,
     drain,
     expected_log,
+    messages_of_every_shape,
+    mock_topic,
     produce,
     unique_topic,
 )
@@ -30,30 +32,11 @@ from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 PARTITIONS = 6
-BASE_TS = 1_700_000_000_000
 
 
 def _items(n: int, partitions: int) -> list[dict[str, Any]]:
-    rng = random.Random(5)
-    keys: list[Any] = [None, b"", b"key", "text-key-\u00e9", b"\x00\xff"]
-    values: list[Any] = [None, b"", b"v", "text \u2603", b"compressible " * 300]
-    headers: list[Any] = [
-        None,
-        [("h", b"1"), ("h", b"2"), ("empty", b""), ("none", None)],
-        [("only", b"\xff\x00")],
-    ]
-    items = []
-    for i in range(n):
-        kw: dict[str, Any] = {
-            "partition": i % partitions,
-            "key": keys[i % len(keys)],
-            "value": values[(i // 2) % len(values)] if i % 7 else rng.randbytes(rng.randint(1, 2000)),
-            "headers": headers[i % len(headers)],
-        }
-        if i % 3 == 0:
-            kw["timestamp"] = BASE_TS + i
-        items.append(kw)
-    return items
+    """messages_of_every_shape, spread round-robin over the partitions."""
+    return [{**kw, "partition": i % partitions} for i, kw in enumerate(messages_of_every_shape(n))]
 
 
 def _check_exactly_once(consumed: list[Any], sent: list[Sent], ledger: Ledger, *, report_timestamps: bool = True, items: list[dict[str, Any]] | None = None, window: tuple[int, int] = (0, 0)) -> None:
@@ -89,17 +72,18 @@ def test_every_record_once_every_codec(consumer_client: ModuleType, make_consume
     topic = create_topic(broker.bootstrap_servers, unique_topic(f"codec-{codec}"), PARTITIONS)
     before_ms = int(time.time() * 1000)
     ledger = Ledger()
+    items = _items(240, PARTITIONS)
     sent = produce(
-        broker.bootstrap_servers, topic, _items(240, PARTITIONS), ledger,
+        broker.bootstrap_servers, topic, items, ledger,
         **{"compression.type": codec, "linger.ms": 20},
     )
     after_ms = int(time.time() * 1000)
     for s in sent:  # the reference's own view: create time, explicit or the producer's clock
         assert s.timestamp[0] == consumer_client.TIMESTAMP_CREATE_TIME
-        if s.index % 3:
-            assert before_ms - 1000 <= s.timestamp[1] <= after_ms + 1000
+        if "timestamp" in items[s.index]:
+            assert s.timestamp[1] == items[s.index]["timestamp"]
         else:
-            assert s.timestamp[1] == BASE_TS + s.index
+            assert before_ms - 1000 <= s.timestamp[1] <= after_ms + 1000
 
     consumer = make_consumer(consumer_conf(broker.bootstrap_servers, **{"enable.partition.eof": True}))
     consumer.assign([consumer_client.TopicPartition(topic, p, consumer_client.OFFSET_BEGINNING) for p in range(PARTITIONS)])
@@ -112,8 +96,7 @@ def test_every_record_once_over_three_brokers_with_consume(
     consumer_client: ModuleType, make_consumer: Any, librdkafka_mock: LibrdkafkaMockCluster
 ) -> None:
     """Partitions led by three different brokers, read with consume(num_messages, timeout)."""
-    topic = unique_topic("mock-rt")
-    librdkafka_mock.create_topic(topic, PARTITIONS)
+    topic = mock_topic(librdkafka_mock, "mock-rt", PARTITIONS)
     items = _items(300, PARTITIONS)
     before_ms = int(time.time() * 1000)
     ledger = Ledger()

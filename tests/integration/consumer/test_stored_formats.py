@@ -17,7 +17,7 @@ from typing import Any
 
 from rdpy.mock import MockCluster
 from rdpy.records import GZIP, LZ4, NONE, SNAPPY, ZSTD, RecordBatchBuilder, build_message_set, crc32c
-from tests.integration.consumer._util import consumer_conf, drain, unique_topic
+from tests.integration.consumer._util import consumer_conf, drain, mock_topic
 from tests.support.clients import has_capability
 
 # (magic, codec, log-append time?) of each stored message set, in log order.
@@ -64,8 +64,7 @@ def test_old_message_formats_before_record_batches(
     consumer_client: ModuleType, make_consumer: Any, rdpy_mock: MockCluster
 ) -> None:
     ck = consumer_client
-    topic = unique_topic("formats")
-    rdpy_mock.create_topic(topic, 1)
+    topic = mock_topic(rdpy_mock, "formats", 1)
     expected = _stored_log(rdpy_mock, topic)
     consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers, **{
         "enable.partition.eof": True, "check.crcs": True}))
@@ -82,37 +81,39 @@ def test_old_message_formats_before_record_batches(
     assert [m.offset() for m in got] == list(range(4, len(expected)))
 
 
-def _damaged_log(cluster: MockCluster, topic: str) -> tuple[list[int], int, str]:
-    """Three v2 batches of 3 records; the middle one's first value is altered after its CRC
-    was computed. Returns the offsets of the good records, the bad batch's offset and the
-    error text librdkafka gives for it."""
-    offsets = []
-    bad_at = bad_text = None
+def _three_batches() -> list[bytearray]:
+    """Three v2 batches of 3 records (offsets 0-8, values b"batch<n>-value<i>"), as stored,
+    for a test to alter before it stores them."""
+    out = []
     for n in range(3):
         b = RecordBatchBuilder()
         for i in range(3):
             b.append(BASE_TS + i, None, b"batch%d-value%d" % (n, i), [])
-        raw = bytearray(b.build(base_offset=3 * n))
-        if n == 1:
-            crc = struct.unpack_from(">I", raw, 17)[0]
-            at = raw.index(b"batch1-value0")
-            raw[at] = ord("B")  # same length: the batch still parses, only its CRC is off
-            bad_at = 3 * n
-            bad_text = (f"MessageSet at offset {bad_at} ({len(raw) - 12} bytes) failed CRC32C check "
-                        f"(original {crc:#x} != calculated {crc32c(bytes(raw[21:])):#x})")
-        else:
-            offsets += [3 * n + i for i in range(3)]
+        out.append(bytearray(b.build(base_offset=3 * n)))
+    return out
+
+
+def _damaged_log(cluster: MockCluster, topic: str) -> tuple[list[int], int, str]:
+    """_three_batches; the middle one's first value is altered after its CRC was computed.
+    Returns the offsets of the good records, the bad batch's offset and the error text
+    librdkafka gives for it."""
+    batches = _three_batches()
+    bad = batches[1]
+    crc = struct.unpack_from(">I", bad, 17)[0]
+    bad[bad.index(b"batch1-value0")] = ord("B")  # same length: the batch still parses, only its CRC is off
+    bad_at = 3
+    bad_text = (f"MessageSet at offset {bad_at} ({len(bad) - 12} bytes) failed CRC32C check "
+                f"(original {crc:#x} != calculated {crc32c(bytes(bad[21:])):#x})")
+    for raw in batches:
         cluster.append_stored(topic, 0, bytes(raw))
-    assert bad_at is not None and bad_text is not None
-    return offsets, bad_at, bad_text
+    return [0, 1, 2, 6, 7, 8], bad_at, bad_text
 
 
 def test_check_crcs_reports_a_damaged_batch(
     consumer_client: ModuleType, make_consumer: Any, rdpy_mock: MockCluster
 ) -> None:
     ck = consumer_client
-    topic = unique_topic("crc")
-    rdpy_mock.create_topic(topic, 1)
+    topic = mock_topic(rdpy_mock, "crc", 1)
     good, bad_at, bad_text = _damaged_log(rdpy_mock, topic)
 
     # check.crcs=false (the default): nothing is checked, the altered value is returned.
@@ -170,16 +171,12 @@ def test_an_undecodable_record_stops_the_partition_after_the_records_before_it(
     producer bug, not damage): the records before it arrive; the consumer does not skip the
     rest on its own."""
     ck = consumer_client
-    topic = unique_topic("undecodable")
-    rdpy_mock.create_topic(topic, 1)
-    for n in range(3):
-        b = RecordBatchBuilder()
-        for i in range(3):
-            b.append(BASE_TS + i, None, b"batch%d-value%d" % (n, i), [])
-        raw = bytearray(b.build(base_offset=3 * n))
-        if n == 1:
-            raw[raw.index(b"batch1-value1") - 1] = 0x7E  # value length 63: past the record
-            struct.pack_into(">I", raw, 17, crc32c(bytes(raw[21:])))
+    topic = mock_topic(rdpy_mock, "undecodable", 1)
+    batches = _three_batches()
+    bad = batches[1]
+    bad[bad.index(b"batch1-value1") - 1] = 0x7E  # value length 63: past the record
+    struct.pack_into(">I", bad, 17, crc32c(bytes(bad[21:])))
+    for raw in batches:
         rdpy_mock.append_stored(topic, 0, bytes(raw))
     consumer = make_consumer(consumer_conf(rdpy_mock.bootstrap_servers, **{"enable.partition.eof": True}))
     consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])

@@ -24,7 +24,7 @@ from typing import Any
 import confluent_kafka
 import pytest
 
-from tests.integration.consumer._util import QUIET, consumer_conf, create_topic, drain, unique_topic
+from tests.integration.consumer._util import QUIET, consumer_conf, create_topic, drain, mock_topic, unique_topic
 from tests.support.invariants import Ledger
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
@@ -60,8 +60,7 @@ def test_control_records_are_never_returned(
 ) -> None:
     ck = consumer_client
     bootstrap = librdkafka_mock.bootstrap_servers
-    topic = unique_topic("txn")
-    librdkafka_mock.create_topic(topic, 1)
+    topic = mock_topic(librdkafka_mock, "txn", 1)
     producer = _txn_producer(bootstrap)
     c1 = _txn(producer, topic, [b"c1-%d" % i for i in range(3)], commit=True)
     a1 = _txn(producer, topic, [b"a1-%d" % i for i in range(3)], commit=False)

@@ -210,18 +210,12 @@ def partition_count(bootstrap: str, topic: str, timeout: float = 10.0) -> int:
     return 0 if t is None or t.error is not None else len(t.partitions)
 
 
-def _vm_hwm_kib() -> int:
+def _proc_status_kib(field: str) -> int:
+    """A kB figure of /proc/self/status, e.g. "VmRSS" (resident now) or "VmHWM" (its peak);
+    0 if the kernel does not report it."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
-def _vm_rss_kib() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     return 0
 
@@ -249,12 +243,12 @@ class MemoryWatch:
                 f.write("5")  # reset VmHWM to the current RSS
         except OSError:
             pass
-        self._rss0 = _vm_rss_kib()
+        self._rss0 = _proc_status_kib("VmRSS")
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.python_peak = tracemalloc.get_traced_memory()[1] - self._py0
-        self.rss_peak = (_vm_hwm_kib() - self._rss0) * 1024
+        self.rss_peak = (_proc_status_kib("VmHWM") - self._rss0) * 1024
         if self._started_tracemalloc:
             tracemalloc.stop()
 

@@ -11,7 +11,9 @@ acknowledged; reports and duplicates are checked for every message.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,23 @@ from tests.support.tansuproc import TansuProcess
 OUTAGE = 18.0
 ATTEMPTS_OUTAGE = 12.0
 MESSAGE_TIMEOUT_MS = 15000
+
+
+def _produce_through(client: ModuleType, tansu: TansuProcess, topic: str,
+                     faults: list[tuple[float, str, Callable[[], Any]]],
+                     seconds: float) -> tuple[Ledger, SteadyProducer, Chaos]:
+    """300 msg/s to `topic` for `seconds` while `faults` (Chaos steps) happen to the broker;
+    then every report is served and the producer closed (within bounds)."""
+    producer = client.Producer({"bootstrap.servers": tansu.bootstrap, "message.timeout.ms": MESSAGE_TIMEOUT_MS,
+                                **QUIET})
+    ledger = Ledger()
+    stream = SteadyProducer(producer, ledger, topic, rate=300)
+    chaos = Chaos(faults).start()
+    stream.run(seconds)
+    chaos.join()
+    assert ledger.flush(producer, 30) == 0
+    bounded_close(ledger, producer)
+    return ledger, stream, chaos
 
 
 def test_18s_outage_reconnects_promptly_without_duplicates(client: ModuleType, tansu: TansuProcess) -> None:
@@ -42,15 +61,8 @@ def test_18s_outage_reconnects_promptly_without_duplicates(client: ModuleType, t
     the backoff grows to 10 s and the first ack comes ~9 s after the broker is back.
     """
     topic = "outage"  # auto-created by the producer's Metadata request, before and after the restart
-    producer = client.Producer({"bootstrap.servers": tansu.bootstrap, "message.timeout.ms": MESSAGE_TIMEOUT_MS,
-                                **QUIET})
-    ledger = Ledger()
-    stream = SteadyProducer(producer, ledger, topic, rate=300)
-    chaos = Chaos([(3.0, "kill", tansu.kill), (3.0 + OUTAGE, "back", tansu.restart)]).start()
-    stream.run(3.0 + OUTAGE + 5.0)
-    chaos.join()
-    assert ledger.flush(producer, 30) == 0
-    bounded_close(ledger, producer)
+    ledger, stream, chaos = _produce_through(
+        client, tansu, topic, [(3.0, "kill", tansu.kill), (3.0 + OUTAGE, "back", tansu.restart)], 3.0 + OUTAGE + 5.0)
 
     kill, back = chaos.done["kill"], chaos.done["back"]
     reports = one_report_each(ledger)
@@ -94,15 +106,8 @@ def test_restart_without_topic_loses_nothing_acknowledged(client: ModuleType, ta
     """
     topic = "restart-no-topic"
     create_topic(tansu.bootstrap, topic, 6)
-    producer = client.Producer({"bootstrap.servers": tansu.bootstrap, "message.timeout.ms": MESSAGE_TIMEOUT_MS,
-                                **QUIET})
-    ledger = Ledger()
-    stream = SteadyProducer(producer, ledger, topic, rate=300)
-    chaos = Chaos([(2.0, "kill", tansu.kill), (3.0, "back", tansu.restart)]).start()
-    stream.run(8.0)
-    chaos.join()
-    assert ledger.flush(producer, 30) == 0
-    bounded_close(ledger, producer)
+    ledger, stream, chaos = _produce_through(
+        client, tansu, topic, [(2.0, "kill", tansu.kill), (3.0, "back", tansu.restart)], 8.0)
 
     partitions = partition_count(tansu.bootstrap, topic)
     assert 0 < partitions < 6, f"premise: the restarted broker re-creates the topic smaller (has {partitions})"
@@ -135,15 +140,8 @@ def test_18s_frozen_broker_no_duplicates(client: ModuleType, tansu: TansuProcess
     resumes as soon as the broker answers again.
     """
     topic = "frozen"
-    producer = client.Producer({"bootstrap.servers": tansu.bootstrap, "message.timeout.ms": MESSAGE_TIMEOUT_MS,
-                                **QUIET})
-    ledger = Ledger()
-    stream = SteadyProducer(producer, ledger, topic, rate=300)
-    chaos = Chaos([(3.0, "freeze", tansu.freeze), (3.0 + OUTAGE, "thaw", tansu.thaw)]).start()
-    stream.run(3.0 + OUTAGE + 5.0)
-    chaos.join()
-    assert ledger.flush(producer, 30) == 0
-    bounded_close(ledger, producer)
+    ledger, stream, chaos = _produce_through(
+        client, tansu, topic, [(3.0, "freeze", tansu.freeze), (3.0 + OUTAGE, "thaw", tansu.thaw)], 3.0 + OUTAGE + 5.0)
     summary = ledger.check_reports(ordered=False)  # nothing was wiped: the whole run is one epoch
     assert set(failed_codes(summary)) <= {client.KafkaError._MSG_TIMED_OUT}, failed_codes(summary)
     consumed = consume_all(tansu.bootstrap, topic, partition_count(tansu.bootstrap, topic), expected=0, timeout=60)

@@ -35,6 +35,7 @@ from tests.support.clients import has_capability
 from tests.support.invariants import Ledger
 from tests.support.kafka import SASL_MECHANISMS, KafkaBroker
 from tests.support.kafka.certs import make_test_pki
+from tests.support.reading import drain
 
 PARTITIONS = 2
 RECORDS = 120
@@ -97,18 +98,7 @@ def test_round_trip(client: ModuleType, kafka_broker: KafkaBroker, endpoint: tup
                                 "enable.partition.eof": True, "fetch.wait.max.ms": 50, **QUIET})
     try:
         consumer.assign([client.TopicPartition(topic, p, client.OFFSET_BEGINNING) for p in range(PARTITIONS)])
-        got: list[Any] = []
-        at_eof: set[int] = set()
-        deadline = time.monotonic() + 30
-        while (len(at_eof) < PARTITIONS or len(got) < RECORDS) and time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
-            if msg is None:
-                continue
-            if msg.error() is not None:
-                assert msg.error().code() == client.KafkaError._PARTITION_EOF, msg.error()
-                at_eof.add(msg.partition())
-                continue
-            got.append(msg)
+        got = drain(client, consumer, [(topic, p) for p in range(PARTITIONS)], expected=RECORDS)
         ledger.check_log(got)
         consumer.commit(asynchronous=False)
         committed = consumer.committed([client.TopicPartition(topic, p) for p in range(PARTITIONS)], timeout=10)

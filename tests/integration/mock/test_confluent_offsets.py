@@ -4,25 +4,20 @@ offsets_for_times, offset reset) and group offsets (commit/committed) outside a 
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import confluent_kafka
 
 from rdpy.mock import MockCluster
-from tests.integration.consumer._util import consumer_conf, drain, produce
+from tests.integration.consumer._util import consumer_conf, drain, mock_topic, produce
+from tests.integration.mock._util import unique
 
 ck = confluent_kafka
 
 
-def unique(prefix: str) -> str:
-    return f"rdpy-mock-{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 def test_watermarks_and_offsets_for_times(rdpy_mock: MockCluster) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("times")
-    rdpy_mock.create_topic(topic, 2, 3)
+    topic = mock_topic(rdpy_mock, "times", 2, 3)
     t0 = int(time.time() * 1000) - 60_000
     sent = produce(bootstrap, topic, ({"value": b"v%d" % i, "partition": 0, "timestamp": t0 + 10 * i}
                                       for i in range(20)), **{"linger.ms": 50})
@@ -44,8 +39,7 @@ def test_watermarks_and_offsets_for_times(rdpy_mock: MockCluster) -> None:
 
 def test_logical_offsets_and_reset_after_out_of_range(rdpy_mock: MockCluster) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("reset")
-    rdpy_mock.create_topic(topic, 1, 1)
+    topic = mock_topic(rdpy_mock, "reset", 1, 1)
     produce(bootstrap, topic, ({"value": b"old-%d" % i, "partition": 0} for i in range(5)))
     tail = ck.Consumer(consumer_conf(bootstrap, **{"enable.partition.eof": True}))
     lost = ck.Consumer(consumer_conf(bootstrap, **{"enable.partition.eof": True, "auto.offset.reset": "earliest"}))
@@ -65,8 +59,7 @@ def test_logical_offsets_and_reset_after_out_of_range(rdpy_mock: MockCluster) ->
 
 def test_commit_and_committed_outside_a_group(rdpy_mock: MockCluster) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("commit")
-    rdpy_mock.create_topic(topic, 2, 3)
+    topic = mock_topic(rdpy_mock, "commit", 2, 3)
     produce(bootstrap, topic, ({"value": b"v%d" % i, "partition": i % 2} for i in range(20)))
     group = unique("group")
     first = ck.Consumer(consumer_conf(bootstrap, **{"group.id": group}))
@@ -91,8 +84,7 @@ def test_commit_and_committed_outside_a_group(rdpy_mock: MockCluster) -> None:
 
 def test_a_consumer_follows_a_moved_partition_and_a_restarted_broker(rdpy_mock: MockCluster) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("follow")
-    rdpy_mock.create_topic(topic, 1, 3)
+    topic = mock_topic(rdpy_mock, "follow", 1, 3)
     produce(bootstrap, topic, ({"value": b"a%d" % i, "partition": 0} for i in range(10)))
     consumer: Any = ck.Consumer(consumer_conf(bootstrap, **{"enable.partition.eof": True}))
     try:

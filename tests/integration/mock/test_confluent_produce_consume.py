@@ -5,7 +5,6 @@ down. Passing here is what proves the mock behaves like Kafka."""
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import confluent_kafka
@@ -13,22 +12,11 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from rdpy.mock import MockCluster
-from tests.integration.consumer._util import QUIET, Sent, consumer_conf, drain, normalize_headers, produce
+from tests.integration.consumer._util import QUIET, Sent, consumer_conf, drain, mock_topic, normalize_headers, produce
+from tests.integration.mock._util import unique
+from tests.support.reading import consume_all
 
 ck = confluent_kafka
-
-
-def unique(prefix: str) -> str:
-    return f"rdpy-mock-{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def read_all(bootstrap: str, topic: str, partitions: int, expected: int, **conf: Any) -> list[Any]:
-    consumer = ck.Consumer(consumer_conf(bootstrap, **{"enable.partition.eof": True, **conf}))
-    try:
-        consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(partitions)])
-        return drain(ck, consumer, [(topic, p) for p in range(partitions)], expected=expected)
-    finally:
-        consumer.close()
 
 
 def as_sent(msgs: list[Any]) -> list[tuple[Any, ...]]:
@@ -41,8 +29,7 @@ def from_reports(sent: list[Sent]) -> list[tuple[Any, ...]]:
 
 
 def test_metadata_shows_the_brokers_topics_and_leaders(rdpy_mock: MockCluster) -> None:
-    topic = unique("md")
-    rdpy_mock.create_topic(topic, 3, 2)
+    topic = mock_topic(rdpy_mock, "md", 3, 2)
     producer = ck.Producer({"bootstrap.servers": rdpy_mock.bootstrap_servers, **QUIET})
     md = producer.list_topics(topic, timeout=10)
     assert {b.id: f"{b.host}:{b.port}" for b in md.brokers.values()} == dict(
@@ -72,15 +59,14 @@ def test_admin_client_creates_topics(rdpy_mock: MockCluster) -> None:
 @pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4", "zstd"])
 def test_every_codec_round_trips_keys_values_headers_and_timestamps(rdpy_mock: MockCluster, codec: str) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique(codec)
-    rdpy_mock.create_topic(topic, 2, 3)
+    topic = mock_topic(rdpy_mock, codec, 2, 3)
     now = int(time.time() * 1000)
     items = [{"key": None if i % 7 == 0 else b"key-%d" % i,
               "value": None if i % 11 == 0 else b"value-%d-" % i + b"x" * (i % 50),
               "headers": [("h1", b"a%d" % i), ("empty", None)] if i % 3 else None,
               "partition": i % 2, "timestamp": now - 1000 + i} for i in range(300)]
     sent = produce(bootstrap, topic, items, **{"compression.type": codec, "linger.ms": 20})
-    got = read_all(bootstrap, topic, 2, len(sent))
+    got = consume_all(bootstrap, topic, 2, len(sent))
     assert sorted(as_sent(got), key=lambda r: (r[0], r[1])) == sorted(from_reports(sent), key=lambda r: (r[0], r[1]))
     for p in (0, 1):
         assert [m.offset() for m in got if m.partition() == p] == list(range(150))
@@ -95,8 +81,7 @@ def test_retries_after_lost_responses_are_deduplicated_only_for_idempotent_produ
     retry carries the same sequence and is answered with the original offsets; a plain
     producer's is written twice -- the control that shows this test can fail."""
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("idem")
-    rdpy_mock.create_topic(topic, 1, 1)
+    topic = mock_topic(rdpy_mock, "idem", 1, 1)
     producer = ck.Producer({"bootstrap.servers": bootstrap, "enable.idempotence": idempotent,
                             "retry.backoff.ms": 100, "acks": "all", **QUIET})
     reports: list[Any] = []
@@ -119,7 +104,7 @@ def test_retries_after_lost_responses_are_deduplicated_only_for_idempotent_produ
     assert producer.flush(30) == 0
     assert all(err is None for err, _ in reports), reports
     high = rdpy_mock.watermarks(topic, 0)[2]
-    values = [m.value() for m in read_all(bootstrap, topic, 1, 11)]
+    values = [m.value() for m in consume_all(bootstrap, topic, 1, 11)]
     expected = [b"warm-up"] + [b"m%d" % i for i in range(10)]
     if idempotent:
         assert high == 11 and values == expected
@@ -130,8 +115,7 @@ def test_retries_after_lost_responses_are_deduplicated_only_for_idempotent_produ
 
 def test_a_leader_move_is_followed_by_producer_and_consumer(rdpy_mock: MockCluster) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("move")
-    rdpy_mock.create_topic(topic, 1, 3)
+    topic = mock_topic(rdpy_mock, "move", 1, 3)
     consumer = ck.Consumer(consumer_conf(bootstrap, **{"enable.partition.eof": True, "topic.metadata.refresh.interval.ms": 1000}))
     try:
         consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
@@ -150,8 +134,7 @@ def test_a_leader_move_is_followed_by_producer_and_consumer(rdpy_mock: MockClust
 
 def test_a_producer_keeps_its_messages_while_the_leader_is_down(rdpy_mock: MockCluster) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("down")
-    rdpy_mock.create_topic(topic, 1, 1)
+    topic = mock_topic(rdpy_mock, "down", 1, 1)
     leader = rdpy_mock.partition_leader(topic, 0)
     producer = ck.Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, **QUIET})
     offsets: list[int] = []
@@ -170,5 +153,5 @@ def test_a_producer_keeps_its_messages_while_the_leader_is_down(rdpy_mock: MockC
     rdpy_mock.broker_set_up(leader)
     assert producer.flush(30) == 0
     assert not errors and sorted(offsets) == list(range(40))
-    values = [m.value() for m in read_all(bootstrap, topic, 1, 40)]
+    values = [m.value() for m in consume_all(bootstrap, topic, 1, 40)]
     assert values == [b"before-%d" % i for i in range(20)] + [b"during-%d" % i for i in range(20)]

@@ -4,7 +4,6 @@ aborted records (librdkafka's mock and Tansu cannot show it)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import confluent_kafka
@@ -12,15 +11,13 @@ import pytest
 
 from rdpy.errors import ErrorCode
 from rdpy.mock import MockCluster
-from tests.integration.consumer._util import QUIET, consumer_conf, drain
+from tests.integration.consumer._util import QUIET, consumer_conf, drain, mock_topic
+from tests.integration.mock._util import unique
+from tests.support.reading import consume_all
 
 ck = confluent_kafka
 END_TXN = 26
 ADD_PARTITIONS_TO_TXN = 24
-
-
-def unique(prefix: str) -> str:
-    return f"rdpy-mock-{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def txn_producer(bootstrap: str, txn_id: str | None = None, **conf: Any) -> Any:
@@ -61,8 +58,7 @@ def read(bootstrap: str, topic: str, partitions: int, isolation: str, expected: 
 @pytest.mark.parametrize("isolation", ["read_committed", "read_uncommitted"])
 def test_read_committed_hides_aborted_records_and_no_one_sees_markers(rdpy_mock: MockCluster, isolation: str) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("txn")
-    rdpy_mock.create_topic(topic, 2, 3)
+    topic = mock_topic(rdpy_mock, "txn", 2, 3)
     producer = txn_producer(bootstrap)
     c1 = run_txn(producer, topic, [(i % 2, b"c1-%d" % i) for i in range(6)], commit=True)
     a1 = run_txn(producer, topic, [(i % 2, b"a1-%d" % i) for i in range(6)], commit=False)
@@ -89,8 +85,7 @@ def test_read_committed_hides_aborted_records_and_no_one_sees_markers(rdpy_mock:
 
 def test_an_open_transaction_holds_read_committed_at_the_last_stable_offset(rdpy_mock: MockCluster) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("open")
-    rdpy_mock.create_topic(topic, 1, 1)
+    topic = mock_topic(rdpy_mock, "open", 1, 1)
     producer = txn_producer(bootstrap)
     run_txn(producer, topic, [(0, b"c0"), (0, b"c1")], commit=True)  # 0, 1, marker 2
     run_txn(producer, topic, [(0, b"o0"), (0, b"o1")], commit=None)  # 3, 4: open
@@ -110,8 +105,7 @@ def test_an_open_transaction_holds_read_committed_at_the_last_stable_offset(rdpy
 
 def test_transactional_offsets_count_only_when_the_transaction_commits(rdpy_mock: MockCluster) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("sendoff")
-    rdpy_mock.create_topic(topic, 1, 1)
+    topic = mock_topic(rdpy_mock, "sendoff", 1, 1)
     group = unique("group")
     consumer = ck.Consumer(consumer_conf(bootstrap, **{"group.id": group}))
     try:
@@ -130,8 +124,7 @@ def test_transactional_offsets_count_only_when_the_transaction_commits(rdpy_mock
 
 def test_a_second_producer_with_the_same_transactional_id_fences_the_first(rdpy_mock: MockCluster) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("fence")
-    rdpy_mock.create_topic(topic, 1, 1)
+    topic = mock_topic(rdpy_mock, "fence", 1, 1)
     txn_id = unique("shared")
     first = txn_producer(bootstrap, txn_id)
     run_txn(first, topic, [(0, b"zombie-0"), (0, b"zombie-1")], commit=None)
@@ -140,23 +133,16 @@ def test_a_second_producer_with_the_same_transactional_id_fences_the_first(rdpy_
         first.commit_transaction(15)
     assert e.value.args[0].fatal() or e.value.args[0].txn_requires_abort()
     run_txn(second, topic, [(0, b"live")], commit=True)
-    got, consumer = read(bootstrap, topic, 1, "read_committed", 1)
-    try:
-        assert [m.value() for m in got] == [b"live"]
-    finally:
-        consumer.close()
+    got = consume_all(bootstrap, topic, 1, 1, **{"isolation.level": "read_committed"})
+    assert [m.value() for m in got] == [b"live"]
 
 
 def test_the_producer_retries_coordinator_errors(rdpy_mock: MockCluster) -> None:
     bootstrap = rdpy_mock.bootstrap_servers
-    topic = unique("coord")
-    rdpy_mock.create_topic(topic, 1, 1)
+    topic = mock_topic(rdpy_mock, "coord", 1, 1)
     producer = txn_producer(bootstrap)
     rdpy_mock.push_request_errors(ADD_PARTITIONS_TO_TXN, ErrorCode.NOT_COORDINATOR)
     rdpy_mock.push_request_errors(END_TXN, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.CONCURRENT_TRANSACTIONS)
     assert run_txn(producer, topic, [(0, b"v")], commit=True) == [(0, 0)]
-    got, consumer = read(bootstrap, topic, 1, "read_committed", 1)
-    try:
-        assert [m.value() for m in got] == [b"v"]
-    finally:
-        consumer.close()
+    got = consume_all(bootstrap, topic, 1, 1, **{"isolation.level": "read_committed"})
+    assert [m.value() for m in got] == [b"v"]

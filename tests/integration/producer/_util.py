@@ -6,6 +6,7 @@ and everything produced is consumed back with its Consumer, whatever client prod
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
@@ -13,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import confluent_kafka
-from confluent_kafka import Consumer, TopicPartition
-from tests.support.invariants import normalize_headers, to_bytes  # noqa: F401  (re-exported)
+from tests.support.invariants import normalize_headers as normalize_headers  # noqa: F401  (re-exported)
+from tests.support.invariants import to_bytes as to_bytes  # noqa: F401  (re-exported)
+from tests.support.reading import consume_all as consume_all  # noqa: F401  (re-exported)
 from tests.support.topics import create_topic as create_topic_with
 
 QUIET = {"log_level": 0}  # keep librdkafka's connection-refused chatter out of test output
+BASE_TS = 1_700_000_000_000  # explicit CreateTime timestamps, ms
 
 
 def unique_topic(prefix: str) -> str:
@@ -31,49 +33,37 @@ def create_topic(bootstrap: str, name: str, partitions: int, timeout: float = 15
     return create_topic_with({"bootstrap.servers": bootstrap}, name, partitions, timeout=timeout)
 
 
-def consume_all(
-    bootstrap: str, topic: str, partitions: int, expected: int, timeout: float = 20.0
-) -> list[Any]:
-    """Every message of `topic` from the beginning, read with confluent's Consumer.
-
-    Stops when every partition reported end-of-partition after at least `expected` messages
-    were read (so extra messages are seen too), or raises TimeoutError after `timeout` seconds.
-    Messages are returned in the order read (per partition: offset order).
-    """
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"checker-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "fetch.wait.max.ms": 50,
-            **QUIET,
+def messages_of_every_shape(n: int) -> list[dict[str, Any]]:
+    """produce() keyword sets covering the shapes a client must carry unchanged: keys and
+    values null, empty, text, binary, compressible and random; headers none, a list (repeated
+    names, empty, null and text values), a dict, one binary; on odd i an explicit CreateTime
+    timestamp (BASE_TS + i), on even i the default (0 -> now)."""
+    rng = random.Random(4)
+    keys: list[Any] = [None, b"", "text-key-\u00e9", b"\x00\xffbinary"]
+    values: list[Any] = [
+        None,
+        b"",
+        "text value \u2603",
+        b"\x00\x01\x02" * 7,
+        b"compressible " * 400,  # ~5 KB, so every codec actually compresses something
+    ]
+    headers: list[Any] = [
+        None,
+        [("h", b"1"), ("h", b"2"), ("empty", b""), ("none", None), ("text", "caf\u00e9")],
+        {"d1": b"x", "d2": "y", "d3": None},
+        [("only", b"\xff\x00")],
+    ]
+    msgs = []
+    for i in range(n):
+        kw: dict[str, Any] = {
+            "key": keys[i % len(keys)] if i % 5 else b"key-%d" % i,
+            "value": values[i % len(values)] if i % 3 else rng.randbytes(rng.randint(1, 3000)),
+            "headers": headers[i % len(headers)],
         }
-    )
-    try:
-        consumer.assign([TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING) for p in range(partitions)])
-        got: list[Any] = []
-        at_eof: set[int] = set()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
-            # NB: `if msg:` would be wrong -- Message defines __len__ (the value's length), so a
-            # message with an empty or None value is falsy.
-            if msg is None:
-                continue
-            err = msg.error()
-            if err is not None:
-                if err.code() == confluent_kafka.KafkaError._PARTITION_EOF:
-                    at_eof.add(msg.partition() or 0)
-                    if len(at_eof) == partitions and len(got) >= expected:
-                        return got
-                    continue
-                raise AssertionError(f"checker consumer error: {err}")
-            at_eof.discard(msg.partition())
-            got.append(msg)
-        raise TimeoutError(f"read {len(got)} of {expected} messages from {topic} in {timeout}s")
-    finally:
-        consumer.close()
+        if i % 2:
+            kw["timestamp"] = BASE_TS + i
+        msgs.append(kw)
+    return msgs
 
 
 @dataclass

@@ -9,7 +9,6 @@ application's thread, nothing acknowledged missing from the log, produce() order
 
 from __future__ import annotations
 
-import random
 import time
 from types import ModuleType
 from typing import Any
@@ -17,10 +16,12 @@ from typing import Any
 import pytest
 
 from tests.integration.producer._util import (
+    BASE_TS,
     QUIET,
     Reports,
     consume_all,
     create_topic,
+    messages_of_every_shape,
     to_bytes,
     unique_topic,
 )
@@ -28,39 +29,6 @@ from tests.support.invariants import Ledger
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 PARTITIONS = 3
-BASE_TS = 1_700_000_000_000  # explicit CreateTime timestamps, ms
-
-
-def _messages(n: int) -> list[dict[str, Any]]:
-    """produce() keyword sets covering the shapes a client must carry unchanged."""
-    rng = random.Random(4)
-    keys: list[Any] = [None, b"", "text-key-\u00e9", b"\x00\xffbinary"]
-    values: list[Any] = [
-        None,
-        b"",
-        "text value \u2603",
-        b"\x00\x01\x02" * 7,
-        b"compressible " * 400,  # ~5 KB, so every codec actually compresses something
-    ]
-    headers: list[Any] = [
-        None,
-        [("h", b"1"), ("h", b"2"), ("empty", b""), ("none", None), ("text", "caf\u00e9")],
-        {"d1": b"x", "d2": "y", "d3": None},
-        [("only", b"\xff\x00")],
-    ]
-    msgs = []
-    for i in range(n):
-        kw: dict[str, Any] = {
-            "key": keys[i % len(keys)] if i % 5 else b"key-%d" % i,
-            "value": values[i % len(values)] if i % 3 else rng.randbytes(rng.randint(1, 3000)),
-            "headers": headers[i % len(headers)],
-        }
-        if i % 2:
-            kw["timestamp"] = BASE_TS + i  # explicit; even i: default (0 -> now)
-        msgs.append(kw)
-    return msgs
-
-
 @pytest.mark.parametrize("codec", CODECS)
 def test_codec_round_trip(client: ModuleType, broker: Any, codec: str) -> None:
     topic = create_topic(broker.bootstrap_servers, unique_topic(f"codec-{codec}"), PARTITIONS)
@@ -72,7 +40,7 @@ def test_codec_round_trip(client: ModuleType, broker: Any, codec: str) -> None:
             **QUIET,
         }
     )
-    msgs = _messages(60)
+    msgs = messages_of_every_shape(60)
     ledger = Ledger()
     reports = Reports()
     before_ms = int(time.time() * 1000)

@@ -30,8 +30,9 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -100,6 +101,28 @@ def _testcontainers_broker() -> Iterator[KafkaBroker]:
         broker.stop()
 
 
+_Started = TypeVar("_Started", KafkaBroker, KafkaCluster)
+
+
+def _run_here(what: str, start: Callable[[Path], _Started], tmp_path_factory: pytest.TempPathFactory,
+              request: pytest.FixtureRequest) -> Iterator[_Started]:
+    """Body of a session fixture for Kafka run here by java: skips (fails under CI) where it
+    cannot run; else yields start(a fresh directory), stops it at the end and deletes its data
+    when no test failed."""
+    reason = _unavailable()
+    if reason is not None:
+        _skip_or_fail(reason)
+    t0 = time.monotonic()
+    kafka = start(Path(tmp_path_factory.mktemp(what.replace(" ", "-"))))
+    started.append((what, time.monotonic() - t0, kafka))
+    try:
+        yield kafka
+    finally:
+        kafka.stop()
+        if request.session.testsfailed == 0 and kafka.directory is not None:
+            remove_data([kafka.directory])
+
+
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
     """One real Kafka broker with PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL listeners (or an
@@ -111,18 +134,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
     if os.environ.get("RDPY_TEST_BROKER", "").strip().lower() == "testcontainers":
         yield from _testcontainers_broker()
         return
-    reason = _unavailable()
-    if reason is not None:
-        _skip_or_fail(reason)
-    t0 = time.monotonic()
-    broker = start_kafka_broker(Path(tmp_path_factory.mktemp("kafka-broker")))
-    started.append(("kafka broker", time.monotonic() - t0, broker))
-    try:
-        yield broker
-    finally:
-        broker.stop()
-        if request.session.testsfailed == 0 and broker.directory is not None:
-            remove_data([broker.directory])
+    yield from _run_here("kafka broker", start_kafka_broker, tmp_path_factory, request)
 
 
 @pytest.fixture(scope="session")
@@ -131,18 +143,7 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixt
     if os.environ.get("RDPY_TEST_BROKER", "").strip().lower() == "testcontainers":
         pytest.skip("RDPY_TEST_BROKER=testcontainers: the 3-broker cluster needs processes it can kill "
                     "and restart; only the java-run cluster provides that")
-    reason = _unavailable()
-    if reason is not None:
-        _skip_or_fail(reason)
-    t0 = time.monotonic()
-    cluster = start_kafka_cluster(Path(tmp_path_factory.mktemp("kafka-cluster")))
-    started.append(("kafka cluster", time.monotonic() - t0, cluster))
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-        if request.session.testsfailed == 0:
-            remove_data([cluster.directory])
+    yield from _run_here("kafka cluster", start_kafka_cluster, tmp_path_factory, request)
 
 
 def _problems(log: Path, lines: int) -> str:
