@@ -1,16 +1,23 @@
 """The producer's internal message: one object per produce() call, alive until its delivery report.
 
 Kept deliberately small (slots, no methods on the hot path). The public `rdpy.Message` handed to
-delivery callbacks is created only when the report is served, from these fields.
+delivery callbacks is created only when the report is served, from these fields. No thread owns
+the class: each message belongs to whichever queue holds it (see Toppar for which thread may
+touch which queue).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Optional
+
+from rdpy.constants import OFFSET_INVALID, TIMESTAMP_CREATE_TIME
+from rdpy.errors import KafkaError
+from rdpy.message import Message
 
 Headers = Optional[list[tuple[str, Optional[bytes]]]]
-DeliveryCallback = Callable[[Any, Any], None]
+#: on_delivery(err, msg), as confluent-kafka calls it (err None on success).
+DeliveryCallback = Callable[[Optional[KafkaError], Message], None]
 
 
 class ProducerMessage:
@@ -18,7 +25,8 @@ class ProducerMessage:
 
     `timestamp` is milliseconds since the epoch (create time), `enq_time` the monotonic time of
     produce() in seconds, `deadline` the monotonic time at which message.timeout.ms expires
-    (0 for none). `msgid` orders messages within a partition (retries are re-inserted by it).
+    (0 for none). `msgid` orders messages within a partition (retries are re-inserted by it);
+    an idempotent producer derives each batch's base sequence from it (produce/identity.py).
     """
 
     __slots__ = (
@@ -65,7 +73,8 @@ class ProducerMessage:
         self.size = size
         self.msgid = 0
         self.retries = 0
-        self.offset = -1001
-        self.ts_type = 1  # TIMESTAMP_CREATE_TIME until the broker says log-append time
+        self.offset = OFFSET_INVALID
+        #: Create time until the broker says log-append time.
+        self.ts_type = TIMESTAMP_CREATE_TIME
         self.err = 0
         self.possibly_persisted = False

@@ -7,16 +7,13 @@ from typing import Any
 
 import pytest
 
-from rdpy.client.broker.broker import DOWN, UP
-from rdpy.client.ops import LogLine
+from rdpy.client.broker.setup import BrokerState
 from rdpy.client.log import python_level
+from rdpy.client.ops import ErrorEvent, LogLine
 from rdpy.errors import ErrorCode
-from tests.unit.test_broker_state_machine import make_broker
-
-
-class _Conn:
-    def close(self) -> None:
-        pass
+from rdpy.protocol.messages.metadata import MetadataResponse
+from tests.unit.test_broker_state_machine import (Peer, make_broker, metadata_request,
+                                                  step_until)
 
 
 def _log_ops(handle: Any) -> list[tuple[int, str, str]]:
@@ -26,18 +23,33 @@ def _log_ops(handle: Any) -> list[tuple[int, str, str]]:
 
 @pytest.mark.parametrize("close_logged", [True, False])
 def test_idle_disconnect_is_logged_only_with_log_connection_close(close_logged: bool) -> None:
-    handle, broker, clock = make_broker(**{"logger": logging.getLogger("t"),
-                                           "log.connection.close": close_logged})
-    broker.state = UP
-    broker.conn = _Conn()  # type: ignore[assignment]
-    broker._fail(ErrorCode._TRANSPORT, "Disconnected", clock.now)
-    lines = [line for line in _log_ops(handle) if line[1] == "FAIL"]
+    peer = Peer()
+    try:
+        handle, broker, clock = make_broker(peer.port, **{
+            "logger": logging.getLogger("t"), "log.connection.close": close_logged})
+        broker.enqueue_request(metadata_request())
+        step_until(broker, clock, lambda: broker.inflight_count() == 1, "ApiVersions sent")
+        _, version, corr = peer.read_request()
+        peer.answer_api_versions(corr, version)
+        step_until(broker, clock, lambda: broker.state is BrokerState.UP and not broker.outq,
+                   "Metadata sent")
+        _, version, corr = peer.read_request()
+        peer.answer(corr, MetadataResponse(), version)
+        step_until(broker, clock, lambda: broker.inflight_count() == 0, "Metadata answered")
+    finally:
+        peer.close()  # an idle connection, closed by the broker
+    step_until(broker, clock, lambda: broker.state is BrokerState.DOWN, "DOWN")
+    ops = handle.reply_q.pop_all()
+    # Not worth an error event (only the _ALL_BROKERS_DOWN it leads to, for a single broker).
+    assert [op.error.code() for op in ops if isinstance(op, ErrorEvent)] == [
+        ErrorCode._ALL_BROKERS_DOWN]
+    lines = [(op.level, op.facility, op.text) for op in ops
+             if isinstance(op, LogLine) and op.facility == "FAIL"]
     if close_logged:
         (line,) = lines
         assert line[0] == 6 and "Disconnected" in line[2]
     else:
         assert lines == []
-    assert broker.state is DOWN
 
 
 def test_debug_contexts_select_what_is_logged_and_raise_the_level() -> None:
@@ -45,9 +57,10 @@ def test_debug_contexts_select_what_is_logged_and_raise_the_level() -> None:
                                            "debug": "broker", "log_level": 3})
     assert handle.log_level == 7  # any debug context raises log_level to debug, as librdkafka
     _log_ops(handle)
-    broker._set_state("TRY_CONNECT", clock.now)
+    broker.enqueue_request(metadata_request())
+    broker.serve_once(clock.now)
     handle.dbg("protocol", "SEND", "not selected")
-    (line,) = _log_ops(handle)
+    line = next(line for line in _log_ops(handle) if line[1] == "STATE")
     assert line[:2] == (7, "STATE")
     assert line[2] == ("[thrd:app]: 127.0.0.1:%d/bootstrap: Broker changed state INIT -> "
                        "TRY_CONNECT" % broker.port)

@@ -1,10 +1,18 @@
 """One broker connection, served by its own thread as an explicit state machine.
 
-States follow librdkafka's names: INIT -> TRY_CONNECT -> CONNECT -> APIVERSION_QUERY -> UP, and
-DOWN after a failure (reconnect after a jittered, doubling backoff). `serve_once(now)` is one step:
-ops from other threads, connection upkeep, request (re)sends and timeouts, producer batching, then
-one select() on the socket and the wake-up pipe. Connections are sparse: a broker connects only
-when it has something to send.
+The thread owns the connection, its requests and its state; other threads reach it only
+through typed ops (rdpy/client/ops.py) posted to its op queue, which also wakes it. States
+follow librdkafka's names: INIT, then TRY_CONNECT when there is something to send, then the
+setup steps of setup.py's table (CONNECT, APIVERSION_QUERY, and for TLS/SASL the steps they
+add) up to UP; DOWN after a failure, reconnecting after a jittered, doubling backoff.
+Connections are sparse: a broker connects only when it has something to send.
+
+`serve_once(now)` is one step: ops from other threads, connection upkeep and the setup
+deadline, queued requests, the client's role (the producer's batching, the consumer's
+prefetch: rdpy/client/broker/role.py), request timeouts, then one wait on the socket and the
+wake-up socketpair. Time comes from the handle's clock and the wait is the `io_wait` function
+the Broker was made with (select.select), so a test can step the machine with a fake clock
+and a wait that never blocks.
 """
 
 from __future__ import annotations
@@ -14,42 +22,41 @@ import select
 import socket
 import threading
 from collections import deque
+from collections.abc import Set
 from typing import TYPE_CHECKING
 
-from rdpy._version import __version__
-from rdpy.client.broker.role import BrokerRole
-from rdpy.client.broker.setup import BrokerState
-from rdpy.client.broker.transport import Connection, TransportError, format_address, resolve
+from rdpy.client.broker.role import IDLE_WAKEUP, BrokerRole
+from rdpy.client.broker.setup import SETUP_STATES, BrokerState, SetupPlan, SetupStep, api_name
+from rdpy.client.broker.transport import (Connection, IoWait, TransportError, format_address,
+                                          resolve)
 from rdpy.client.ops import (BrokerOp, ConnectNow, Purge, SendRequest, Terminate, TopparJoin,
                              TopparLeave, TopparRemove, unknown_op)
-from rdpy.client.request import QueuedRequest, Request
+from rdpy.client.request import QueuedRequest
 from rdpy.errors import ErrorCode
 from rdpy.protocol import ProtocolError, ProtocolSession
-from rdpy.protocol.messages import API_NAMES, ApiVersionsRequest
-from rdpy.protocol.messages.api_versions import ApiVersionsResponse
-from rdpy.protocol.versions import negotiate
 from rdpy.stats.counters import BrokerCounters
 
 if TYPE_CHECKING:
     from rdpy.client.handle import Handle
     from rdpy.client.toppar import Toppar
 
+# Module-level names for the states the hot path compares against (a global lookup).
 INIT = BrokerState.INIT
 DOWN = BrokerState.DOWN
 TRY_CONNECT = BrokerState.TRY_CONNECT
-CONNECT = BrokerState.CONNECT
-APIVERSION_QUERY = BrokerState.APIVERSION_QUERY
 UP = BrokerState.UP
+_NOT_CONNECTED = frozenset((INIT, DOWN))
+_SETUP = frozenset(SETUP_STATES)
 
-#: Longest sleep of an idle broker thread (it still wakes at once on work via the wake pipe).
-IDLE_WAKEUP = 1.0
-_API_VERSIONS = ApiVersionsRequest.API_KEY
+_INF = float("inf")
 
 
 class Broker:
-    """A broker connection and its thread. `node_id` < 0 for bootstrap brokers."""
+    """A broker connection and its thread. `node_id` < 0 for bootstrap brokers. Implements
+    setup.py's SetupLink for the setup steps."""
 
-    def __init__(self, handle: Handle, node_id: int, host: str, port: int) -> None:
+    def __init__(self, handle: Handle, node_id: int, host: str, port: int, *,
+                 io_wait: IoWait = select.select) -> None:
         self.handle = handle
         self.node_id = node_id
         self.host = host
@@ -57,11 +64,18 @@ class Broker:
         self.name = (f"{host}:{port}/{node_id}" if node_id >= 0 else f"{host}:{port}/bootstrap")
         settings = handle.settings
         self.clock = handle.clock
+        #: How the thread waits for its sockets: select.select, or a test's non-blocking one.
+        self._io_wait = io_wait
         self.state = INIT
         self.state_since = self.clock()
         self.conn: Connection | None = None
         self.session = ProtocolSession(settings.get_str("client.id"))
         self.versions: dict[int, int] = {}
+        #: The setup steps this client's connections go through, and the current one.
+        self.setup = SetupPlan(settings)
+        self._step: SetupStep | None = None
+        #: When the connection being set up must be UP (socket.connection.setup.timeout.ms).
+        self._setup_deadline = _INF
         #: Requests waiting for the connection to be UP (broker thread + ops).
         self.outq: deque[QueuedRequest] = deque()
         #: Sent requests awaiting a response, by correlation id (broker thread).
@@ -73,22 +87,20 @@ class Broker:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._woken = False
-        #: When the thread's select() will return by itself (inf while it is awake).
-        self.sleep_until = float("inf")
+        #: When the thread's wait will end by itself (inf while it is awake).
+        self.sleep_until = _INF
         self.terminating = False
         self.reconnect_backoff_min = settings.get_int("reconnect.backoff.ms") / 1000.0
         self.reconnect_backoff = self.reconnect_backoff_min
         self.reconnect_backoff_max = settings.get_int("reconnect.backoff.max.ms") / 1000.0
         #: No connection attempt before this monotonic time (0: at once).
         self.next_connect_at = 0.0
-        self.setup_timeout = settings.get_int("socket.connection.setup.timeout.ms") / 1000.0
         self.max_inflight = settings.get_int("max.in.flight.requests.per.connection")
         self.max_frame = settings.get_int("receive.message.max.bytes") + 512
         self.connects = 0
-        #: Producer: after a reconnect, no Produce until the metadata refresh this connection
-        #: triggered is answered (a restarted broker may have lost a topic or a leadership,
-        #: and acknowledge writes to partitions it no longer has). Set and cleared by the
-        #: handle.
+        #: After a reconnect, the role's own requests wait (serve_unsendable) until the
+        #: metadata refresh this connection triggered is answered, if the role asks for it
+        #: (BrokerRole.holds_for_metadata). Set and cleared by the handle.
         self.awaiting_metadata = False
         #: When a connection (or attempt) last failed (-inf: never).
         self.lost_at = float("-inf")
@@ -108,7 +120,7 @@ class Broker:
         self.thread.start()
 
     def wake(self) -> None:
-        """Any thread. Ends the broker thread's select() early (at most one byte pending)."""
+        """Any thread. Ends the broker thread's wait early (at most one byte pending)."""
         if self._woken:
             return
         self._woken = True
@@ -128,14 +140,18 @@ class Broker:
         self.post(SendRequest(request))
 
     def terminate(self) -> None:
+        """Any thread. Close the connection and end the thread."""
         self.post(Terminate())
 
     def is_up(self) -> bool:
+        """Any thread (a racy read, as a hint)."""
         return self.state == UP
 
-    # --- broker thread ------------------------------------------------------------------------
+    # --- broker thread: the loop --------------------------------------------------------------
 
     def _run(self) -> None:
+        """Broker thread. Steps the machine until terminated; a bug in one step is reported
+        and the connection reset, never the end of the thread."""
         try:
             while not self.terminating:
                 try:
@@ -151,43 +167,45 @@ class Broker:
                 s.close()
 
     def serve_once(self, now: float) -> None:
-        """Broker thread. One step of the state machine, ending in one bounded select()."""
+        """Broker thread. One step of the state machine, ending in one bounded wait."""
         # While awake, producers must wake us (we may have looked at their queue already).
-        self.sleep_until = float("inf")
+        self.sleep_until = _INF
         self.stats.wakeups += 1
-        self._serve_ops(now)
+        if self.ops:
+            self._serve_ops(now)
         if self.terminating:
             return
         next_wakeup = now + IDLE_WAKEUP
         state = self.state
-        if state in (INIT, DOWN):
-            if self._wants_connection() and now >= self.next_connect_at:
-                self._connect(now)
-            elif self._wants_connection():
-                next_wakeup = min(next_wakeup, self.next_connect_at)
-        elif state in (CONNECT, APIVERSION_QUERY):
-            if now - self.state_since > self.setup_timeout:
+        if state in _NOT_CONNECTED:
+            if self._wants_connection():
+                if now >= self.next_connect_at:
+                    self._connect(now)
+                else:
+                    next_wakeup = min(next_wakeup, self.next_connect_at)
+        elif state in _SETUP:
+            if now >= self._setup_deadline:
                 self._fail(ErrorCode._TRANSPORT,
                            f"Connection setup timed out in state {state}", now)
             else:
-                next_wakeup = min(next_wakeup, self.state_since + self.setup_timeout)
-        if self.state == UP:
-            self._send_queued(now)
+                next_wakeup = min(next_wakeup, self._setup_deadline)
+        if self.state is UP:
+            if self.outq:
+                self._send_queued(now)
             next_wakeup = min(next_wakeup, self.role.serve_unsendable(now)
                               if self.awaiting_metadata else self.role.serve(now))
         elif self.toppars:
             next_wakeup = min(next_wakeup, self.role.serve_unsendable(now))
         if self.waitresp:
-            next_wakeup = min(next_wakeup, self.role.scan_inflight(now))
-            next_wakeup = min(next_wakeup, self._scan_request_timeouts(now))
+            next_wakeup = min(next_wakeup, self.role.scan_inflight(now),
+                              self._scan_request_timeouts(now))
         # Published after everything was looked at: a producer whose message is due later
-        # than this need not wake us (see needs_wakeup()).
+        # than this need not wake us (see Producer.produce()).
         self.sleep_until = next_wakeup
         self._io(max(0.0, next_wakeup - now))
 
     def _serve_ops(self, now: float) -> None:
-        if not self.ops:
-            return
+        """Broker thread, takes the ops lock briefly. Serves every op posted so far."""
         with self._ops_lock:
             ops = list(self.ops)
             self.ops.clear()
@@ -195,6 +213,7 @@ class Broker:
             self._serve_op(op, now)
 
     def _serve_op(self, op: BrokerOp, now: float) -> None:
+        """Broker thread. One op from another thread."""
         match op:
             case SendRequest(request):
                 request.queued_at = now
@@ -213,7 +232,7 @@ class Broker:
                 self.role.toppar_removed(tp)
             case ConnectNow():
                 # The main thread's probe while no broker is up: skip the rest of the backoff.
-                if self.state in (INIT, DOWN):
+                if self.state in _NOT_CONNECTED:
                     self.next_connect_at = 0.0
             case Purge():
                 self.role.purge(op, now)
@@ -224,6 +243,7 @@ class Broker:
                 unknown_op(op)
 
     def _wants_connection(self) -> bool:
+        """Broker thread. Something to send: queued requests, or work for the role."""
         if self.outq or self.waitresp:
             return True
         for tp in self.toppars:
@@ -232,12 +252,15 @@ class Broker:
         return False
 
     def _set_state(self, state: BrokerState, now: float) -> None:
+        """Broker thread. Log and publish a state change (the handle tracks all-down/up)."""
         if state != self.state:
             self.handle.dbg("broker", "STATE",
                             f"{self.name}: Broker changed state {self.state} -> {state}")
             self.state = state
             self.state_since = now
             self.handle.broker_state_changed(self)
+
+    # --- broker thread: connection setup (setup.py's table) -----------------------------------
 
     def _update_reconnect_backoff(self, now: float) -> None:
         """Broker thread. librdkafka's rd_kafka_broker_update_reconnect_backoff(): the next
@@ -252,88 +275,96 @@ class Broker:
         self.reconnect_backoff = min(self.reconnect_backoff * 2, self.reconnect_backoff_max)
 
     def _connect(self, now: float) -> None:
+        """Broker thread, state INIT or DOWN. A connection attempt: the first setup step."""
         self._set_state(TRY_CONNECT, now)
         self.connects += 1
         self._update_reconnect_backoff(now)
-        # librdkafka resolves in state CONNECT (its errors say "in state CONNECT").
-        self._set_state(CONNECT, now)
+        self._setup_deadline = now + self.setup.timeout
+        self._enter(self.setup.first(), now)
+
+    def _enter(self, step: SetupStep, now: float) -> None:
+        """Broker thread. Enter a setup step's state and start it."""
+        self._step = step
+        self._set_state(step.state, now)
+        step.enter(self, now)
+
+    def step_done(self, now: float) -> None:
+        """Broker thread (SetupLink). The current setup step is complete: the next one that
+        applies, or UP."""
+        assert self._step is not None
+        step = self.setup.after(self._step)
+        if step is None:
+            self._step = None
+            self._setup_deadline = _INF
+            self._set_state(UP, now)
+        else:
+            self._enter(step, now)
+
+    def setup_failed(self, err: int, reason: str, now: float) -> None:
+        """Broker thread (SetupLink). Queued requests fail with the same error."""
+        self._fail(err, reason, now, request_error=err)
+
+    @property
+    def debug(self) -> Set[str]:
+        """Any thread (SetupLink). The debug contexts switched on."""
+        return self.handle.debug
+
+    def dbg(self, context: str, facility: str, text: str) -> None:
+        """Any thread (SetupLink). A debug line."""
+        self.handle.dbg(context, facility, text)
+
+    def open_transport(self, now: float) -> None:
+        """Broker thread, state CONNECT (SetupLink). Resolve (librdkafka resolves in state
+        CONNECT: its errors say "in state CONNECT") and start the connect; _connected() runs
+        once the socket is connected."""
+        settings = self.handle.settings
         try:
             family, addr = random.choice(resolve(self.host, self.port))
             self.conn = Connection(family, addr, self.max_frame,
-                                   self.handle.settings.get_int("socket.send.buffer.bytes"),
-                                   self.handle.settings.get_int("socket.receive.buffer.bytes"),
-                                   self.handle.settings.get_bool("socket.nagle.disable"))
+                                   settings.get_int("socket.send.buffer.bytes"),
+                                   settings.get_int("socket.receive.buffer.bytes"),
+                                   settings.get_bool("socket.nagle.disable"))
         except TransportError as exc:
-            code = ErrorCode._RESOLVE if exc.resolve else ErrorCode._TRANSPORT
-            self._fail(code, exc.reason, now)
+            self._fail(ErrorCode._RESOLVE if exc.resolve else ErrorCode._TRANSPORT,
+                       exc.reason, now)
             return
-        self.handle.dbg("broker", "CONNECT",
-                        f"{self.name}: Connecting to {format_address(addr)} (plaintext)")
+        self.handle.dbg("broker", "CONNECT", f"{self.name}: Connecting to "
+                        f"{format_address(addr)} ({self.setup.security.value})")
         if self.conn.connected:
-            self._on_connected(now)
+            self._connected(now)
 
-    def _on_connected(self, now: float) -> None:
+    def _connected(self, now: float) -> None:
+        """Broker thread, state CONNECT. The socket is connected: CONNECT is complete."""
         self.handle.dbg("broker", "CONNECTED", f"{self.name}: Connected (#{self.connects})")
-        self._set_state(APIVERSION_QUERY, now)
-        self._send_api_versions(3, now)
+        self.step_done(now)
 
-    def _send_api_versions(self, version: int, now: float) -> None:
-        request = Request(
-            ApiVersionsResponse,
-            lambda v: ApiVersionsRequest(client_software_name="rdpy",
-                                         client_software_version=__version__),
-            self._on_api_versions,
-            # librdkafka gives ApiVersions an absolute timeout that rd_kafka_buf_calc_timeout
-            # caps at socket.timeout.ms, so a stalled handshake costs the smaller of the two.
-            min(self.handle.settings.get_int("api.version.request.timeout.ms"),
-                self.handle.settings.get_int("socket.timeout.ms")) / 1000.0,
-        )
+    def send_setup_request(self, request: QueuedRequest, version: int, now: float) -> None:
+        """Broker thread, a setup state (SetupLink). Sent ahead of the queue, which waits for
+        UP."""
         self._transmit(request, version, now)
 
-    def _on_api_versions(self, broker: Broker, err: int, response: ApiVersionsResponse | None,
-                         request: Request[ApiVersionsResponse]) -> None:
-        now = self.clock()
-        if err or response is None:
-            return  # the connection failure was already handled
-        if response.error_code == ErrorCode.UNSUPPORTED_VERSION and request.version > 0:
-            theirs = {k.api_key: k.max_version for k in response.api_keys}
-            self._send_api_versions(min(theirs.get(_API_VERSIONS, 0), request.version - 1), now)
-            return
-        if response.error_code:
-            self._fail(ErrorCode._TRANSPORT,
-                       f"ApiVersionRequest failed: broker error {response.error_code}", now)
-            return
-        self.versions = negotiate({k.api_key: (k.min_version, k.max_version)
-                                   for k in response.api_keys})
-        if "feature" in self.handle.debug:
-            self.handle.dbg("feature", "APIVERSION", f"{self.name}: {len(self.versions)} APIs "
-                            "usable: " + ", ".join(f"{_api_name(k)} v{v}"
-                                                   for k, v in sorted(self.versions.items())))
-        self._set_state(UP, now)
-
-    def _retry_api_versions_v0(self, now: float) -> bool:
-        """An ApiVersions answer we cannot parse (some brokers answer an unsupported version
-        in a layout of their own): ask again with v0, which every broker speaks."""
-        pending = [(c, r) for c, r in self.waitresp.items() if r.api_key == _API_VERSIONS]
-        if not pending or pending[0][1].version == 0:
-            return False
-        for corr, _ in pending:
-            del self.waitresp[corr]
+    def forget_inflight(self) -> None:
+        """Broker thread, a setup state (SetupLink). Only the step's own requests are in
+        flight before UP: they are dropped unanswered, with the session's correlation ids."""
+        self.waitresp.clear()
         self.session.clear()
-        self._send_api_versions(0, now)
-        return True
+
+    # --- broker thread: requests --------------------------------------------------------------
 
     def version_for(self, api_key: int) -> int | None:
         """Broker thread. The negotiated version of `api_key`, None if the broker lacks it."""
         return self.versions.get(api_key)
 
     def inflight_count(self) -> int:
+        """Broker thread. Requests awaiting a response."""
         return len(self.waitresp)
 
     def can_send(self) -> bool:
-        return self.state == UP and len(self.waitresp) < self.max_inflight
+        """Broker thread. UP, with room under max.in.flight.requests.per.connection."""
+        return self.state is UP and len(self.waitresp) < self.max_inflight
 
     def _send_queued(self, now: float) -> None:
+        """Broker thread, state UP. Sends queued requests while the in-flight limit allows."""
         while self.outq and len(self.waitresp) < self.max_inflight:
             request = self.outq.popleft()
             version = self.version_for(request.api_key)
@@ -354,6 +385,7 @@ class Broker:
         self._transmit(request, version, now)
 
     def _transmit(self, request: QueuedRequest, version: int, now: float) -> None:
+        """Broker thread, connected. Encode `request`, queue the frame, await the answer."""
         assert self.conn is not None
         message = request.build(version)
         corr, frame = self.session.send_request(message, version, request.expect_response)
@@ -370,6 +402,8 @@ class Broker:
                             f"(v{version}, {len(frame)} bytes @ 0, CorrId {corr})")
 
     def _scan_request_timeouts(self, now: float) -> float:
+        """Broker thread. Tears the connection down if a request timed out; returns the next
+        deadline."""
         expired = [c for c, r in self.waitresp.items() if r.deadline <= now]
         if expired:
             self.stats.req_timeouts += len(expired)
@@ -381,7 +415,11 @@ class Broker:
             return now
         return min(r.deadline for r in self.waitresp.values())
 
+    # --- broker thread: I/O -------------------------------------------------------------------
+
     def _io(self, timeout: float) -> None:
+        """Broker thread. Wait up to `timeout` s for the socket or a wake-up, then move
+        bytes: finish a connect, send queued frames, serve the frames received."""
         conn = self.conn
         rlist: list[socket.socket] = [self._wake_r]
         wlist: list[socket.socket] = []
@@ -390,26 +428,22 @@ class Broker:
             if conn.wants_write():
                 wlist.append(conn.sock)
         try:
-            readable, writable, _ = select.select(rlist, wlist, [], timeout)
+            readable, writable, _ = self._io_wait(rlist, wlist, [], timeout)
         except (OSError, ValueError):
             readable, writable = [], []
         if self._wake_r in readable:
-            try:
-                while self._wake_r.recv(256):
-                    pass
-            except (BlockingIOError, OSError):
-                pass
-            self._woken = False
+            self._drain_wakeups()
         if conn is None or self.conn is not conn:
             return
         now = self.clock()
-        stats = self.stats
         receiving = False
         try:
             if conn.sock in writable:
                 if not conn.connected:
                     conn.finish_connect()
-                    self._on_connected(now)
+                    self._connected(now)
+                    if self.conn is not conn:
+                        return  # the next setup step failed the connection
                 conn.send()
             if conn.sock in readable and conn.connected:
                 receiving = True
@@ -423,21 +457,32 @@ class Broker:
         except TransportError as exc:
             if conn.connected and exc.reason != "Disconnected":
                 if receiving:
-                    stats.rxerrs += 1
+                    self.stats.rxerrs += 1
                 else:
-                    stats.txerrs += 1
+                    self.stats.txerrs += 1
             self._fail(ErrorCode._TRANSPORT, exc.reason, now)
         except ProtocolError as exc:
-            stats.rxerrs += 1
+            self.stats.rxerrs += 1
             self._fail(ErrorCode._BAD_MSG, f"Protocol error: {exc}", now)
 
+    def _drain_wakeups(self) -> None:
+        """Broker thread. Empty the wake-up socketpair; later wake() calls write again."""
+        try:
+            while self._wake_r.recv(256):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+        self._woken = False
+
     def _on_frame(self, frame: bytes | bytearray, now: float) -> None:
+        """Broker thread. One response frame: complete its request."""
         if len(frame) >= 4 and int.from_bytes(frame[:4], "big") not in self.waitresp:
             self.stats.rxcorriderrs += 1
         try:
             corr, response, _ = self.session.receive(frame)
         except ProtocolError as exc:
-            if self.state == APIVERSION_QUERY and self._retry_api_versions_v0(now):
+            step = self._step
+            if step is not None and step.undecodable(self, now):
                 return
             self._on_undecodable(frame, exc, now)
             return
@@ -456,24 +501,27 @@ class Broker:
         request.complete(self, response)
 
     def _on_undecodable(self, frame: bytes | bytearray, exc: ProtocolError, now: float) -> None:
-        """A response frame that cannot be decoded. If it names a request we sent, the frame
-        was delimited correctly and only that request fails, as librdkafka fails a parse
-        failure: _UNDERFLOW when the response ended early, else _BAD_MSG (both permanent for a
-        Produce); the connection stays. Otherwise the stream is out of step and the
-        connection is torn down (ProtocolError)."""
+        """Broker thread. A response frame that cannot be decoded. If it names a request we
+        sent, the frame was delimited correctly and only that request fails, as librdkafka
+        fails a parse failure: _UNDERFLOW when the response ended early, else _BAD_MSG (both
+        permanent for a Produce); the connection stays. Otherwise the stream is out of step
+        and the connection is torn down (ProtocolError)."""
         corr = int.from_bytes(frame[:4], "big") if len(frame) >= 4 else -1
         request = self.waitresp.pop(corr, None)
-        if request is None or self.state != UP:
+        if request is None or self.state is not UP:
             raise exc
         self.stats.rxerrs += 1
         self.handle.log(3, "PROTOERR", f"{self.name}: Protocol parse failure for "
-                        f"{_api_name(request.api_key)} v{request.version} (CorrId {corr}): "
+                        f"{api_name(request.api_key)} v{request.version} (CorrId {corr}): "
                         f"{exc}")
         if not request.purged:
             code = ErrorCode._UNDERFLOW if exc.underflow else ErrorCode._BAD_MSG
             request.fail(self, code)
 
+    # --- broker thread: failure ---------------------------------------------------------------
+
     def _close_connection(self) -> None:
+        """Broker thread (or the terminating thread). Close the socket, forget the session."""
         if self.conn is not None:
             self.conn.close()
             self.conn = None
@@ -482,17 +530,19 @@ class Broker:
     def _fail(self, err: int, reason: str, now: float,
               request_error: int = ErrorCode._TRANSPORT) -> None:
         """Broker thread. Close the connection, fail what was in flight, back off, report."""
-        was_up = self.state == UP
+        was_up = self.state is UP
         ms = int((now - self.state_since) * 1000)
         state = self.state
         if self.conn is not None:
             self.disconnects += 1
         self.lost_at = now
         self._close_connection()
+        self._step = None
+        self._setup_deadline = _INF
         inflight = list(self.waitresp.values())
         self.waitresp.clear()
         self.role.disconnected()
-        if state in (CONNECT, APIVERSION_QUERY):
+        if state in _SETUP:
             # A connection attempt failed: back off before the next (librdkafka updates the
             # backoff when it has tried every address the name resolved to; rdpy tries one).
             self._update_reconnect_backoff(now)
@@ -517,5 +567,4 @@ class Broker:
                 request.fail(self, request_error)
 
 
-def _api_name(api_key: int) -> str:
-    return API_NAMES.get(api_key, f"Unknown-{api_key}?")
+__all__ = ["Broker", "DOWN", "INIT", "TRY_CONNECT", "UP"]

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from rdpy.client.toppar import Toppar
 
 
+#: The longest a broker thread sleeps when nothing is due (a wake-up ends any sleep early).
+IDLE_WAKEUP = 1.0
+
+
 class BrokerRole(Protocol):
     """A client's work on one broker. Each method returns, where it says so, the monotonic
     time at which the broker thread should look again."""
@@ -63,10 +67,10 @@ class NoRole:
         self.broker = broker
 
     def serve(self, now: float) -> float:
-        return now + 1.0
+        return now + IDLE_WAKEUP
 
     def serve_unsendable(self, now: float) -> float:
-        return now + 1.0
+        return now + IDLE_WAKEUP
 
     def scan_inflight(self, now: float) -> float:
         return float("inf")
@@ -85,4 +89,4 @@ class NoRole:
             op.done.set()
 
 
-__all__ = ["BrokerRole", "NoRole"]
+__all__ = ["IDLE_WAKEUP", "BrokerRole", "NoRole"]

@@ -1,17 +1,31 @@
-"""One TCP connection to a broker: non-blocking connect, an output buffer, frame input.
+"""One TCP connection to a broker: non-blocking connect, an output buffer, frame input; and
+`IoWait`, the shape of the wait a broker thread does on its sockets.
 
-Owned by a single broker thread; no locks. Errors surface as `TransportError` with librdkafka-like
-wording so the broker can report them as _TRANSPORT / _RESOLVE.
+Owned by a single broker thread; no locks. Errors surface as `TransportError` with
+librdkafka-like wording so the broker can report them as _TRANSPORT / _RESOLVE. TLS, when it
+comes, is a layer of this module (see setup.py: the SSL_HANDSHAKE step).
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from collections import deque
+from typing import Protocol
 
 from rdpy.protocol import FrameDecoder
 from rdpy.protocol.framing import Frame
+
+
+class IoWait(Protocol):
+    """How a broker thread waits for its sockets: select.select's signature. Tests that step
+    a Broker with a fake clock give one that never blocks."""
+
+    def __call__(self, rlist: list[socket.socket], wlist: list[socket.socket],
+                 xlist: list[socket.socket], timeout: float, /
+                 ) -> tuple[list[socket.socket], list[socket.socket], list[socket.socket]]:
+        ...
 
 
 class TransportError(Exception):
@@ -71,7 +85,7 @@ class Connection:
             self.connected = True
         elif err not in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
             sock.close()
-            raise TransportError(f"Connect to {format_address(addr)} failed: {errno.errorcode.get(err, err)}")
+            raise TransportError(f"Connect to {format_address(addr)} failed: {_strerror(err)}")
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -155,6 +169,4 @@ def format_address(addr: tuple[str, int]) -> str:
 
 
 def _strerror(err: int) -> str:
-    import os
-
     return os.strerror(err)

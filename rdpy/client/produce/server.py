@@ -1,19 +1,23 @@
-"""The producer's side of a broker thread: batching, ProduceRequests, responses, retries, timeouts.
+"""The producer's side of a broker thread (its BrokerRole): batching, ProduceRequests,
+responses, retries, timeouts.
 
 Everything here runs on the owning broker's thread and touches only that broker's toppars'
-transmit queues; application threads reach it through each toppar's locked `msgq`.
+transmit queues; application threads reach it through each toppar's locked `msgq`. The
+producer id, epoch and sequence numbers a batch carries come from one ProducerIdentity
+(identity.py; see produce/__init__.py for where idempotence and transactions plug in).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Optional
 
+from rdpy.client.broker.role import IDLE_WAKEUP
 from rdpy.client.msg import ProducerMessage
 from rdpy.client.ops import Purge
-from rdpy.client.request import Request
-from rdpy.constants import OFFSET_INVALID
+from rdpy.client.produce.identity import PLAIN_PRODUCER, ProducerIdentity
+from rdpy.client.request import Request, RequestCallback
+from rdpy.constants import OFFSET_INVALID, TIMESTAMP_LOG_APPEND_TIME
 from rdpy.errors import ErrAction, ErrorCode, RequestKind, err_action
 from rdpy.protocol.messages.produce import (
     PartitionProduceData,
@@ -30,7 +34,6 @@ if TYPE_CHECKING:
 _PRODUCE = ProduceRequest.API_KEY
 #: Produce v3 is the first to carry RecordBatch v2 (headers, create timestamps).
 _MIN_PRODUCE_VERSION = 3
-_TIMESTAMP_LOG_APPEND_TIME = 2
 
 
 #: One partition's batch in a ProduceRequest: the toppar and its messages in batch order (an
@@ -84,22 +87,23 @@ class ProduceCall(Request[ProduceResponse]):
     __slots__ = ("inflight",)
 
     def __init__(self, inflight: InFlight, request_obj: ProduceRequest,
-                 on_done: Callable[[Broker, int, ProduceResponse | None,
-                                    Request[ProduceResponse]], None],
-                 timeout: float, expect_response: bool) -> None:
+                 on_done: RequestCallback[ProduceResponse], timeout: float,
+                 expect_response: bool) -> None:
         super().__init__(ProduceResponse, lambda v: request_obj, on_done, timeout,
                          expect_response=expect_response)
         self.inflight = inflight
 
 
 class ProduceServer:
-    """Per-broker producer logic (the producer's BrokerRole). Broker thread only."""
+    """Per-broker producer logic (the producer's BrokerRole). Broker thread only; made by
+    the producer's role factory, with the client's `identity` (a plain producer by default)."""
 
     #: After a reconnect, no Produce until the refreshed metadata says where partitions are.
     holds_for_metadata = True
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, identity: ProducerIdentity = PLAIN_PRODUCER) -> None:
         self.broker = broker
+        self.identity = identity
         handle = broker.handle
         self.handle = handle
         s = handle.settings
@@ -124,11 +128,10 @@ class ProduceServer:
     # --- serving ------------------------------------------------------------------------------
 
     def serve(self, now: float) -> float:
-        """Move queued messages to transmit queues, expire old ones, send ready batches.
-
-        Returns the monotonic time at which this broker should look again (linger, backoff).
-        """
-        wakeup = now + 1.0
+        """Broker thread, UP. Move queued messages to transmit queues, expire old ones, send
+        ready batches. Returns the monotonic time at which this broker should look again
+        (linger, backoff)."""
+        wakeup = now + IDLE_WAKEUP
         broker = self.broker
         flushing = self.handle.flushing
         ready: list[Toppar] = []
@@ -164,15 +167,16 @@ class ProduceServer:
         return wakeup
 
     def _ready(self, tp: Toppar, now: float, flushing: bool) -> bool:
-        """A batch should be sent now: flush, linger elapsed, or a full batch is waiting."""
+        """Broker thread. A batch should be sent now: flush, linger elapsed, or a full batch
+        is waiting."""
         xmitq = tp.xmitq
         return bool(xmitq) and (flushing or xmitq[0].enq_time + self.linger <= now
                                 or len(xmitq) >= self.batch_num
                                 or tp.xmit_bytes >= self.batch_size)
 
     def serve_unsendable(self, now: float) -> float:
-        """Broker not UP (or held): expire messages whose message.timeout.ms passed."""
-        wakeup = now + 1.0
+        """Broker thread, not UP (or held). Expire messages whose message.timeout.ms passed."""
+        wakeup = now + IDLE_WAKEUP
         for tp in self.broker.toppars:
             if not tp.claim_xmitq(self.broker):
                 continue
@@ -185,7 +189,7 @@ class ProduceServer:
         return wakeup
 
     def _expire(self, tp: Toppar, now: float) -> None:
-        """Fail every transmit-queue message whose message.timeout.ms has passed.
+        """Broker thread. Fail every transmit-queue message whose message.timeout.ms has passed.
 
         Retried messages can sit ahead of newer ones with later deadlines, so the whole queue
         is checked; callers only come here when the oldest message has expired.
@@ -200,7 +204,8 @@ class ProduceServer:
 
     def _send_produce_request(self, ready: list[Toppar], now: float,
                               flushing: bool) -> list[Toppar]:
-        """Build one ProduceRequest with one batch per ready partition; returns the leftovers."""
+        """Broker thread, UP. Build and send one ProduceRequest with one batch per ready
+        partition; returns the partitions left for the next request."""
         broker = self.broker
         version = broker.version_for(_PRODUCE)
         if version is None or version < _MIN_PRODUCE_VERSION:
@@ -239,7 +244,7 @@ class ProduceServer:
             return leftover
         acks = self.acks
         request_obj = ProduceRequest(
-            transactional_id=None,
+            transactional_id=self.identity.transactional_id,
             acks=acks,
             timeout_ms=int(self.request_timeout * 1000),
             topic_data=[TopicProduceData(name=name, partition_data=parts)
@@ -289,8 +294,9 @@ class ProduceServer:
 
     def _measure_batch(self, tp: Toppar, msgs: list[ProducerMessage], nbytes: int,
                        now: float) -> None:
-        """Statistics (windows are fed only while statistics are on): the topic's batch size
-        and count, and each message's wait from produce() to its batch (int_latency)."""
+        """Broker thread. Statistics (windows are fed only while statistics are on): the
+        topic's batch size and count, and each message's wait from produce() to its batch
+        (int_latency)."""
         topic = self.handle.topics.get(tp.topic)
         if topic is not None:
             topic.counters.batch(nbytes, len(msgs))
@@ -301,13 +307,22 @@ class ProduceServer:
                 add(int((now - m.enq_time) * 1_000_000))
 
     def _build_batch(self, tp: Toppar) -> tuple[list[ProducerMessage], bytes]:
+        """Broker thread. Take up to batch.num.messages / batch.size from the head of `tp`'s
+        transmit queue into one RecordBatch; returns the messages and the bytes."""
+        xmitq = tp.xmitq
+        if not xmitq:
+            return [], b""
+        producer = self.identity.batch_identity(tp, xmitq[0])
         builder = RecordBatchBuilder(
             compression=self.codec,
             compression_level=self.compression_level,
+            producer_id=producer.producer_id,
+            producer_epoch=producer.producer_epoch,
+            base_sequence=producer.base_sequence,
+            transactional=producer.transactional,
             max_bytes=self.batch_size,
             compression_fallback=True,
         )
-        xmitq = tp.xmitq
         append = builder.append
         msgs: list[ProducerMessage] = []
         take = msgs.append
@@ -340,6 +355,8 @@ class ProduceServer:
 
     def _on_response(self, broker: Broker, err: int, response: ProduceResponse | None,
                      request: Request[ProduceResponse]) -> None:
+        """Broker thread. The ProduceRequest was answered (or failed with `err`): settle each
+        partition's batch."""
         now = broker.clock()
         assert isinstance(request, ProduceCall)
         inflight = request.inflight
@@ -377,8 +394,8 @@ class ProduceServer:
 
     def _delivered(self, msgs: list[Optional[ProducerMessage]], base_offset: int,
                    log_append_time: int) -> None:
-        """The batch was written at base_offset: each message's offset is its place in the
-        batch (entries already reported timed out keep their place)."""
+        """Broker thread. The batch was written at base_offset: each message's offset is its
+        place in the batch (entries already reported timed out keep their place)."""
         offset = base_offset
         done: list[ProducerMessage] = []
         for m in msgs:
@@ -386,14 +403,15 @@ class ProduceServer:
                 m.offset = offset if base_offset >= 0 else OFFSET_INVALID
                 if log_append_time >= 0:
                     m.timestamp = log_append_time
-                    m.ts_type = _TIMESTAMP_LOG_APPEND_TIME
+                    m.ts_type = TIMESTAMP_LOG_APPEND_TIME
                 done.append(m)
             offset += 1
         self.handle.deliver(done)
 
     def _partition_error(self, tp: Toppar, msgs: list[ProducerMessage], err: int,
                          now: float) -> None:
-        """Retry or fail one partition's batch, as rd_kafka_handle_Produce_error does."""
+        """Broker thread. Retry or fail one partition's batch, as rd_kafka_handle_Produce_error
+        does."""
         actions = err_action(err, RequestKind.PRODUCE)
         if err == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
             # librdkafka marks the topic: later produce() calls fail at once.
@@ -424,7 +442,8 @@ class ProduceServer:
             self._requeue(tp, retry, now)
 
     def _requeue(self, tp: Toppar, msgs: list[ProducerMessage], now: float) -> None:
-        """Put retried messages back in msgid order with exponential backoff."""
+        """Broker thread (the request's, which may no longer lead `tp`). Put retried messages
+        back in msgid order with exponential backoff."""
         self.broker.stats.txretries += 1
         tp.retry_backoff = min(max(tp.retry_backoff * 2, self.backoff), self.backoff_max)
         tp.backoff_until = now + tp.retry_backoff
@@ -437,6 +456,7 @@ class ProduceServer:
                 leader.wake()
 
     def _fail(self, msgs: list[ProducerMessage], err: int) -> None:
+        """Broker thread. Report `msgs` failed with `err`."""
         for m in msgs:
             m.err = err
         self.handle.deliver(msgs)
@@ -444,24 +464,26 @@ class ProduceServer:
     # --- ops from other threads ----------------------------------------------------------------
 
     def disconnected(self) -> None:
-        """Nothing to do: ProduceRequests in flight fail through their callbacks."""
+        """Broker thread. Nothing to do: ProduceRequests in flight fail through their
+        callbacks."""
 
     def toppar_left(self, tp: Toppar) -> None:
-        """The partition moved to another leader: hand its transmit queue back to msgq, then
-        let the new leader claim it."""
+        """Broker thread. The partition moved to another leader: hand its transmit queue back
+        to msgq, then let the new leader claim it."""
         tp.release_xmitq(self.broker)
         leader = tp.leader
         if leader is not None:
             leader.wake()
 
     def toppar_removed(self, tp: Toppar) -> None:
-        """The partition is gone from the cluster's metadata: its queued messages fail with
-        _UNKNOWN_PARTITION (in-flight ones keep waiting for their answer)."""
+        """Broker thread. The partition is gone from the cluster's metadata: its queued
+        messages fail with _UNKNOWN_PARTITION (in-flight ones keep waiting for their answer)."""
         tp.release_xmitq(self.broker)
         self._fail(tp.take_all(), ErrorCode._UNKNOWN_PARTITION)
 
     def purge(self, op: Purge, now: float) -> None:
-        """Purge this broker's transmit queues and/or in-flight requests (rd_kafka_purge)."""
+        """Broker thread. Purge this broker's transmit queues and/or in-flight requests
+        (rd_kafka_purge)."""
         if op.in_queue:
             for tp in self.broker.toppars:
                 if tp.xmit_owner is self.broker and tp.xmitq:
