@@ -20,6 +20,7 @@ from rdpy.constants import (
 )
 from rdpy.errors import KafkaError, KafkaException
 from rdpy.message import Message
+from rdpy.throttle_event import ThrottleEvent
 from rdpy.topic_partition import TopicPartition
 
 # Pinned by tests/unit/test_public_api.py: add a name here and there together.
@@ -45,11 +46,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from rdpy.consumer import Consumer
-    from rdpy.client.events import ThrottleEvent
     from rdpy.producer import Producer
 
-_LAZY = {"Consumer": "rdpy.consumer", "Producer": "rdpy.producer",
-         "ThrottleEvent": "rdpy.client.events"}
+_LAZY = {"Consumer": "rdpy.consumer", "Producer": "rdpy.producer"}
 
 
 def __getattr__(name: str) -> Any:

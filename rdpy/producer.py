@@ -13,16 +13,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rdpy.admin import ClusterMetadata
-from rdpy.client.handle import Handle, engine_settings, refuse_unimplemented
-from rdpy.client.log import emit as emit_log, thread_tag
 from rdpy.client.events import ClientEvents
+from rdpy.client.handle import Handle
+from rdpy.client.log import emit as emit_log, thread_tag
 from rdpy.client.msg import Headers, ProducerMessage
-from rdpy.client.produce.server import ProduceServer
 from rdpy.client.ops import DeliveryReports, PlaceUnassigned, Purge, ReplyOp
+from rdpy.client.produce import unassigned
+from rdpy.client.produce.server import ProduceServer
 from rdpy.client.queue import MAX_BLOCK_SLICE
+from rdpy.client.startup import engine_settings, refuse_unimplemented
 from rdpy.client.sync import deadline_for, list_topics
-from rdpy.client.toppar import Topic
-from rdpy.config import Conf
+from rdpy.config import Conf, Settings
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.message import Message
 
@@ -127,7 +128,10 @@ class Producer:
         self._batch_size = settings.get_int("batch.size")
         # message.timeout.ms=0 means no timeout (librdkafka: infinite).
         self._message_timeout = settings.topic.get_int("message.timeout.ms") / 1000.0 or 1e12
-        self._user_partitioner: Any = callbacks.get("partitioner")
+        partitioner = callbacks.get("partitioner")
+        #: partitioner(key, partition_count) -> partition, called on the application's thread.
+        self._user_partitioner: Callable[[bytes | None, int], object] | None = (
+            partitioner if callable(partitioner) else None)
         self._flush_lock = threading.Lock()
         self._flushers = 0
         self._closed = False
@@ -260,14 +264,17 @@ class Producer:
             case DeliveryReports(msgs):
                 return self._serve_delivery_reports(msgs)
             case PlaceUnassigned(topic):
-                self._place_with_user_partitioner(topic)
+                unassigned.place_with_user_partitioner(self._handle, topic,
+                                                       self._call_partitioner)
                 return 0
             case _:
                 return self._events.serve(op)
 
     def _call_partitioner(self, key: bytes | None, count: int) -> int:
         """App thread. The user's partitioner(key, partition_count) -> int, checked."""
-        partition = self._user_partitioner(key, count)
+        partitioner = self._user_partitioner
+        assert partitioner is not None  # called only when the application gave one
+        partition = partitioner(key, count)
         if not isinstance(partition, int) or isinstance(partition, bool) \
                 or not 0 <= partition < count:
             raise KafkaException(KafkaError(
@@ -275,41 +282,6 @@ class Producer:
                 f"Unable to produce message: partitioner returned {partition!r} for a topic "
                 f"with {count} partitions"))
         return partition
-
-    def _place_with_user_partitioner(self, topic: Topic) -> None:
-        """App thread (poll). Place the messages that waited for the topic's metadata, in
-        produce() order, calling the user's partitioner; then let produce() place directly."""
-        while True:
-            with topic.ua_lock:
-                msgs = list(topic.ua)
-                topic.ua.clear()
-                if not msgs:
-                    topic.direct = topic.exists is True
-                    return
-            parts = topic.partitions
-            failed: list[ProducerMessage] = []
-            for i, m in enumerate(msgs):
-                try:
-                    if m.partition == -1:
-                        m.partition = self._call_partitioner(m.key, len(parts))
-                    elif not 0 <= m.partition < len(parts):
-                        raise KafkaException(KafkaError(ErrorCode._UNKNOWN_PARTITION))
-                except KafkaException as exc:
-                    m.err = exc.args[0].code()
-                    failed.append(m)
-                    continue
-                except BaseException:
-                    # The partitioner raised: keep the unplaced messages for the next poll().
-                    with topic.ua_lock:
-                        topic.ua.extendleft(reversed(msgs[i:]))
-                    self._handle.deliver(failed)
-                    self._handle.reply_q.push(PlaceUnassigned(topic))
-                    raise
-                tp = parts[m.partition]
-                tp.enqueue(m)
-                if tp.leader is not None:
-                    tp.leader.wake()
-            self._handle.deliver(failed)
 
     def _serve_delivery_reports(self, msgs: list[ProducerMessage]) -> int:
         self._handle.release(len(msgs), sum(m.size for m in msgs))
@@ -446,7 +418,7 @@ class Producer:
             pass
 
 
-def _refuse_unimplemented(settings: Any) -> None:
+def _refuse_unimplemented(settings: Settings) -> None:
     missing: list[str] = []
     if settings.get_bool("enable.idempotence"):
         missing.append("`enable.idempotence=true` (the idempotent producer)")

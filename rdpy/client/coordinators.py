@@ -4,19 +4,23 @@ producer's state (key type TRANSACTION), keyed by key type and key.
 Each one is found with FindCoordinator through any usable broker and cached until a request to
 it fails. Background threads use the asynchronous lookup() and look again on a later tick; the
 application's blocking calls (commit(asynchronous=False), committed(), and the transactional
-calls to come) wait for it with broker(deadline). Any thread; `node_id` and `_looking` are plain
-attribute writes (atomic), the broker table is read and changed under the handle lock.
+calls to come) wait for it with broker(deadline). Requests to the coordinator tell it how they
+failed (request_failed), and FindCoordinator's own errors are decided by err_action() with the
+key type's RequestKind. Any thread; `node_id` and `_looking` are plain attribute writes
+(atomic), the broker table is read and changed under the handle lock.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from rdpy.client.broker.broker import Broker
 from rdpy.client.request import Request
+from rdpy.errors import ErrAction, ErrorCode, KafkaError, RequestKind, err2str, err_action
 from rdpy.protocol.messages.find_coordinator import (
     FindCoordinatorRequest,
     FindCoordinatorResponse,
@@ -28,12 +32,23 @@ if TYPE_CHECKING:
 #: FindCoordinator v4 batches keys (coordinator_keys); we ask for one key at a time.
 FIND_COORDINATOR_MAX = 3
 
+#: Local errors that mean the request's connection went down (a timed-out request tears its
+#: connection down too). librdkafka looks the coordinator up again when the coordinator's
+#: connection goes down (rd_kafka_cgrp_coord_update on the broker's state change); rdpy's
+#: Coordinator does not watch broker states, so the request that saw it forgets the coordinator.
+_CONNECTION_LOST = frozenset({ErrorCode._TRANSPORT, ErrorCode._TIMED_OUT})
+
 
 class CoordinatorType(IntEnum):
     """FindCoordinator's key_type."""
 
     GROUP = 0
     TRANSACTION = 1
+
+
+#: The err_action() table for each key type's FindCoordinator.
+_LOOKUP_KIND = {CoordinatorType.GROUP: RequestKind.FIND_COORDINATOR,
+                CoordinatorType.TRANSACTION: RequestKind.TXN_FIND_COORDINATOR}
 
 
 class Coordinator:
@@ -47,6 +62,11 @@ class Coordinator:
         #: Statistics: when the coordinator was last found or lost (monotonic seconds).
         self.state_since = handle.clock()
         self._looking = False
+        #: Told of a lookup's permanent error, once per distinct error in a row (a consumer
+        #: reports it to the application as a consumer error, as librdkafka does). Set once by
+        #: the component that owns the key, before lookups start.
+        self.error_listener: Callable[[KafkaError], None] | None = None
+        self._last_error = 0
 
     def current(self) -> Broker | None:
         """Any thread. The coordinator's broker if it is known, without asking anyone."""
@@ -59,7 +79,26 @@ class Coordinator:
     def lookup(self) -> None:
         """Any thread. Ask for the coordinator in the background, unless it is known or a
         question is already out; the answer wakes the main thread."""
-        if self.node_id >= 0 or self._looking:
+        if self.node_id < 0:
+            self._ask()
+
+    def requery(self) -> None:
+        """Any thread. Ask again in the background, keeping the one known until the answer
+        (librdkafka's rd_kafka_cgrp_coord_query, as opposed to marking it dead)."""
+        self._ask()
+
+    def request_failed(self, err: int, actions: ErrAction) -> None:
+        """Any thread. A request to the coordinator failed with `err`, which its kind's
+        table decided as `actions`: REFRESH with SPECIAL ("mark the coordinator dead"), or a
+        lost connection, forgets it; REFRESH alone asks again, keeping it meanwhile."""
+        if err in _CONNECTION_LOST or actions & ErrAction.REFRESH and actions & ErrAction.SPECIAL:
+            self.reset()
+        elif actions & ErrAction.REFRESH:
+            self.requery()
+
+    def _ask(self) -> None:
+        """Any thread. Send a FindCoordinator unless one is out already."""
+        if self._looking:
             return
         handle = self.handle
         with handle.lock:
@@ -79,17 +118,34 @@ class Coordinator:
         self._looking = False
         handle = self.handle
         if response is None or response.error_code:
-            code = err or (response.error_code if response is not None else 0)
-            handle.dbg("consumer", "CGRPQUERY", f"{self.key_type.name.capitalize()} "
-                       f"\"{self.key}\": coordinator query failed: error {code}")
+            code = response.error_code if response is not None else err or ErrorCode._TRANSPORT
+            text = (response.error_message if response is not None else None) or err2str(code)
+            self._lookup_failed(code, text)
             return
         with handle.lock:
             if handle.terminating:
                 return
             handle.add_broker(response.node_id, response.host, response.port)
+        self._last_error = 0
         self.node_id = response.node_id
         self.state_since = handle.clock()
         handle.wake_main()
+
+    def _lookup_failed(self, code: int, text: str) -> None:
+        """Broker thread. FindCoordinator failed (as librdkafka's
+        rd_kafka_cgrp_handle_FindCoordinator): REFRESH forgets the coordinator; RETRY waits
+        for the next lookup; anything else is also told to the error listener, once per
+        distinct error in a row. Whoever needs the coordinator asks again on a later tick."""
+        self.handle.dbg("consumer", "CGRPQUERY", f"{self.key_type.name.capitalize()} "
+                        f"\"{self.key}\": coordinator query failed: {text}")
+        actions = err_action(code, _LOOKUP_KIND[self.key_type])
+        if actions & ErrAction.REFRESH:
+            self.reset()
+        elif not actions & ErrAction.RETRY and code != self._last_error:
+            self._last_error = code
+            listener = self.error_listener
+            if listener is not None:
+                listener(KafkaError(code, f"FindCoordinator response error: {text}"))
 
     def broker(self, deadline: float) -> Broker | None:
         """App thread. The coordinator's broker, waiting for a lookup until `deadline`."""
@@ -103,7 +159,7 @@ class Coordinator:
             time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
 
     def reset(self) -> None:
-        """Any thread. The coordinator failed us: look it up again next time."""
+        """Any thread. The coordinator failed us (marked dead): look it up again next time."""
         if self.node_id >= 0:
             self.node_id = -1
             self.state_since = self.handle.clock()

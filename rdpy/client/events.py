@@ -13,23 +13,11 @@ from rdpy.client.log import AppLogger
 from rdpy.client.log import emit as emit_log
 from rdpy.client.ops import ErrorEvent, LogLine, ReplyOp, StatsReady, Throttled, unknown_op
 from rdpy.errors import KafkaError
+from rdpy.throttle_event import ThrottleEvent
 
 __all__ = ["ClientEvents", "ThrottleEvent"]
 
 T = TypeVar("T")
-
-
-class ThrottleEvent:
-    """A broker throttled this client: `broker_name`, `broker_id`, `throttle_time` (seconds)."""
-
-    def __init__(self, broker_name: str, broker_id: int, throttle_time: float) -> None:
-        self.broker_name = broker_name
-        self.broker_id = broker_id
-        self.throttle_time = throttle_time
-
-    def __str__(self) -> str:
-        return (f"{self.broker_name}/{self.broker_id} throttled for "
-                f"{int(self.throttle_time * 1000)} ms")
 
 
 class ClientEvents:

@@ -68,7 +68,8 @@ def list_topics(handle: Handle, topic: str | None, timeout: float | None) -> Clu
 
     def build(version: int) -> MetadataRequest:
         topics = None if topic is None else [MetadataRequestTopic(name=topic)]
-        return MetadataRequest(topics=topics, allow_auto_topic_creation=handle.allow_auto_create)
+        return MetadataRequest(topics=topics,
+                               allow_auto_topic_creation=handle.refresher.allow_auto_create)
 
     while True:
         with handle.lock:
@@ -77,7 +78,7 @@ def list_topics(handle: Handle, topic: str | None, timeout: float | None) -> Clu
             err, response = request_sync(broker, MetadataResponse, build, deadline,
                                          handle.request_timeout)
             if response is not None:
-                handle.apply_metadata(response, None if topic is None else [topic])
+                handle.refresher.apply(response, None if topic is None else [topic])
                 return cluster_metadata(response, broker)
             if err != ErrorCode._TIMED_OUT:
                 last_err = err

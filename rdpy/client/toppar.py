@@ -1,8 +1,12 @@
-"""Topics and topic-partitions (toppars) as the producer queues messages on them.
+"""Topics and topic-partitions (toppars): one object per partition for the producer's queues
+and the consumer's fetch state (as librdkafka's rktp).
 
-Each partition has two queues (docs/DESIGN.md): `msgq`, appended by application threads under
-`lock`, and its leader broker thread's transmit queue (`xmitq`), touched only by that thread.
-Messages for a topic whose metadata is not known yet wait in the topic's unassigned queue.
+Each partition has two message queues (docs/DESIGN.md): `msgq`, appended by application threads
+without a lock (deque.append is atomic; only head operations take `lock`), and its leader broker
+thread's transmit queue (`xmitq`), touched only by that thread. Messages for a topic whose
+metadata is not known yet wait in the topic's unassigned queue. The consumer's fields are
+written under the handle lock (see Toppar). No thread runs code here; each method says who
+may call it.
 """
 
 from __future__ import annotations
@@ -10,18 +14,32 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from rdpy.client.msg import ProducerMessage
 from rdpy.client.partitioner import TopicPartitioner
+from rdpy.constants import OFFSET_INVALID
 from rdpy.stats.counters import TopicCounters
 
 if TYPE_CHECKING:
     from rdpy.client.broker.broker import Broker
 
 
+class FetchState(str, Enum):
+    """A partition's consumer fetch state. The values are librdkafka's names for them in the
+    statistics (rd_kafka_fetch_states[]: "fetch_state" of a partition)."""
+
+    NONE = "none"  # not fetched: not assigned, or stopped by an error
+    OFFSET_QUERY = "offset-query"  # waiting for a logical offset to be resolved
+    ACTIVE = "active"  # fetching from `fetch_pos`
+
+
+_ACTIVE = FetchState.ACTIVE
+
+
 class Toppar:
-    """One partition of one topic, as the producer sees it.
+    """One partition of one topic: the producer's queues and the consumer's fetch state.
 
     `msgq` is appended to by application threads WITHOUT a lock: deque.append and
     deque.popleft are atomic in CPython, appends only happen at the tail, and everything else
@@ -73,6 +91,7 @@ class Toppar:
         "rxbytes",
         "rx_ver_drops",
         "query_offset",
+        "last_fetch_error",
     )
 
     def __init__(self, topic: str, partition: int) -> None:
@@ -99,17 +118,18 @@ class Toppar:
         self.retry_backoff = 0.0
         #: Broker thread: messages of this partition in requests awaiting a response.
         self.inflight = 0
-        # Consumer side. Written by the application thread under the handle lock (assign,
-        # seek, pause) or by the leader's broker thread (fetch_pos, watermarks); `version`
-        # increases on every assign/seek so that stale fetched data is dropped.
+        # Consumer side. Written under the handle lock by the application thread (assign,
+        # seek, pause), the leader's broker thread (fetch_pos, watermarks, offset resets) and
+        # the threads answering offset lookups; `version` increases on every assign, seek,
+        # pause and offset reset, so that data fetched before is dropped.
         self.assigned = False
         self.paused = False
-        self.fetch_pos = -1001
+        self.fetch_pos = OFFSET_INVALID
         #: Where fetching started at this version: the assign/seek offset or the logical
-        #: offset's resolution (-1001 while unresolved). pause() goes back here when nothing
-        #: was returned since.
-        self.start_pos = -1001
-        self.fetch_state = "none"  # none | offset_query | active
+        #: offset's resolution (OFFSET_INVALID while unresolved). pause() goes back here when
+        #: nothing was returned since.
+        self.start_pos = OFFSET_INVALID
+        self.fetch_state = FetchState.NONE
         self.version = 0
         self.fetch_backoff_until = 0.0
         #: Set by the broker thread when it stopped fetching because enough is prefetched;
@@ -120,18 +140,18 @@ class Toppar:
         self.enq_msgs = 0
         self.deq_msgs = 0
         #: Offset after the last message returned by poll()/consume() (position()).
-        self.app_pos = -1001
+        self.app_pos = OFFSET_INVALID
         #: Offset (and metadata) stored for the next commit by store_offsets(); with
         #: enable.auto.offset.store (`auto_store`) the stored offset is app_pos itself, as
         #: librdkafka stores each returned message's offset + 1: see stored_position().
-        self.stored_offset = -1001
+        self.stored_offset = OFFSET_INVALID
         self.stored_metadata: str | None = None
         self.auto_store = False
-        self.committed_offset = -1001
-        self.hi_offset = -1001
-        self.lo_offset = -1001
-        self.ls_offset = -1001
-        self.eof_offset = -1001
+        self.committed_offset = OFFSET_INVALID
+        self.hi_offset = OFFSET_INVALID
+        self.lo_offset = OFFSET_INVALID
+        self.ls_offset = OFFSET_INVALID
+        self.eof_offset = OFFSET_INVALID
         #: Statistics: messages/bytes acknowledged (producer) or decoded for the application
         #: (consumer), fetched data dropped as outdated, and the (possibly logical) offset
         #: last looked up.
@@ -140,7 +160,11 @@ class Toppar:
         self.rxmsgs = 0
         self.rxbytes = 0
         self.rx_ver_drops = 0
-        self.query_offset = -1001
+        self.query_offset = OFFSET_INVALID
+        #: The fetch error last reported for this partition and the version it was reported
+        #: at (leader's broker thread, handle lock): librdkafka reports
+        #: TOPIC_AUTHORIZATION_FAILED once until the partition fetches again or moves.
+        self.last_fetch_error = (0, 0)
 
     def enqueue(self, msg: ProducerMessage) -> int:
         """Any thread, no lock. Appends and returns the new queue length."""
@@ -239,7 +263,8 @@ class Toppar:
         return self.enq_msgs - self.deq_msgs
 
     def stored_position(self) -> tuple[int, str | None]:
-        """Consumer: the offset and metadata the next commit of stored offsets sends."""
+        """Consumer, app or main thread. The offset and metadata the next commit of stored
+        offsets sends."""
         if self.auto_store and self.app_pos >= 0:
             return self.app_pos, None
         # Without auto store, or after a seek and before the next message (seek() keeps
@@ -247,8 +272,9 @@ class Toppar:
         return self.stored_offset, self.stored_metadata
 
     def fetchable(self) -> bool:
-        """Consumer: assigned, not paused, and fetching from a known offset."""
-        return self.assigned and not self.paused and self.fetch_state == "active"
+        """Consumer, leader's broker thread (no lock: read again under the handle lock before
+        a fetch is built). Assigned, not paused, and fetching from a known offset."""
+        return self.assigned and not self.paused and self.fetch_state is _ACTIVE
 
     def __repr__(self) -> str:
         return f"Toppar({self.topic!r}, {self.partition}, leader={self.leader_id})"

@@ -3,8 +3,9 @@
 rdpy emits the JSON document librdkafka emits (``statistics.interval.ms`` + ``stats_cb``), so
 monitoring built for librdkafka keeps working.  This table is the single source for:
 
-- the emitter (the engine walks it to know which keys to write, in which order, for which
-  client type, and which windows to create with which histogram range);
+- the emitted document (``rdpy.stats.shape`` walks it to know which keys to write, in which
+  order, for which client type; the engine's counters which windows to create with which
+  histogram range);
 - the validator (``rdpy.stats.validate``), which checks a document against it;
 - STATISTICS.md (``tools/gen_docs.py``).
 
@@ -23,9 +24,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from rdpy.config.conf import ClientType
+
 __all__ = [
     "ANY",
-    "ClientType",
     "Emit",
     "Field",
     "FIELDS",
@@ -51,13 +53,6 @@ ANY = "*"
 """Path component standing for a run-time key (broker name, topic, partition id...)."""
 
 
-class ClientType(enum.Enum):
-    """The ``type`` of the handle emitting the document."""
-
-    PRODUCER = "producer"
-    CONSUMER = "consumer"
-
-
 class Emit(enum.Enum):
     """Which client types write a field (``applies`` says for which it is meaningful)."""
 
@@ -66,7 +61,7 @@ class Emit(enum.Enum):
     CONSUMER = "consumer"
 
     def covers(self, client: ClientType) -> bool:
-        return self is Emit.BOTH or self.value == client.value
+        return self is Emit.BOTH or self.value == client
 
 
 class JsonType(enum.Enum):

@@ -20,10 +20,10 @@ import json
 from collections.abc import Collection, Mapping
 from typing import NamedTuple
 
+from rdpy.config.conf import CLIENT_TYPES, ClientType
 from rdpy.stats.schema import (
     ANY,
     PLACEHOLDER_REQUEST_NAME,
-    ClientType,
     Field,
     JsonType,
     Presence,
@@ -76,24 +76,33 @@ def _matches(t: JsonType, v: object) -> bool:
 
 def validate(
     doc: Mapping[str, object],
-    client_type: str | ClientType,
+    client_type: str,
     *,
     require: Collection[Presence] = (),
     allow_placeholders: bool = True,
 ) -> ValidationResult:
     """Check ``doc`` (a decoded stats document) as written by a ``client_type`` handle."""
-    client = client_type if isinstance(client_type, ClientType) else ClientType(client_type)
+    client = _client_type(client_type)
     res = ValidationResult([], [], [])
     _walk(doc, (), (), client, frozenset(require), allow_placeholders, res)
     return res
 
 
-def validate_json(text: str, client_type: str | ClientType, **kw: object) -> ValidationResult:
+def validate_json(text: str, client_type: str, *, require: Collection[Presence] = (),
+                  allow_placeholders: bool = True) -> ValidationResult:
     """``validate`` on a JSON string, as stats_cb receives it."""
     doc = json.loads(text)
     if not isinstance(doc, dict):
         return ValidationResult([], [], [f"<root>: expected object, got {_json_type(doc)}"])
-    return validate(doc, client_type, **kw)  # type: ignore[arg-type]
+    return validate(doc, client_type, require=require, allow_placeholders=allow_placeholders)
+
+
+def _client_type(name: str) -> ClientType:
+    """``name`` as a ClientType; ValueError for anything else (a typo must not validate)."""
+    for known in CLIENT_TYPES:
+        if known == name:
+            return known
+    raise ValueError(f"{name!r} is not a client type (one of {', '.join(CLIENT_TYPES)})")
 
 
 def _walk(

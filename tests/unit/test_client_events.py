@@ -11,7 +11,8 @@ import pytest
 
 import rdpy
 from rdpy import KafkaError
-from rdpy.client.events import ClientEvents, ThrottleEvent
+from rdpy.client.events import ClientEvents
+from rdpy.throttle_event import ThrottleEvent
 from rdpy.client.ops import DeliveryReports, ErrorEvent, LogLine, StatsReady, Throttled
 
 

@@ -16,10 +16,8 @@ included. The rules, from the bottom up:
 - The third-party modules rdpy imports are its declared runtime dependencies, and each of those
   is imported somewhere (a dependency nothing imports is only weight).
 
-Where today's code breaks a rule, the offenders are listed (KNOWN_*) with the reason and the
-rule's test passes for them, and a second test per rule, xfail(strict=True), checks the full
-rule: when the last offender is gone it passes, strict makes that a failure, and whoever fixed
-it removes the marker and the list entry. Imports made with importlib (rdpy/__init__.py's lazy
+Every rule holds without exceptions today (issue 14 removed the last offenders); a change that
+breaks one fixes the layering rather than adding an exception. Imports made with importlib (rdpy/__init__.py's lazy
 facades, protocol/messages' lazy registry) are not statements and are not seen here.
 """
 
@@ -40,32 +38,11 @@ PACKAGE = ROOT / "rdpy"
 #: Outside rdpy/client/, the modules that may import rdpy.client: the public facades.
 FACADES = {"rdpy.producer", "rdpy.consumer", "rdpy.admin.client"}  # admin/client.py: AdminClient
 
-#: stats/ modules that still import client/ (importer -> why it is tolerated for now).
-KNOWN_STATS_TO_CLIENT = {
-    "rdpy.stats.emit": "stats/emit.py moves to client/ (issue 14)",
-}
-
-#: Modules outside client/ and stats/ that import rdpy.client without being a facade.
-KNOWN_OUTSIDE_CLIENT = {
-    "rdpy": "rdpy/__init__.py re-exports ThrottleEvent, which is defined in rdpy.client.events "
-            "(imported under TYPE_CHECKING, and at run time by the lazy __getattr__): the public "
-            "type belongs in a top-level module or behind a facade",
-}
-
 #: Function-local imports of rdpy modules that are there on purpose: (importer package,
 #: imported package) -> why. Matched by prefix, so a move inside client/ keeps its entry.
 ALLOWED_LOCAL = {
     ("rdpy.client", "rdpy.mock"): "test.mock.num.brokers starts rdpy's mock cluster: imported "
                                   "when that setting asks for it, so only tests pay for it",
-}
-
-#: Function-local imports of rdpy modules with no reason to be local (matched as ALLOWED_LOCAL);
-#: they move to module level.
-KNOWN_LOCAL = {
-    ("rdpy.client", "rdpy._version"): "Handle.start() (rdpy/client/handle.py) imports "
-                                      "rdpy._version locally: not a cycle (a leaf module) nor a "
-                                      "cost; belongs at module level (client/ is being "
-                                      "restructured)",
 }
 
 #: Import cycles at module level today (sorted module lists); none.
@@ -195,12 +172,6 @@ def _stats_offenders() -> list[Import]:
             and within(i.target, "rdpy.client")]
 
 
-def test_stats_imports_nothing_from_client_but_the_known() -> None:
-    check("rdpy.stats imports rdpy.client",
-          [i for i in _stats_offenders() if i.importer not in KNOWN_STATS_TO_CLIENT])
-
-
-@pytest.mark.xfail(strict=True, reason="stats/emit.py moves to client/ (issue 14)")
 def test_stats_imports_nothing_from_client() -> None:
     check("rdpy.stats imports rdpy.client", _stats_offenders())
 
@@ -211,13 +182,6 @@ def _outside_client_offenders() -> list[Import]:
             and i.importer not in FACADES]
 
 
-def test_only_facades_import_client_but_the_known() -> None:
-    check("rdpy.client imported outside client/ by a non-facade",
-          [i for i in _outside_client_offenders() if i.importer not in KNOWN_OUTSIDE_CLIENT])
-
-
-@pytest.mark.xfail(strict=True, reason="rdpy/__init__.py re-exports ThrottleEvent from "
-                                       "rdpy.client.events; it moves out of client/")
 def test_only_facades_import_client() -> None:
     check("rdpy.client imported outside client/ by a non-facade", _outside_client_offenders())
 
@@ -231,16 +195,10 @@ def _local_offenders() -> list[Import]:
             and not _matches(i, ALLOWED_LOCAL)]
 
 
-def test_no_function_local_imports_but_the_allowed_and_known() -> None:
+def test_no_function_local_imports_but_the_allowed() -> None:
     check("function-local imports of rdpy modules (move them to module level; if that makes a "
           "cycle, fix the layering; a deliberate lazy import goes in ALLOWED_LOCAL with its "
-          "reason)", [i for i in _local_offenders() if not _matches(i, KNOWN_LOCAL)])
-
-
-@pytest.mark.xfail(strict=True, reason="rdpy/client/handle.py imports rdpy._version inside "
-                                       "Handle.start(); moves to module level")
-def test_no_function_local_imports_but_the_allowed() -> None:
-    check("function-local imports of rdpy modules", _local_offenders())
+          "reason)", _local_offenders())
 
 
 def test_allowed_local_imports_still_exist() -> None:

@@ -1,5 +1,6 @@
-"""The emitter is driven by the schema: values it cannot place, or declared fields it lacks,
-are bugs that raise; a running client's documents validate exactly even with no broker."""
+"""Statistics documents are shaped by the schema: values the collector gives that the schema
+does not place, or declared fields it lacks, are bugs that raise; a running client's documents
+validate exactly even with no broker."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from typing import Any
 import pytest
 
 import rdpy
-from rdpy.stats.emit import SchemaMismatch, shape
-from rdpy.stats.schema import ClientType, children
+from rdpy.config import Conf
+from rdpy.stats.counters import BrokerCounters, TopicCounters
+from rdpy.stats.schema import children
+from rdpy.stats.shape import SchemaMismatch, shape
 from rdpy.stats.validate import validate_json
 
 
 def _top_values() -> dict[str, Any]:
-    values: dict[str, Any] = {f.name: 0 for f in children((), ClientType.PRODUCER)}
+    values: dict[str, Any] = {f.name: 0 for f in children((), "producer")}
     values.update({"name": "n", "client_id": "c", "type": "producer", "brokers": {},
                    "topics": {}})
     for optional in ("cgrp", "eos", "fatal"):
@@ -26,20 +29,20 @@ def _top_values() -> dict[str, Any]:
 
 def test_shape_writes_schema_order_and_refuses_drift() -> None:
     values = _top_values()
-    doc = shape(dict(reversed(list(values.items()))), ClientType.PRODUCER)
-    assert list(doc) == [k for k in (f.name for f in children((), ClientType.PRODUCER))
+    doc = shape(dict(reversed(list(values.items()))), "producer")
+    assert list(doc) == [k for k in (f.name for f in children((), "producer"))
                          if k in values]
     with pytest.raises(SchemaMismatch, match="undeclared keys at <root>: \\['bogus'\\]"):
-        shape({**values, "bogus": 1}, ClientType.PRODUCER)
+        shape({**values, "bogus": 1}, "producer")
     del values["replyq"]
     with pytest.raises(SchemaMismatch, match="no value for replyq"):
-        shape(values, ClientType.PRODUCER)
+        shape(values, "producer")
 
 
 def test_consumer_only_keys_are_not_written_for_producers() -> None:
     # "cgrp" is declared for consumers only: a producer giving it is a bug.
     with pytest.raises(SchemaMismatch, match="cgrp"):
-        shape({**_top_values(), "cgrp": {}}, ClientType.PRODUCER)
+        shape({**_top_values(), "cgrp": {}}, "producer")
 
 
 @pytest.mark.parametrize("kind", ["producer", "consumer"])
@@ -82,9 +85,6 @@ def test_documents_from_a_client_without_a_broker_validate(kind: str) -> None:
 
 @pytest.mark.parametrize("with_stats", [True, False])
 def test_windows_are_fed_only_while_statistics_are_on(with_stats: bool) -> None:
-    from rdpy.config import Conf
-    from rdpy.stats.counters import BrokerCounters, TopicCounters
-
     conf: dict[str, Any] = {"statistics.interval.ms": 1000}
     if with_stats:
         conf["stats_cb"] = print

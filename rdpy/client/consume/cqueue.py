@@ -17,6 +17,10 @@ partition's version moves on and older entries are dropped when they reach the h
 application never sees data from before its seek. A seek/pause/unassign of the current
 partition drops the current chunk and FetchedData at once (purge(), on the application's
 thread).
+
+Threads: broker threads and the threads answering offset lookups append; the application's
+thread takes out, decodes and purges; the main thread reads sizes for the statistics. Each
+method says which.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from rdpy.client.consume.fetch import FetchedData
+from rdpy.client.consume.fetched import FetchedData, consumer_error, error_event
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.toppar import Toppar
+from rdpy.errors import KafkaError
 from rdpy.message import Message
 from rdpy.records import RecordError
 
@@ -102,6 +107,15 @@ class ConsumerQueue:
         with self._cond:
             self._items.append((event, tp, version, 0))
             self._cond.notify()
+
+    def put_error(self, tp: Toppar, version: int, err: KafkaError, offset: int) -> None:
+        """Any thread. An error or EOF event about `tp` (dropped, like its data, once `tp`
+        moved past `version`); `offset`: where it happened (negative: unknown)."""
+        self.put_event(tp, version, error_event(err, tp.topic, tp.partition, offset))
+
+    def put_consumer_error(self, err: KafkaError) -> None:
+        """Any thread. An error event about no partition in particular (never dropped)."""
+        self.put_event(None, 0, consumer_error(err))
 
     def put_position(self, tp: Toppar, version: int, offset: int) -> None:
         """Broker thread. Move the partition's position to `offset` when reached (see above)."""
@@ -201,8 +215,8 @@ class ConsumerQueue:
                     keep.append(item)
             self._items = keep
 
-    def backlog_bytes(self, tp: Toppar) -> int:
-        """Stats (main thread). Fetched bytes of `tp` still queued (the current FetchedData
+    def prefetched_bytes(self, tp: Toppar) -> int:
+        """Main thread (statistics). Fetched bytes of `tp` still queued (the current FetchedData
         included). list() of a deque copies it in one C call, safe against broker threads
         appending meanwhile."""
         total = 0
@@ -215,5 +229,6 @@ class ConsumerQueue:
         return total
 
     def wake(self) -> None:
+        """Any thread. Wake a waiting poll()/consume()."""
         with self._cond:
             self._cond.notify_all()

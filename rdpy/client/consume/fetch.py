@@ -4,20 +4,27 @@ A broker thread fetches every partition it leads that is assigned, not paused, h
 position and whose prefetched messages are below `queued.min.messages` / the consumer queue's
 byte limit. Here the response's batches are checked (CRCs with check.crcs) and filtered (control
 batches, aborted transactions for read_committed), and what the application may have goes to
-the consumer queue as one `FetchedData` per partition. Its records are decoded into Message
-objects on the application's thread, a chunk at a time, just before poll()/consume() hand them
-out (see FetchedData).
+the consumer queue as one `FetchedData` per partition (decoded later on the application's
+thread: rdpy/client/consume/fetched.py). Errors are decided by rdpy.errors.err_action(): a
+partition's by RequestKind.FETCH, a failed request's by RequestKind.FETCH_REQUEST.
+
+Each FetchServer is the consumer's BrokerRole on one broker: the ConsumerEngine creates it
+through the Handle's role factory with a `FetchTarget` (the consumer queue, the EOF setting and
+the offset-reset entry point), never with the Consumer facade. Broker thread only, except
+refetch_from() (the application's thread).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rdpy.client.consume.cqueue import ConsumerQueue
+from rdpy.client.consume.fetched import FetchedData
 from rdpy.client.ops import Purge
 from rdpy.client.request import Request
-from rdpy.constants import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME
-from rdpy.errors import ErrorCode, KafkaError, err2str
-from rdpy.message import FetchedMessage, Message, _new_event, _new_message
+from rdpy.errors import ErrAction, ErrorCode, KafkaError, RequestKind, err2str, err_action
 from rdpy.protocol.messages.fetch import (
     AbortedTransaction,
     FetchPartition,
@@ -27,7 +34,7 @@ from rdpy.protocol.messages.fetch import (
     PartitionData,
 )
 from rdpy.protocol.primitives import Buffer
-from rdpy.records import Batch, RecordBatch, RecordError, RecordReader, crc32c, read_batches
+from rdpy.records import Batch, RecordBatch, RecordError, crc32c, read_batches
 from rdpy.records.transactions import committed_batches
 
 if TYPE_CHECKING:
@@ -38,19 +45,26 @@ _FETCH = FetchRequest.API_KEY
 #: Fetch v4 brings isolation levels and aborted transactions; above v12 topics go by id only.
 FETCH_MIN_VERSION = 4
 FETCH_MAX_VERSION = 12
-_TS_TYPE = {0: TIMESTAMP_CREATE_TIME, 1: TIMESTAMP_LOG_APPEND_TIME}
+#: librdkafka backs a partition off longer after TOPIC_AUTHORIZATION_FAILED, which needs
+#: someone to grant access: max(1 s, 10 x fetch.error.backoff.ms) (rd_kafka_toppar_fetch_backoff).
+_AUTH_BACKOFF_MIN = 1.0
+_AUTH_BACKOFF_FACTOR = 10
 
-#: Errors after which the partition's leader is looked up again.
-_REFRESH_ERRORS = {
-    ErrorCode.NOT_LEADER_OR_FOLLOWER,
-    ErrorCode.LEADER_NOT_AVAILABLE,
-    ErrorCode.UNKNOWN_TOPIC_OR_PART,
-    ErrorCode.FENCED_LEADER_EPOCH,
-    ErrorCode.UNKNOWN_LEADER_EPOCH,
-    ErrorCode.KAFKA_STORAGE_ERROR,
-    ErrorCode.REPLICA_NOT_AVAILABLE,
-    ErrorCode.OFFSET_NOT_AVAILABLE,
-}
+#: What the fetch of (toppar, offset asked, version asked) was, by (topic, partition).
+Asked = dict[tuple[str, int], tuple["Toppar", int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchTarget:
+    """Where a consumer's FetchServers deliver: what the ConsumerEngine gives each of them."""
+
+    #: The consumer queue poll()/consume() read.
+    queue: ConsumerQueue
+    #: enable.partition.eof: an event when a partition's fetch reaches its end.
+    partition_eof: bool
+    #: Broker thread. OFFSET_OUT_OF_RANGE for the fetch of (toppar, offset, version) from
+    #: broker (node id): apply auto.offset.reset (OffsetResolver.out_of_range).
+    out_of_range: Callable[[Toppar, int, int, int], None]
 
 
 class FetchServer:
@@ -58,8 +72,9 @@ class FetchServer:
 
     holds_for_metadata = False
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, target: FetchTarget) -> None:
         self.broker = broker
+        self.target = target
         handle = broker.handle
         self.handle = handle
         s = handle.settings
@@ -76,12 +91,12 @@ class FetchServer:
         self.inflight = False
 
     def serve(self, now: float) -> float:
-        """Send a FetchRequest for the fetchable partitions unless one is already in flight."""
+        """Broker thread, connection UP. Send a FetchRequest for the fetchable partitions unless one is already in flight."""
         wakeup = now + 1.0
         if self.inflight:
             return wakeup
-        consumer = self.handle.consumer_queue
-        if consumer is None or consumer.over_limit():
+        consumer = self.target.queue
+        if consumer.over_limit():
             return now + 0.05  # the application is behind: look again soon
         fetchable: list[Toppar] = []
         for tp in self.broker.toppars:
@@ -103,8 +118,8 @@ class FetchServer:
         version = self.broker.version_for(_FETCH)
         if version is None or version < FETCH_MIN_VERSION:
             for tp in fetchable:
-                self._error_event(tp, ErrorCode._UNSUPPORTED_FEATURE,
-                                  "Fetch v4 or later is required")
+                self.target.queue.put_error(tp, tp.version, KafkaError(
+                    ErrorCode._UNSUPPORTED_FEATURE, "Fetch v4 or later is required"), tp.fetch_pos)
                 tp.fetch_backoff_until = now + 10.0
             return wakeup
         version = min(version, FETCH_MAX_VERSION)
@@ -112,14 +127,15 @@ class FetchServer:
         return wakeup
 
     def _send(self, toppars: list[Toppar], version: int, now: float) -> None:
-        # Each partition's position and version, read together under the lock: the answer is
-        # checked against the very offset asked for (a seek may be happening meanwhile).
+        """Broker thread, connection UP. One FetchRequest for `toppars`. Each partition's
+        position and version are read together under the handle lock: the answer is checked
+        against the very offset asked for (a seek may be happening meanwhile)."""
         with self.handle.lock:
             asked = [(tp, tp.fetch_pos, tp.version) for tp in toppars if tp.fetchable()]
         if not asked:
             return
         by_topic: dict[str, list[FetchPartition]] = {}
-        fetched: dict[tuple[str, int], tuple[Toppar, int, int]] = {}
+        fetched: Asked = {}
         for tp, offset, tp_version in asked:
             by_topic.setdefault(tp.topic, []).append(FetchPartition(
                 partition=tp.partition,
@@ -152,37 +168,39 @@ class FetchServer:
         self.broker.send_request(request, version, now)
 
     def disconnected(self) -> None:
-        """The connection went down: nothing is in flight any more."""
+        """Broker thread. The connection went down: nothing is in flight any more."""
         self.inflight = False
 
     def serve_unsendable(self, now: float) -> float:
+        """Broker thread. Nothing to do while the connection is not up."""
         return now + 1.0
 
     def scan_inflight(self, now: float) -> float:
-        return float("inf")  # a Fetch times out with its request
+        """Broker thread. Nothing: a Fetch times out with its request."""
+        return float("inf")
 
     def toppar_left(self, tp: Toppar) -> None:
-        pass  # fetch state lives in the toppar; the new leader fetches from its position
+        """Broker thread. Nothing: the fetch state lives in the toppar, and the new leader
+        fetches from its position."""
 
     def toppar_removed(self, tp: Toppar) -> None:
-        pass
+        """Broker thread. Nothing to fail: a consumer holds no messages for `tp`."""
 
     def purge(self, op: Purge, now: float) -> None:
-        if op.done is not None:  # a consumer has nothing to purge
+        """Broker thread. A consumer has nothing to purge."""
+        if op.done is not None:
             op.done.set()
 
     # --- responses ----------------------------------------------------------------------------
 
-    def _on_response(self, fetched: dict[tuple[str, int], tuple[Toppar, int, int]],
-                     broker: Broker, err: int, response: FetchResponse | None) -> None:
+    def _on_response(self, fetched: Asked, broker: Broker, err: int,
+                     response: FetchResponse | None) -> None:
+        """Broker thread. The Fetch answer (or its failure): each partition's data or error."""
         self.inflight = False
         now = broker.clock()
-        top_error = response.error_code if response is not None else 0
+        top_error = response.error_code if response is not None else err
         if response is None or (top_error and not response.responses):
-            with self.handle.lock:  # not for partitions the application moved meanwhile
-                for tp, offset, version in fetched.values():
-                    if tp.version == version and tp.fetch_pos == offset:
-                        tp.fetch_backoff_until = now + self.error_backoff
+            self._request_failed(fetched, top_error, now)
             return
         for topic in response.responses:
             for pd in topic.partitions:
@@ -192,15 +210,30 @@ class FetchServer:
                 tp, offset, version = entry
                 if tp.version != version or tp.fetch_pos != offset:
                     continue  # seek/assign happened meanwhile: this data is stale
-                if top_error:  # as librdkafka: the request's error is each partition's
-                    pd.error_code = top_error
-                self._partition(tp, pd, offset, version, now)  # checks again, locked
+                # As librdkafka: the request's error (Fetch v7+) is each partition's.
+                self._partition(tp, pd, top_error or pd.error_code, offset, version, now)
         if response.throttle_time_ms:
             self.handle.throttled(broker, response.throttle_time_ms)
 
-    def _partition(self, tp: Toppar, pd: PartitionData, offset: int, version: int,
+    def _request_failed(self, fetched: Asked, err: int, now: float) -> None:
+        """Broker thread. The FetchRequest failed as a whole (RequestKind.FETCH_REQUEST):
+        back its partitions off (not those the application moved meanwhile) and refresh the
+        metadata where the table says; nothing is reported to the application."""
+        actions = err_action(err, RequestKind.FETCH_REQUEST)
+        if actions & ErrAction.IGNORE:
+            return
+        if actions & ErrAction.RETRY:
+            with self.handle.lock:
+                for tp, offset, version in fetched.values():
+                    if tp.version == version and tp.fetch_pos == offset:
+                        tp.fetch_backoff_until = now + self.error_backoff
+        if actions & ErrAction.REFRESH:
+            self.handle.request_metadata(reason=f"fetch request error {err}")
+
+    def _partition(self, tp: Toppar, pd: PartitionData, err: int, offset: int, version: int,
                    now: float) -> None:
-        err = pd.error_code
+        """Broker thread. One partition's part of the answer: its error, or its records
+        checked outside the lock and taken under it if the partition did not move."""
         if err:
             self._partition_error(tp, err, offset, version, now)
             return
@@ -226,53 +259,60 @@ class FetchServer:
     def _take(self, tp: Toppar, pd: PartitionData, offset: int, version: int, now: float,
               data: FetchedData | None, next_offset: int, bad: BadBatch | None,
               broken: RecordError | None) -> None:
-        """Handle lock, `version` current. Queue what a partition's fetch brought and move
-        its fetch position."""
+        """Broker thread, handle lock, `version` current. Queue what a partition's fetch
+        brought and move its fetch position."""
+        tp.last_fetch_error = (0, 0)  # fetched without error: report the next one again
         tp.hi_offset = pd.high_watermark
         if pd.last_stable_offset >= 0:
             tp.ls_offset = pd.last_stable_offset
         if pd.log_start_offset >= 0:
             tp.lo_offset = pd.log_start_offset
+        queue = self.target.queue
         if broken is not None:
-            self._error_event(tp, ErrorCode._BAD_MSG, f"Corrupt records at offset "
-                              f"{offset}: {broken}")
+            queue.put_error(tp, version, KafkaError(
+                ErrorCode._BAD_MSG, f"Corrupt records at offset {offset}: {broken}"), offset)
             tp.fetch_backoff_until = now + self.error_backoff
             return
         if next_offset > offset:
             tp.fetch_pos = next_offset
-        queue = self.handle.consumer_queue
-        assert queue is not None
         last = None
         if data is not None:
             queue.put_data(tp, version, data)
             last = data.batches[-1].last_offset
         if bad is not None:
             # After the records before the bad batch; the fetch of it is retried later.
-            queue.put_event(tp, version, error_event(bad[0], tp.topic, tp.partition, bad[1]))
+            queue.put_error(tp, version, bad[0], bad[1])
             tp.fetch_backoff_until = now + self.error_backoff
         if next_offset > offset and (last is None or next_offset > last + 1):
             # Records skipped at the end (control records, aborted transactions) still move
             # the application's position once it has consumed what came before them.
             queue.put_position(tp, version, next_offset)
+        self._maybe_eof(tp, version)
+
+    def _maybe_eof(self, tp: Toppar, version: int) -> None:
+        """Broker thread, handle lock. With enable.partition.eof, an event the first time the
+        fetch position reaches the partition's end (the last stable offset for
+        read_committed)."""
         end = tp.ls_offset if self.read_committed and tp.ls_offset >= 0 else tp.hi_offset
-        if (self.handle.partition_eof and tp.fetch_pos >= end and tp.eof_offset != tp.fetch_pos):
-            tp.eof_offset = tp.fetch_pos
-            queue.put_event(tp, version, error_event(
-                KafkaError(ErrorCode._PARTITION_EOF,
-                           f"Fetch from broker {self.broker.node_id} reached end of partition "
-                           f"at offset {tp.fetch_pos} (HighwaterMark {tp.hi_offset})"),
-                tp.topic, tp.partition, tp.fetch_pos))
+        if not self.target.partition_eof or tp.fetch_pos < end or tp.eof_offset == tp.fetch_pos:
+            return
+        tp.eof_offset = tp.fetch_pos
+        self.target.queue.put_error(tp, version, KafkaError(
+            ErrorCode._PARTITION_EOF,
+            f"Fetch from broker {self.broker.node_id} reached end of partition at offset "
+            f"{tp.fetch_pos} (HighwaterMark {tp.hi_offset})"), tp.fetch_pos)
 
     def _collect(self, tp: Toppar, records: Buffer, offset: int,
                  aborted: list[AbortedTransaction] | None
                  ) -> tuple[FetchedData | None, int, BadBatch | None]:
-        """The batches of a partition's records the application may have from `offset`, as
-        one FetchedData (None: none); the next fetch offset; and an error for a batch that
-        fails its CRC check (check.crcs). After such a batch nothing more is taken and the
-        partition stays at it: like librdkafka and the Java client, the consumer does not
-        skip data on its own (the application may seek past it). Unlike librdkafka, which
-        fetches the bad batch again at once and repeats the error at that rate, the fetch is
-        retried after fetch.error.backoff.ms, in case the damage happened on the way."""
+        """Broker thread, no lock. The batches of a partition's records the application may
+        have from `offset`, as one FetchedData (None: none); the next fetch offset; and an
+        error for a batch that fails its CRC check (check.crcs). After such a batch nothing
+        more is taken and the partition stays at it: like librdkafka and the Java client, the
+        consumer does not skip data on its own (the application may seek past it). Unlike
+        librdkafka, which fetches the bad batch again at once and repeats the error at that
+        rate, the fetch is retried after fetch.error.backoff.ms, in case the damage happened
+        on the way."""
         next_offset = offset
         check_crcs = self.check_crcs
         aborted_list = ([(a.producer_id, a.first_offset) for a in aborted]
@@ -316,35 +356,40 @@ class FetchServer:
 
     def _partition_error(self, tp: Toppar, err: int, offset: int, version: int,
                          now: float) -> None:
-        """A partition's fetch failed with `err`: as librdkafka, reset an offset out of
-        range, look the leader up again after leadership errors, and report anything else
-        to the application; then back off. Nothing happens if the fetch is stale."""
-        if err == ErrorCode.OFFSET_OUT_OF_RANGE:
-            self.handle.consumer_offset_reset(tp, offset, version, err,
-                                              "fetch failed due to requested offset not "
-                                              "available on the broker")
+        """Broker thread. A partition's fetch failed with `err` (RequestKind.FETCH): reset an
+        offset out of range (SPECIAL), look the leader up again (REFRESH), tell the
+        application (INFORM), back off (RETRY). Nothing happens if the fetch is stale."""
+        actions = err_action(err, RequestKind.FETCH)
+        if actions & ErrAction.SPECIAL:  # OFFSET_OUT_OF_RANGE: the reset replaces the fetch
+            self.target.out_of_range(tp, offset, version, self.broker.node_id)
             return
         with self.handle.lock:
             if tp.version != version or tp.fetch_pos != offset:
                 return
-            tp.fetch_backoff_until = now + self.error_backoff
-            if err in _REFRESH_ERRORS:
-                refresh = True
-            else:
-                refresh = False
-                reason = ("" if err in (ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-                                        ErrorCode.UNKNOWN_TOPIC_ID)
-                          else f"Fetch from broker {self.broker.node_id} failed at offset "
-                               f"{offset} (leader epoch -1): {err2str(err)}")
-                self._error_event(tp, err, reason)
-        if refresh:
+            if actions & ErrAction.RETRY:
+                tp.fetch_backoff_until = now + self._backoff_after(err)
+            if actions & ErrAction.INFORM and tp.last_fetch_error != (err, version):
+                self.target.queue.put_error(tp, version, KafkaError(
+                    err, self._error_text(err, offset)), offset)
+            if err == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+                # librdkafka reports it once until the partition fetches again or moves.
+                tp.last_fetch_error = (err, version)
+        if actions & ErrAction.REFRESH:
             self.handle.request_metadata(reason=f"fetch error {err}")
 
-    def _error_event(self, tp: Toppar, err: int, reason: str) -> None:
-        queue = self.handle.consumer_queue
-        if queue is not None:
-            queue.put_event(tp, tp.version, error_event(KafkaError(err, reason or None),
-                                                        tp.topic, tp.partition, tp.fetch_pos))
+    def _backoff_after(self, err: int) -> float:
+        """Broker thread. How long a partition waits after the fetch error `err`."""
+        if err == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+            return max(_AUTH_BACKOFF_MIN, self.error_backoff * _AUTH_BACKOFF_FACTOR)
+        return self.error_backoff
+
+    def _error_text(self, err: int, offset: int) -> str:
+        """Broker thread. A fetch error event's text, as librdkafka words it."""
+        node = self.broker.node_id
+        if err == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
+            return f"Fetch from broker {node} failed: {err2str(err)}"
+        return f"Fetch from broker {node} failed at offset {offset} (leader epoch -1): " \
+               f"{err2str(err)}"
 
 
 #: An error for the application about one batch, and the offset it is reported at.
@@ -363,119 +408,4 @@ def _crc_error(batch: Batch) -> BadBatch:
                       f"Message at offset {batch.base_offset} failed CRC32 check"), batch.base_offset
 
 
-#: Records decoded at a time on the application's thread (see FetchedData): small enough that
-#: a chunk's messages are usually released before the next chunk is made -- below the cyclic
-#: GC's first generation threshold (700), so they are not scanned and promoted en masse.
-CHUNK = 256
-
-
-class FetchedData:
-    """One partition's fetched batches in the consumer queue, decoded on the application's
-    thread a chunk at a time when poll()/consume() reach them.
-
-    Decoding there, just before the messages are handed out, costs the same CPU as on the
-    broker thread (one GIL), but the messages then die young instead of waiting in the queue
-    by the hundred thousand, where Python's cyclic GC scanned and promoted them (measured:
-    10-15% of a consumer's CPU). The queue also holds fetched bytes instead of decoded
-    objects, two to three times smaller for small records.
-    """
-
-    __slots__ = ("server", "batches", "min_offset", "count", "size", "left", "_next", "_reader",
-                 "_resume_at", "_failed")
-
-    def __init__(self, server: FetchServer, batches: list[Batch], min_offset: int, count: int,
-                 size: int) -> None:
-        self.server = server
-        self.batches = batches
-        self.min_offset = min_offset
-        #: Messages to expect (record counts less those before min_offset) and fetched bytes.
-        self.count = count
-        self.size = size
-        #: Of `count`, not decoded yet (an estimate: batches of compacted topics have gaps).
-        self.left = count
-        self._next = 0
-        self._reader: RecordReader | None = None
-        #: The offset after the last message handed out, and a decoding error held back
-        #: until the messages decoded before it have been handed out.
-        self._resume_at = min_offset
-        self._failed: RecordError | None = None
-
-    def next_chunk(self, tp: Toppar) -> list[Message]:
-        """App thread. The next messages (empty when none are left). Raises RecordError for
-        an undecodable record, once the records before it have been handed out (see
-        corrupt())."""
-        if self._failed is not None:
-            raise self._failed
-        out: list[Message] = []
-        try:
-            size = self._decode(tp, out)
-        except RecordError as exc:
-            if not out:
-                raise
-            self._failed = exc
-            size = sum(len(m._value) for m in out if m._value is not None)
-        if out:
-            self._resume_at = out[-1]._offset + 1  # type: ignore[operator]
-        self.left = max(0, self.left - len(out))
-        tp.rxmsgs += len(out)
-        tp.rxbytes += size
-        return out
-
-    def _decode(self, tp: Toppar, out: list[Message]) -> int:
-        size = 0
-        while not out:
-            reader = self._reader
-            if reader is None or reader.remaining == 0:
-                if self._next >= len(self.batches):
-                    break
-                batch = self.batches[self._next]
-                self._next += 1
-                self._reader = None
-                if type(batch) is not RecordBatch:
-                    size += _legacy_messages(batch, tp.topic, tp.partition, None,
-                                             self.min_offset, out)
-                    continue
-                self._reader = reader = batch.reader()
-            epoch = reader.batch.partition_leader_epoch
-            size += reader.read_into(out, CHUNK, FetchedMessage, tp.topic, tp.partition,
-                                     epoch if epoch >= 0 else None, self.min_offset)
-        return size
-
-    def corrupt(self, tp: Toppar, exc: RecordError) -> Message:
-        """App thread. next_chunk() raised: fetch again from the offset after the last message
-        handed out (the consumer does not skip data on its own, see FetchServer._collect) and
-        return the error event for the application, _BAD_MSG at that offset."""
-        batch = self.batches[max(0, self._next - 1)]
-        offset = max(self._resume_at, batch.base_offset)
-        self.server.refetch_from(tp, offset)
-        return error_event(KafkaError(ErrorCode._BAD_MSG, str(exc)), tp.topic, tp.partition,
-                           offset)
-
-
-def _legacy_messages(batch: Batch, topic: str, partition: int, leader_epoch: int | None,
-                     min_offset: int, out: list[Message]) -> int:
-    """Messages of a legacy (magic 0/1) batch from `min_offset` on; returns their value bytes."""
-    size = 0
-    for rec in batch.records():
-        if rec.offset < min_offset:
-            continue
-        hdrs = rec.headers
-        value = rec.value
-        ts_type = _TS_TYPE.get(rec.timestamp_type, 0)
-        # Magic 0 has no timestamp: librdkafka reports (TIMESTAMP_NOT_AVAILABLE, 0) for it.
-        out.append(_new_message(topic, partition, rec.offset, rec.key, value,
-                                list(hdrs) if hdrs else None,
-                                (ts_type, rec.timestamp if ts_type else 0), leader_epoch))
-        size += len(value) if value is not None else 0
-    return size
-
-
-def error_event(err: KafkaError, topic: str, partition: int, offset: int) -> Message:
-    """An error or EOF event for poll(): like librdkafka, its value is the error text."""
-    event = _new_event(err, topic, partition, offset if offset >= 0 else None)
-    event._value = err.str().encode("utf-8")
-    event._timestamp = (0, -1)  # TIMESTAMP_NOT_AVAILABLE, -1 as librdkafka reports it
-    return event
-
-
-__all__ = ["FetchServer", "FetchedData", "FETCH_MIN_VERSION", "FETCH_MAX_VERSION", "error_event"]
+__all__ = ["FETCH_MAX_VERSION", "FETCH_MIN_VERSION", "FetchServer", "FetchTarget"]

@@ -1,0 +1,109 @@
+"""A consumer's membership of its group, as the requests that name the group ask for it: the
+OffsetCommit builder (rdpy/client/consume/commit.py) and the committed-offset lookups
+(rdpy/client/consume/offsets.py, lookups.py). No thread of its own; each method says who calls
+it.
+
+Today's only implementation is `NotAMember`: an assign()-only consumer, which commits with
+generation -1 and an empty member id (Kafka accepts those for a group without members), never
+rejoins and has no rebalances to report.
+
+What the consumer-groups issue implements here (subscribe(); librdkafka's rdkafka_cgrp.c):
+
+- Classic protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup): a `GroupMembership` whose
+  `identity()` is the member id JoinGroup gave (kept across rejoins, reset after
+  UNKNOWN_MEMBER_ID), the generation of the last completed SyncGroup, and `group.instance.id`
+  (static membership, KIP-345). Its work runs on the main thread's tick (register it on
+  `handle.main_work`: heartbeats every `heartbeat.interval.ms`, joins, `session.timeout.ms` and
+  `max.poll.interval.ms`), its requests go to `handle.coordinators.get(GROUP, group_id)`, the
+  partitions it is given go through ConsumerEngine.incremental_assign/_unassign, and rebalance
+  callbacks reach the application as reply ops served by poll() (never on a background thread).
+- KIP-848 (ConsumerGroupHeartbeat, `group.protocol=consumer`): `identity().generation_id` is then
+  the member epoch, which OffsetCommit v9+ sends in the same field
+  (`generation_id_or_member_epoch`) and OffsetFetch v9+ sends as `member_epoch` with the member id
+  (rdpy caps OffsetFetch at v7 today, which names no member).
+- `request_refused(err)`: OffsetCommit and OffsetFetch tell it every error they get; the errors
+  that concern membership are UNKNOWN_MEMBER_ID and ILLEGAL_GENERATION (rejoin),
+  REBALANCE_IN_PROGRESS (a rebalance is under way: rejoin), FENCED_INSTANCE_ID (fatal, another
+  instance took our group.instance.id) and, with KIP-848, STALE_MEMBER_EPOCH (heartbeat at once;
+  the offset fetch is asked again after it). The commit itself has already failed or is retried by
+  the caller (OffsetCommit: rdpy.errors.OFFSET_COMMIT_ACTIONS).
+- `statistics(now)`: the "cgrp" statistics' membership fields (join state, rebalance age, count
+  and reason, the group's assignment size), in librdkafka's names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+#: librdkafka's join state of a consumer that never joins (rkcg_join_state INIT).
+_JOIN_STATE_INIT = "init"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberIdentity:
+    """Who this consumer is in its group, as requests naming the group carry it. Immutable: an
+    implementation replaces the whole value when it changes, so a request built on another
+    thread never pairs a new generation with an old member id."""
+
+    #: The classic protocol's generation (-1: not a member); under KIP-848 the member epoch.
+    generation_id: int
+    #: The member id the coordinator gave ("": not a member).
+    member_id: str
+    #: group.instance.id for static membership (None: dynamic member, or not a member).
+    group_instance_id: str | None
+
+    @property
+    def is_member(self) -> bool:
+        """Whether the coordinator knows this consumer as a member of the group."""
+        return self.member_id != ""
+
+
+#: An assign()-only consumer: OffsetCommit with generation -1 and no member id.
+NOT_A_MEMBER = MemberIdentity(generation_id=-1, member_id="", group_instance_id=None)
+
+
+class GroupMembership(Protocol):
+    """What commits and committed-offset lookups ask of the consumer's group membership."""
+
+    def identity(self) -> MemberIdentity:
+        """Any thread, no lock. The identity to put in a request, read when the request is
+        built (on the broker thread sending it, so a retry carries the current generation)."""
+        ...
+
+    def request_refused(self, err: int) -> None:
+        """Any thread, must not block. A request naming the group failed with `err` (any
+        error: an implementation acts on those that concern membership, see the module)."""
+        ...
+
+    def statistics(self, now: float) -> dict[str, object]:
+        """Main thread. The "cgrp" statistics' membership fields: join_state, rebalance_age,
+        rebalance_cnt, rebalance_reason, assignment_size."""
+        ...
+
+
+class NotAMember:
+    """The membership of an assign()-only consumer: never a member, nothing to rejoin."""
+
+    def identity(self) -> MemberIdentity:
+        """Any thread. Always NOT_A_MEMBER."""
+        return NOT_A_MEMBER
+
+    def request_refused(self, err: int) -> None:
+        """Any thread. Nothing to do: a consumer that is not a member has nothing to rejoin
+        (the failed request reports its error itself)."""
+
+    def statistics(self, now: float) -> dict[str, object]:
+        """Main thread. No joins or rebalances ever happen, so the join state stays "init";
+        the group's assignment is empty (librdkafka reports rkcg_group_assignment, not the
+        partitions given to assign(), so 0 here too)."""
+        return {
+            "join_state": _JOIN_STATE_INIT,
+            "rebalance_age": 0,
+            "rebalance_cnt": 0,
+            "rebalance_reason": "",
+            "assignment_size": 0,
+        }
+
+
+__all__ = ["GroupMembership", "MemberIdentity", "NOT_A_MEMBER", "NotAMember"]
