@@ -485,10 +485,11 @@ class Reader:
         return self._utf8(p, n)
 
     def string(self) -> str:
+        # A null where the spec says non-nullable reads as "": librdkafka reads every string
+        # as nullable and carries on (its mock cluster answers FindCoordinator errors with a
+        # null host), and the field's other content is intact.
         s = self.nstring()
-        if s is None:
-            raise self.error("null value for non-nullable string")
-        return s
+        return "" if s is None else s
 
     def cnstring(self) -> str | None:
         n = self.uvarint() - 1
@@ -501,9 +502,7 @@ class Reader:
 
     def cstring(self) -> str:
         s = self.cnstring()
-        if s is None:
-            raise self.error("null value for non-nullable string")
-        return s
+        return "" if s is None else s  # as string()
 
     # -- bytes -----------------------------------------------------------------------------
     def nbytes_view(self) -> memoryview | None:

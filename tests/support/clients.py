@@ -53,6 +53,20 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
         # timeout. librdkafka 2.16 raises the error ("Failed to get offsets: Broker: Not
         # leader for partition").
         "retries_offset_lookups": False,
+        # A partition assigned at its committed offset whose OffsetFetch is answered
+        # NOT_COORDINATOR: the coordinator is looked up again, the committed offset asked for
+        # again, and the partition starts there without any error event. librdkafka 2.16
+        # reports it (consumer error NOT_COORDINATOR, 'Failed to fetch committed offsets for 0
+        # partition(s) in group "...": Broker: Not coordinator') and never starts the partition
+        # (until it is assigned again).
+        "requeries_coordinator_for_committed_offsets": False,
+        # offsets_for_times whose ListOffsets answer carries a partition error the table
+        # retries (REQUEST_TIMED_OUT) returns what the request sent again answered. librdkafka
+        # 2.16 does send it again, but returns the first answer for the partition without
+        # raising: offset -1 with TopicPartition.error REQUEST_TIMED_OUT
+        # (rd_kafka_get_offsets_for_times_resp_cb parses every answer into one results list,
+        # and rd_kafka_topic_partition_list_update takes the partition's first entry).
+        "answers_retried_offsets_for_times": False,
         # security.protocol ssl, sasl_plaintext and sasl_ssl (TLS; SASL PLAIN and SCRAM-SHA-256/512).
         # A client declaring False must refuse them when the Producer/Consumer is created:
         # KafkaException(_NOT_IMPLEMENTED).
@@ -70,6 +84,9 @@ CAPABILITIES: dict[str, dict[str, bool]] = {
         # rdpy sends a partition's second timestamp in a second ListOffsets request.
         "answers_each_repeated_lookup": True,
         "retries_offset_lookups": True,
+        # A deliberate difference (docs/DESIGN.md, consumer invariants): rdpy retries.
+        "requeries_coordinator_for_committed_offsets": True,
+        "answers_retried_offsets_for_times": True,
         # Not yet: Producer()/Consumer() raise KafkaException(_NOT_IMPLEMENTED) for any
         # security.protocol other than plaintext.
         "tls_and_sasl": False,

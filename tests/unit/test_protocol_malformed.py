@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from rdpy.protocol import ProtocolError
 from rdpy.protocol.base import Message
 from rdpy.protocol.messages import fetch, metadata, produce
+from rdpy.protocol.messages.find_coordinator import FindCoordinatorResponse
 
 from .test_protocol_roundtrip import CASES, message_strategy
 
@@ -104,3 +105,12 @@ def test_encode_errors_are_protocol_errors() -> None:
     assert ei.value.field == "topic_data[0].name"
     with pytest.raises(ProtocolError):
         produce.ProduceRequest(acks=70000).encode(5)
+
+
+def test_null_in_a_non_nullable_string_reads_as_empty() -> None:
+    """librdkafka reads every string as nullable; its mock cluster answers a FindCoordinator
+    error with a null host. Refusing it made the broker's error code a _BAD_MSG."""
+    # v0: error_code, node_id, host (null), port
+    body = bytes.fromhex("001e" "ffffffff" "ffff" "ffffffff")
+    response = FindCoordinatorResponse.decode(body, 0)
+    assert (response.error_code, response.node_id, response.host, response.port) == (30, -1, "", -1)

@@ -148,7 +148,7 @@ class Committer:
 
     def _commit_sync(self, offsets: list[TopicPartition], auto: bool) -> list[TopicPartition]:
         """App thread. Send, retry as the answers say, and return the results (reported to
-        on_commit too when automatic: close()'s final commit)."""
+        on_commit too when automatic: close()'s final commit); raise if any partition failed."""
         deadline = deadline_for(_COORDINATOR_WAIT if auto else None)
         retries = 0
         while True:
@@ -167,6 +167,11 @@ class Committer:
             if outcome.results is None:
                 return self._commit_failed(offsets, outcome.error, report=auto)
             self._finish(outcome, report=auto)
+            if outcome.error:
+                # As rd_kafka_commit(): a partition's error is the call's (confluent-kafka
+                # raises it); what did commit is remembered above.
+                raise KafkaException(KafkaError(
+                    outcome.error, f"Commit failed: {KafkaError(outcome.error).str()}"))
             return outcome.results
 
     def _commit_failed(self, offsets: list[TopicPartition], err: int,

@@ -138,14 +138,14 @@ def committed_offsets(err: int, response: OffsetFetchResponse | None) -> Committ
     The broker says -1 for "no committed offset": OFFSET_INVALID (-1001) here, as librdkafka."""
     if response is None:
         return CommittedOffsets(err or ErrorCode._TRANSPORT, {})
-    if response.error_code:
-        return CommittedOffsets(response.error_code, {})
+    # The partitions are read even with a group error: librdkafka counts and reports them
+    # (Kafka sends none then; librdkafka's mock does).
     out: dict[PartitionKey, tuple[int, int]] = {}
     for t in response.topics:
         for p in t.partitions:
             offset = p.committed_offset if p.committed_offset >= 0 else OFFSET_INVALID
             out[(t.name, p.partition_index)] = (offset, p.error_code)
-    return CommittedOffsets(0, out)
+    return CommittedOffsets(response.error_code, out)
 
 
 __all__ = ["CommittedOffsets", "ListOffsetsAnswer", "OFFSET_FETCH_MAX_VERSION", "PartitionKey",

@@ -214,6 +214,12 @@ class OffsetResolver:
             code, f"Failed to fetch committed offsets for {len(answer.partitions)} "
                   f"partition(s) in group \"{self._group_id}\": {err2str(code)}"))
         for tp, version in items:
+            found = answer.partitions.get((tp.topic, tp.partition))
+            if found is not None and found[1]:
+                # The answer carries the partition's own error too (librdkafka's mock sends
+                # one with the group's): reported as librdkafka reports it.
+                self._committed_partition_failed(tp, version, found[1])
+                continue
             self._stop_fetching(tp, version)
             self._query_done(tp, None)
 
