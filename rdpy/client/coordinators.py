@@ -67,6 +67,10 @@ class Coordinator:
         #: the component that owns the key, before lookups start.
         self.error_listener: Callable[[KafkaError], None] | None = None
         self._last_error = 0
+        #: After a failed lookup, none before this (monotonic): retry.backoff.ms apart, so
+        #: callers that ask on every tick or poll do not flood the cluster.
+        self._next_ask_at = 0.0
+        self._ask_interval = handle.settings.get_int("retry.backoff.ms") / 1000.0
 
     def current(self) -> Broker | None:
         """Any thread. The coordinator's broker if it is known, without asking anyone."""
@@ -97,8 +101,9 @@ class Coordinator:
             self.requery()
 
     def _ask(self) -> None:
-        """Any thread. Send a FindCoordinator unless one is out already."""
-        if self._looking:
+        """Any thread. Send a FindCoordinator unless one is out already or the last one
+        failed less than retry.backoff.ms ago."""
+        if self._looking or self.handle.clock() < self._next_ask_at:
             return
         handle = self.handle
         with handle.lock:
@@ -118,6 +123,7 @@ class Coordinator:
         self._looking = False
         handle = self.handle
         if response is None or response.error_code:
+            self._next_ask_at = handle.clock() + self._ask_interval
             code = response.error_code if response is not None else err or ErrorCode._TRANSPORT
             text = (response.error_message if response is not None else None) or err2str(code)
             self._lookup_failed(code, text)

@@ -200,14 +200,17 @@ class Handle:
         pool = [b for b in ready if b.node_id >= 0] or ready or candidates
         return random.choice(pool) if pool else None
 
-    def broker_state_changed(self, broker: Broker) -> None:
-        """Broker thread. A connection up refreshes the metadata through it; all of them
-        down is reported once (_ALL_BROKERS_DOWN)."""
+    def broker_state_changed(self, broker: Broker, previous: BrokerState) -> None:
+        """Broker thread. A connection up refreshes the metadata through it; a connection
+        lost refreshes the known topics elsewhere (librdkafka's "broker down", so a moved
+        leader is found at once); all of them down is reported once (_ALL_BROKERS_DOWN)."""
         if broker.state == BrokerState.UP:
             self._all_down_reported = False
             self.refresher.broker_up(broker)
             self.main_thread.wake()
         elif broker.state == BrokerState.DOWN:
+            if previous == BrokerState.UP and not self.terminating:
+                self.refresher.request(reason="broker down", force=True)
             self._report_all_down(broker)
 
     def _report_all_down(self, broker: Broker) -> None:

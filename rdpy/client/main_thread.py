@@ -156,15 +156,27 @@ class MainThread:
 
 
 def _serve_leaderless(topic: Topic, now: float) -> tuple[bool, list[ProducerMessage]]:
-    """Whether a partition of `topic` has no leader, and the timed-out messages at the head
-    of those partitions' queues."""
-    leaderless = False
+    """Whether a partition of `topic` needs its leader looked up again (none, or one that is
+    down while the partition has work), and the timed-out messages at the head of the
+    leaderless partitions' queues."""
+    query = False
     expired: list[ProducerMessage] = []
     for tp in topic.partitions:
         if tp.leader is None:
-            leaderless = True
+            query = True
             expired += _expire_msgq(tp, now)
-    return leaderless, expired
+        elif not query and _leader_down(tp):
+            query = True
+    return query, expired
+
+
+def _leader_down(tp: Toppar) -> bool:
+    """The partition's leader is down while the partition has something to send or fetch:
+    librdkafka's rd_kafka_toppar_needs_query() "down" (a broker lost with nothing to do, as
+    an idle connection the broker closed, needs no query)."""
+    leader = tp.leader
+    return (leader is not None and leader.state == BrokerState.DOWN
+            and bool(tp.msgq or tp.xmitq or tp.fetchable()))
 
 
 def _expire_msgq(tp: Toppar, now: float) -> list[ProducerMessage]:

@@ -163,8 +163,27 @@ class Broker:
                     self._fail(ErrorCode._FAIL, f"internal error: {exc!r}", self.clock())
         finally:
             self._close_connection()
+            self._fail_outstanding(ErrorCode._DESTROY)
             for s in (self._wake_r, self._wake_w):
                 s.close()
+
+    def _fail_outstanding(self, err: int) -> None:
+        """Broker thread, ending. Every request it still holds (in flight, queued, or posted
+        and not taken in yet) completes with `err`, so nobody waits for an answer that
+        cannot come (as librdkafka purges a destroyed broker's queues with _DESTROY)."""
+        with self._ops_lock:
+            posted = [op.request for op in self.ops if isinstance(op, SendRequest)]
+            self.ops.clear()
+        requests = list(self.waitresp.values()) + list(self.outq) + posted
+        self.waitresp.clear()
+        self.outq.clear()
+        for request in requests:
+            if request.purged:
+                continue
+            try:
+                request.fail(self, err)
+            except Exception as exc:  # the thread is ending: log, and fail the others
+                self.handle.log(3, "BUG", f"{self.name}: failing a request at exit: {exc!r}")
 
     def serve_once(self, now: float) -> None:
         """Broker thread. One step of the state machine, ending in one bounded wait."""
@@ -209,8 +228,14 @@ class Broker:
         with self._ops_lock:
             ops = list(self.ops)
             self.ops.clear()
-        for op in ops:
-            self._serve_op(op, now)
+        for i, op in enumerate(ops):
+            try:
+                self._serve_op(op, now)
+            except BaseException:
+                # A bug in one op: the ones after it are still served (next step).
+                with self._ops_lock:
+                    self.ops.extendleft(reversed(ops[i + 1:]))
+                raise
 
     def _serve_op(self, op: BrokerOp, now: float) -> None:
         """Broker thread. One op from another thread."""
@@ -256,9 +281,10 @@ class Broker:
         if state != self.state:
             self.handle.dbg("broker", "STATE",
                             f"{self.name}: Broker changed state {self.state} -> {state}")
+            previous = self.state
             self.state = state
             self.state_since = now
-            self.handle.broker_state_changed(self)
+            self.handle.broker_state_changed(self, previous)
 
     # --- broker thread: connection setup (setup.py's table) -----------------------------------
 

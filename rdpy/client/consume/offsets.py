@@ -147,8 +147,9 @@ class OffsetResolver:
         for leader, items in by_leader.items():
             self._query_offsets(leader, items)
 
-    def _query_done(self, tp: Toppar, retry_in: float | None) -> None:
-        """Any thread. `tp`'s lookup is over; a failed one may be repeated after `retry_in` s."""
+    def _query_done(self, tp: Toppar, retry_in: float | None, wake: bool = True) -> None:
+        """Any thread. `tp`'s lookup is over; a failed one may be repeated after `retry_in` s
+        (the main thread's tick finds it due; `wake` it now for a lookup due at once)."""
         handle = self._handle
         with handle.lock:
             self._querying.discard(tp)
@@ -156,7 +157,8 @@ class OffsetResolver:
                 self._retry_at.pop(tp, None)
             else:
                 self._retry_at[tp] = handle.clock() + retry_in
-        handle.wake_main()
+        if wake:
+            handle.wake_main()
 
     # --- committed offsets (OffsetFetch) ------------------------------------------------------
 
@@ -164,9 +166,11 @@ class OffsetResolver:
         """Main thread. One OffsetFetch for the partitions starting at their committed offset."""
         coordinator = self._coordinator.current()
         if coordinator is None:
-            self._coordinator.lookup()  # its answer wakes the main thread: ask again then
+            # A found coordinator wakes the main thread: ask again then. Until then the next
+            # tick looks again (waking the main thread here would make it spin on lookups).
+            self._coordinator.lookup()
             for tp, _ in items:
-                self._query_done(tp, 0.0)
+                self._query_done(tp, 0.0, wake=False)
             return
         coordinator.enqueue_request(Request(
             OffsetFetchResponse,
@@ -269,7 +273,10 @@ class OffsetResolver:
         reset after permanent ones (as librdkafka's rd_kafka_toppar_handle_Offset)."""
         answers = list_offsets_answers(err, response, [(tp.topic, tp.partition)
                                                        for tp, _, _ in items])
-        refresh = False
+        # A request that failed locally (connection lost, timed out) may have gone to a leader
+        # that is gone: look the leaders up again (librdkafka's LIST_OFFSETS table says RETRY
+        # only, but it also refreshes on every lost connection).
+        refresh = response is None
         for tp, logical, version in items:
             answer = answers[(tp.topic, tp.partition)]
             refresh = refresh or bool(answer.actions & ErrAction.REFRESH)

@@ -523,3 +523,21 @@ def test_find_coordinator_permanent_error_reported_once_per_distinct_error(
     ]
     _all_of_it(msgs, topic)
     assert sent(cluster, _FIND_COORDINATOR) - before >= 4
+
+
+def test_find_coordinator_failing_for_a_while_is_not_asked_in_a_loop(
+    consumer_client: ModuleType, make_consumer: Any, cluster: Any
+) -> None:
+    """While every FindCoordinator fails, lookups go out on an interval (rdpy: retry.backoff.ms;
+    librdkafka: its coordinator query interval), not as fast as the client can send them (a
+    main thread that woke itself after each failure spun at 100% CPU, ~160 lookups/s)."""
+    ck = consumer_client
+    topic = _topic(cluster)
+    cluster.push_request_errors(_FIND_COORDINATOR, *[ck.KafkaError.COORDINATOR_NOT_AVAILABLE] * 200)
+    consumer = make_consumer(_conf(cluster, **{"auto.offset.reset": "earliest"}))
+    consumer.assign([ck.TopicPartition(topic, 0)])
+    before = sent(cluster, _FIND_COORDINATOR)
+    msgs, _ = _read(consumer, 1, 2.0, quiet=0)
+    assert msgs == []  # no coordinator yet
+    lookups = sent(cluster, _FIND_COORDINATOR) - before
+    assert 1 <= lookups <= 30, f"{lookups} FindCoordinator requests in 2 s"

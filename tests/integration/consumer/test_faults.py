@@ -163,3 +163,38 @@ def test_a_slow_coordinator_does_not_hold_up_other_partitions(
         assert first[0] >= 2.5, f"partition 0 did not wait for its committed offset: {first}"
     finally:
         mock.broker_set_rtt(3, 0)
+
+
+@pytest.mark.parametrize("start", ["logical", "explicit"])
+@pytest.mark.parametrize("mock_name", ["rdpy_mock", "librdkafka_mock"])
+def test_leader_gone_and_moved_is_found_at_once(
+    consumer_client: ModuleType, make_consumer: Any, request: pytest.FixtureRequest,
+    mock_name: str, start: str
+) -> None:
+    """The partition's leader goes down and leadership moves before the consumer starts on
+    it: the new leader is found within seconds, not at the periodic refresh
+    (topic.metadata.refresh.interval.ms). librdkafka refreshes on a lost connection ("broker
+    down") and re-queries a partition whose leader is down; the ListOffsets of a logical
+    start offset and the Fetch of an explicit one must both recover."""
+    ck = consumer_client
+    mock = request.getfixturevalue(mock_name)
+    topic = mock_topic(mock, "leader-gone", 1)
+    produce_seq(mock.bootstrap_servers, topic, 1, 10)
+    old = wait_for_leaders(mock.bootstrap_servers, topic, 1)[0]
+    consumer = make_consumer(consumer_conf(mock.bootstrap_servers))
+    # Connected to the leader (and its metadata known) before it goes.
+    assert consumer.get_watermark_offsets(ck.TopicPartition(topic, 0), timeout=10) == (0, 10)
+    mock.broker_set_down(old)
+    mock.partition_set_leader(topic, 0, old % 3 + 1)
+    t0 = time.monotonic()
+    offset = ck.OFFSET_BEGINNING if start == "logical" else 0
+    consumer.assign([ck.TopicPartition(topic, 0, offset)])
+    got: list[Any] = []
+    while len(got) < 10 and time.monotonic() - t0 < 30:
+        m = consumer.poll(0.2)
+        if m is not None and m.error() is None:
+            got.append(m)
+    took = time.monotonic() - t0
+    assert [m.offset() for m in got] == list(range(10))
+    # The default periodic refresh is 5 minutes; the fast leader query is well under this.
+    assert took < 10, f"the new leader was found after {took:.1f} s"
