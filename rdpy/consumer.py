@@ -22,7 +22,7 @@ from rdpy.admin import ClusterMetadata
 from rdpy.client.consume.cqueue import ConsumerQueue
 from rdpy.client.consume.engine import ConsumerEngine, StoreItem
 from rdpy.client.events import ClientEvents
-from rdpy.client.handle import refuse_unimplemented
+from rdpy.client.startup import refuse_unimplemented
 from rdpy.client.ops import CommitResult, ReplyOp
 from rdpy.client.sync import deadline_for, list_topics
 from rdpy.client.toppar import Toppar

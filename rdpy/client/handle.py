@@ -31,8 +31,7 @@ from rdpy.client.metadata import MetadataCache, MetadataRefresher
 from rdpy.client.msg import ProducerMessage
 from rdpy.client.ops import DeliveryReports, ErrorEvent, LogLine, ReplyOp, Throttled
 from rdpy.client.queue import OpQueue
-from rdpy.client.startup import (engine_settings, parse_bootstrap, refuse_unimplemented,
-                                 start_mock_cluster)
+from rdpy.client.startup import parse_bootstrap, start_mock_cluster
 from rdpy.client.toppar import Topic
 from rdpy.config.conf import ClientType, Settings
 from rdpy.errors import ErrorCode, KafkaError
@@ -41,8 +40,7 @@ from rdpy.protocol.messages.metadata import MetadataResponse
 if TYPE_CHECKING:
     from rdpy.mock import MockCluster
 
-# Re-exported for the consumer side (consumer.py, consume/engine.py): they live in startup.py.
-__all__ = ["Handle", "engine_settings", "refuse_unimplemented"]
+__all__ = ["Handle"]
 
 _NOT_UP = (BrokerState.DOWN, BrokerState.INIT, BrokerState.TRY_CONNECT)
 _instance_counter = 0

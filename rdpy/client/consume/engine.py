@@ -31,7 +31,8 @@ from rdpy.client.consume.lookups import OffsetLookups
 from rdpy.client.consume.offsets import OffsetResolver, forget_position
 from rdpy.client.coordinators import CoordinatorType
 from rdpy.client.group.membership import GroupMembership, NotAMember
-from rdpy.client.handle import Handle, engine_settings
+from rdpy.client.handle import Handle
+from rdpy.client.startup import engine_settings
 from rdpy.client.toppar import FetchState, Topic, Toppar
 from rdpy.config import Conf, Settings
 from rdpy.constants import OFFSET_INVALID

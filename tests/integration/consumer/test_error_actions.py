@@ -17,6 +17,13 @@ from typing import Any
 
 import pytest
 
+from rdpy.protocol.messages import (
+    FetchRequest,
+    FindCoordinatorRequest,
+    ListOffsetsRequest,
+    OffsetCommitRequest,
+    OffsetFetchRequest,
+)
 from tests.integration.consumer._util import (
     check_consumed,
     consumer_conf,
@@ -28,12 +35,11 @@ from tests.integration.consumer._util import (
 from tests.support.clients import has_capability
 from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
-# API keys
-_FETCH = 1
-_LIST_OFFSETS = 2
-_OFFSET_COMMIT = 8
-_OFFSET_FETCH = 9
-_FIND_COORDINATOR = 10
+_FETCH = FetchRequest.API_KEY
+_LIST_OFFSETS = ListOffsetsRequest.API_KEY
+_OFFSET_COMMIT = OffsetCommitRequest.API_KEY
+_OFFSET_FETCH = OffsetFetchRequest.API_KEY
+_FIND_COORDINATOR = FindCoordinatorRequest.API_KEY
 
 N = 10  # records in the test partition
 LEADER = 2  # its leader

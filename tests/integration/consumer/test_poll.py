@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from rdpy.protocol.messages import ListOffsetsRequest
 from tests.integration.consumer._util import (
     by_partition,
     check_consumed,
@@ -28,7 +29,7 @@ from tests.support.rdkafka_mock import LibrdkafkaMockCluster
 
 pytestmark = pytest.mark.mockcluster
 
-_LIST_OFFSETS = 2
+_LIST_OFFSETS = ListOffsetsRequest.API_KEY
 _LINGER: dict[str, Any] = {"linger.ms": 50}  # several records per batch
 
 

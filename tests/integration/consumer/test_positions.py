@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from rdpy.mock import MockCluster
+from rdpy.protocol.messages import FetchRequest, OffsetCommitRequest
 from tests.integration.consumer._util import check_consumed, consumer_conf, mock_topic, produce
 
-_FETCH = 1
-_OFFSET_COMMIT = 8
+_FETCH = FetchRequest.API_KEY
+_OFFSET_COMMIT = OffsetCommitRequest.API_KEY
 _UNKNOWN_SERVER_ERROR = -1
 
 
