@@ -207,8 +207,7 @@ class Handle:
             self.refresher.broker_up(broker)
             self.main_thread.wake()
         elif broker.state == BrokerState.DOWN:
-            if previous == BrokerState.UP and not self.terminating:
-                self.refresher.request(reason="broker down", force=True)
+            self.refresher.broker_down(previous)
             self._report_all_down(broker)
 
     def _report_all_down(self, broker: Broker) -> None:

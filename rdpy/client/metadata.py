@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rdpy.client.broker.setup import BrokerState
 from rdpy.client.msg import ProducerMessage
 from rdpy.client.ops import TopparJoin, TopparLeave, TopparRemove
 from rdpy.client.partitioner import TopicPartitioner
@@ -285,6 +286,13 @@ class MetadataRefresher:
             # the answer (a first connection has nothing stale to send).
             self.request(reason="connected", topics=known, via=broker,
                          hold=broker.role.holds_for_metadata and broker.lost_at > float("-inf"))
+
+    def broker_down(self, previous: BrokerState) -> None:
+        """Broker thread. A connection that was up is lost: refresh the known topics through
+        another broker at once, so a leader that moved is found (librdkafka's "broker down"
+        in rd_kafka_broker_fail); a failed connection attempt asks nothing."""
+        if previous == BrokerState.UP and not self.handle.terminating:
+            self.request(reason="broker down", force=True)
 
     def main_tick(self, now: float, need_refresh: bool) -> None:
         """Main thread. The periodic refresh (topic.metadata.refresh.interval.ms), or the fast
