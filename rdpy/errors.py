@@ -906,6 +906,20 @@ PRODUCE_ACTIONS: dict[int, ErrAction] = {
 LIBRDKAFKA_REFERENCE = "librdkafka v2.15.0 (RD_KAFKA_VERSION 0x020f00ff), commit 4c3b017c3de8"
 
 
+#: rd_kafka_actions2str()'s names, in bit order.
+_ACTION_NAMES = ((ErrAction.PERMANENT, "Permanent"), (ErrAction.IGNORE, "Ignore"),
+                 (ErrAction.REFRESH, "Refresh"), (ErrAction.RETRY, "Retry"),
+                 (ErrAction.INFORM, "Inform"), (ErrAction.SPECIAL, "Special"),
+                 (ErrAction.MSG_NOT_PERSISTED, "MsgNotPersisted"),
+                 (ErrAction.MSG_POSSIBLY_PERSISTED, "MsgPossiblyPersisted"),
+                 (ErrAction.MSG_PERSISTED, "MsgPersisted"))
+
+
+def actions_str(actions: ErrAction) -> str:
+    """Actions as librdkafka's rd_kafka_actions2str() lists them ("Permanent,Refresh")."""
+    return ",".join(name for flag, name in _ACTION_NAMES if actions & flag)
+
+
 class RequestKind(Enum):
     """Which request (or which part of its answer) failed, for ``err_action()``.
 

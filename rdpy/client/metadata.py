@@ -23,7 +23,7 @@ from rdpy.client.partitioner import TopicPartitioner
 from rdpy.client.produce import unassigned
 from rdpy.client.request import Request
 from rdpy.client.toppar import Topic, Toppar
-from rdpy.errors import ErrorCode
+from rdpy.errors import ErrAction, ErrorCode, RequestKind, actions_str, err2str, err_action
 from rdpy.protocol.messages import MetadataRequest
 from rdpy.protocol.messages.metadata import MetadataRequestTopic, MetadataResponse
 from rdpy.stats.counters import TopicCounters
@@ -90,11 +90,13 @@ class MetadataAsk:
     """What one of the handle's Metadata requests asks for: `topics` (a full refresh fills
     them in when it is sent; empty means brokers only)."""
 
-    __slots__ = ("topics", "full", "held")
+    __slots__ = ("topics", "full", "held", "reason")
 
-    def __init__(self, topics: list[str], full: bool) -> None:
+    def __init__(self, topics: list[str], full: bool, reason: str) -> None:
         self.topics = topics
         self.full = full
+        #: Why it was asked (the debug and warning lines say it, as librdkafka's).
+        self.reason = reason
         #: The broker that sends no Produce until this is answered (Broker.awaiting_metadata).
         self.held: Broker | None = None
 
@@ -194,7 +196,7 @@ class MetadataRefresher:
                 self._full_refresh_unsent = True
                 self.requested_at = now
             self._asking.update(wanted)
-        ask = MetadataAsk(wanted, topics is None)
+        ask = MetadataAsk(wanted, topics is None, reason)
         if hold and via is not None:
             via.awaiting_metadata = True
             ask.held = via
@@ -269,7 +271,21 @@ class MetadataRefresher:
             ask.held.awaiting_metadata = False
             ask.held.wake()
         if err:
-            h.wake_main()
+            self._failed(ask, broker, err, request)
+
+    def _failed(self, ask: MetadataAsk, broker: Broker, err: int,
+                request: Request[MetadataResponse]) -> None:
+        """Broker thread. The request failed locally (a Metadata answer has no error of its
+        own; its topics' errors are applied with them). As rd_kafka_handle_Metadata():
+        a permanent error is logged as a warning; either way the main thread's next tick asks
+        again, through another broker if one is usable, after the refresh backoff."""
+        actions = err_action(err, RequestKind.METADATA)
+        if actions & ErrAction.PERMANENT:
+            sent_ms = int(request.sent_at * 1000) if request.version >= 0 else 0
+            self.handle.log(4, "METADATA", f"{broker.name}: Metadata request failed: "
+                            f"{ask.reason}: {err2str(err)} ({sent_ms}ms): "
+                            f"{actions_str(actions)}")
+        self.handle.wake_main()
 
     def broker_up(self, broker: Broker) -> None:
         """Broker thread, takes the handle lock. As librdkafka on every new connection:

@@ -21,6 +21,7 @@ import pytest
 
 from rdpy.errors import (
     ACTIONS_BY_KIND,
+    actions_str,
     ADD_OFFSETS_TO_TXN_ACTIONS,
     ADD_PARTITIONS_TO_TXN_ACTIONS,
     COORD_REQ_FIND_COORDINATOR_ACTIONS,
@@ -688,3 +689,19 @@ def test_explicit_table_replaces_the_kind_table_but_not_its_default() -> None:
     # not in the explicit table: the Fetch switch's default, not the FETCH table's row
     assert err_action(E.NOT_LEADER_OR_FOLLOWER, RequestKind.FETCH, explicit) == A.INFORM | A.RETRY
     assert err_action(E.NOT_LEADER_OR_FOLLOWER, RequestKind.LIST_OFFSETS, explicit) == A.REFRESH
+
+
+def test_actions_are_named_as_librdkafka_names_them() -> None:
+    # rd_kafka_actions2str(): rd_kafka_actions_descs in bit order, comma-separated.
+    assert actions_str(ErrAction.PERMANENT | ErrAction.MSG_NOT_PERSISTED) == "Permanent,MsgNotPersisted"
+    assert actions_str(ErrAction.REFRESH | ErrAction.RETRY | ErrAction.MSG_POSSIBLY_PERSISTED) == (
+        "Refresh,Retry,MsgPossiblyPersisted")
+    assert actions_str(ErrAction.NONE) == ""
+
+
+def test_metadata_request_failures_as_rd_kafka_handle_metadata_decides_them() -> None:
+    # A local failure of the request: the connection (retried), an undecodable answer (logged
+    # as a permanent error), as rd_kafka_handle_Metadata() with rd_kafka_err_action()'s defaults.
+    assert err_action(ErrorCode._TRANSPORT, RequestKind.METADATA) & ErrAction.RETRY
+    assert err_action(ErrorCode._BAD_MSG, RequestKind.METADATA) & ErrAction.PERMANENT
+    assert err_action(ErrorCode.REBOOTSTRAP_REQUIRED, RequestKind.METADATA) == ErrAction.SPECIAL
