@@ -70,7 +70,9 @@ class ConsumerEngine:
         handle.consumer_stats = self
 
     def _fetch_role(self, broker: Broker) -> FetchServer:
-        """Broker thread starting. The consumer's BrokerRole on `broker`."""
+        """Handle lock, on whichever thread creates the Broker (the application's at start()
+        or list_topics(), a broker thread applying Metadata or a FindCoordinator answer).
+        The consumer's BrokerRole on `broker`."""
         return FetchServer(broker, self._fetch_target)
 
     def _out_of_range(self, tp: Toppar, offset: int, version: int, broker_id: int) -> None:
