@@ -17,8 +17,10 @@ from rdpy.client.events import ClientEvents
 from rdpy.client.handle import Handle
 from rdpy.client.log import emit as emit_log, thread_tag
 from rdpy.client.msg import Headers, ProducerMessage
-from rdpy.client.ops import DeliveryReports, PlaceUnassigned, Purge, ReplyOp
+from rdpy.client.ops import DeliveryReports, ErrorEvent, PlaceUnassigned, ReplyOp
 from rdpy.client.produce import unassigned
+from rdpy.client.produce.idempotence import Idempotence
+from rdpy.client.produce.purge import purge
 from rdpy.client.produce.server import ProduceServer
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.startup import engine_settings, refuse_unimplemented
@@ -113,7 +115,18 @@ class Producer:
         settings = conf.finalize("producer")
         _refuse_unimplemented(settings)
         self._settings = settings
-        self._handle = Handle(engine_settings(conf, "producer"), "producer", ProduceServer)
+        handle = self._handle = Handle(engine_settings(conf, "producer"), "producer",
+                                       ProduceServer)
+        #: enable.idempotence: the producer id, sequence numbers and their recoveries.
+        self._idempotence: Idempotence | None = None
+        if settings.get_bool("enable.idempotence"):
+            idempotence = self._idempotence = Idempotence(handle)
+            handle.role_factory = lambda broker: ProduceServer(broker, idempotence)
+            handle.main_work.append(idempotence)
+            handle.eos_stats = idempotence
+        # A fatal error fails what is still queued (requests in flight get their answers).
+        handle.on_fatal.append(lambda: purge(handle, in_queue=True, in_flight=False,
+                                             blocking=False))
         for warning in settings.warnings:
             self._handle.log(4, "CONFWARN", warning)
         callbacks = settings.callbacks
@@ -154,6 +167,9 @@ class Producer:
             raise TypeError(f"argument 1 must be str, not {type(topic).__name__}")
         if self._closed:
             raise RuntimeError("Producer has been closed")
+        if self._handle.fatal_error is not None:
+            raise KafkaException(KafkaError(ErrorCode._FATAL,
+                                            "Unable to produce message: Local: Fatal error"))
         # The hot path: checks inlined, one lock for the counters, none for the partition queue.
         if value is not None and type(value) is not bytes:
             value = _to_bytes(value, "value")
@@ -263,6 +279,11 @@ class Producer:
         match op:
             case DeliveryReports(msgs):
                 return self._serve_delivery_reports(msgs)
+            case ErrorEvent(error) if error.code() == ErrorCode._FATAL:
+                # As confluent-kafka: a fatal error is raised from poll()/flush() (not given
+                # to error_cb), as the underlying error.
+                fatal = self._handle.fatal_error
+                raise KafkaException(fatal if fatal is not None else error)
             case PlaceUnassigned(topic):
                 unassigned.place_with_user_partitioner(self._handle, topic,
                                                        self._call_partitioner)
@@ -350,29 +371,9 @@ class Producer:
         are served by the next poll()/flush()."""
         if self._closed:
             raise RuntimeError("Producer has been closed")
-        handle = self._handle
-        purged: list[ProducerMessage] = []
-        if in_queue:
-            with handle.lock:
-                topics = list(handle.topics.values())
-            for t in topics:
-                with t.ua_lock:
-                    purged += t.ua
-                    t.ua.clear()
-                for tp in t.partitions:
-                    purged += tp.take_all()
-            for m in purged:
-                m.err = ErrorCode._PURGE_QUEUE
-            handle.deliver(purged)
-        events = []
-        for b in handle.all_brokers():
-            done = threading.Event() if blocking else None
-            b.post(Purge(in_queue, in_flight, done))
-            if done is not None:
-                events.append((b, done))
-        for b, done in events:
-            while b.thread.is_alive() and not done.wait(MAX_BLOCK_SLICE):
-                pass
+        idempotence = self._idempotence
+        purge(self._handle, in_queue, in_flight, blocking,
+              idempotence.purged if idempotence is not None else None)
 
     # --- metadata ------------------------------------------------------------------------------
 
@@ -420,8 +421,6 @@ class Producer:
 
 def _refuse_unimplemented(settings: Settings) -> None:
     missing: list[str] = []
-    if settings.get_bool("enable.idempotence"):
-        missing.append("`enable.idempotence=true` (the idempotent producer)")
     if settings.get_str("transactional.id"):
         missing.append("`transactional.id` (transactions)")
     refuse_unimplemented(settings, "producer", missing)

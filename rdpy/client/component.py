@@ -36,4 +36,12 @@ class ConsumerStatsSource(Protocol):
         ...
 
 
-__all__ = ["ConsumerStatsSource", "MainThreadWork"]
+class EosStatsSource(Protocol):
+    """What the statistics read of an idempotent or transactional producer."""
+
+    def eos_stats(self, now: float) -> dict[str, object]:
+        """Any thread. The statistics' "eos" object."""
+        ...
+
+
+__all__ = ["ConsumerStatsSource", "EosStatsSource", "MainThreadWork"]

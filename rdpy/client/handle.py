@@ -22,7 +22,7 @@ from rdpy._version import __version__
 from rdpy.client.broker.broker import Broker
 from rdpy.client.broker.role import BrokerRole, NoRole
 from rdpy.client.broker.setup import BrokerState
-from rdpy.client.component import ConsumerStatsSource, MainThreadWork
+from rdpy.client.component import ConsumerStatsSource, EosStatsSource, MainThreadWork
 from rdpy.client.coordinators import Coordinators
 from rdpy.client.log import debug_contexts, thread_tag
 from rdpy.client.log import emit as emit_log
@@ -34,7 +34,7 @@ from rdpy.client.queue import OpQueue
 from rdpy.client.startup import parse_bootstrap, start_mock_cluster
 from rdpy.client.toppar import Topic
 from rdpy.config.conf import ClientType, Settings
-from rdpy.errors import ErrorCode, KafkaError
+from rdpy.errors import ErrorCode, KafkaError, err2name, err2str
 from rdpy.protocol.messages.metadata import MetadataResponse
 
 if TYPE_CHECKING:
@@ -90,10 +90,18 @@ class Handle:
         self.main_work: list[MainThreadWork] = []
         #: A consumer's own statistics ("cgrp", prefetched bytes); None for other clients.
         self.consumer_stats: ConsumerStatsSource | None = None
+        #: An idempotent producer's "eos" statistics; None for other clients.
+        self.eos_stats: EosStatsSource | None = None
         #: Group and transaction coordinators, by key type and key.
         self.coordinators = Coordinators(self)
         self.refresher = MetadataRefresher(self)
         self.main_thread = MainThread(self)
+        #: The first fatal error (rd_kafka_fatal_error()) and how many were raised: once set,
+        #: the client keeps no guarantee any more (see set_fatal_error).
+        self.fatal_error: KafkaError | None = None
+        self.fatal_cnt = 0
+        #: What else a fatal error stops (the producer: its queued messages fail).
+        self.on_fatal: list[Callable[[], None]] = []
         #: The cluster test.mock.num.brokers started (stopped by destroy()).
         self.mock_cluster: MockCluster | None = None
 
@@ -232,6 +240,25 @@ class Handle:
     def report_error(self, code: int, reason: str, fatal: bool = False) -> None:
         """Any thread. An error event for error_cb."""
         self.reply_q.push(ErrorEvent(KafkaError(code, reason, fatal=fatal)))
+
+    def set_fatal_error(self, code: int, reason: str) -> bool:
+        """Any thread. Raise a fatal error (rd_kafka_set_fatal_error): only the first one is
+        kept; the application gets a _FATAL error event (confluent-kafka raises the
+        underlying error from poll()/flush()) and each `on_fatal` action runs. Returns whether
+        this was the first."""
+        with self.lock:
+            self.fatal_cnt += 1
+            if self.fatal_error is not None:
+                self.dbg("all", "FATAL", "Suppressing subsequent fatal error: "
+                         f"{err2name(code)}")
+                return False
+            self.fatal_error = KafkaError(code, reason, fatal=True)
+        text = f"Fatal error: {err2str(code)}: {reason}"
+        self.log(0, "FATAL", text)
+        self.report_error(ErrorCode._FATAL, text, fatal=True)
+        for action in self.on_fatal:
+            action()
+        return True
 
     def report_broker_error(self, broker: Broker, code: int, text: str) -> None:
         """Broker thread. A connection failure: logged, and an error event for error_cb (every

@@ -26,7 +26,7 @@ class ProducerMessage:
     `timestamp` is milliseconds since the epoch (create time), `enq_time` the monotonic time of
     produce() in seconds, `deadline` the monotonic time at which message.timeout.ms expires
     (0 for none). `msgid` orders messages within a partition (retries are re-inserted by it);
-    an idempotent producer derives each batch's base sequence from it (produce/identity.py).
+    an idempotent producer derives each batch's base sequence from it (produce/idempotence.py).
     """
 
     __slots__ = (
@@ -41,6 +41,7 @@ class ProducerMessage:
         "deadline",
         "size",
         "msgid",
+        "last_msgid",
         "retries",
         "offset",
         "ts_type",
@@ -71,7 +72,12 @@ class ProducerMessage:
         self.enq_time = enq_time
         self.deadline = deadline
         self.size = size
+        #: Given when the message leaves msgq for its leader's transmit queue (Toppar).
         self.msgid = 0
+        #: On the first message of a batch an idempotent producer must send again: the msgid
+        #: of that batch's last message, so the retry carries exactly the same messages (and
+        #: sequence numbers). 0: no such constraint.
+        self.last_msgid = 0
         self.retries = 0
         self.offset = OFFSET_INVALID
         #: Create time until the broker says log-append time.

@@ -18,6 +18,7 @@ from rdpy.client.broker.broker import Broker
 from rdpy.client.broker.setup import BrokerState
 from rdpy.client.toppar import FetchState, Topic, Toppar
 from rdpy.config.conf import ClientType
+from rdpy.errors import err2str
 from rdpy.stats.schema import REQUEST_NAMES
 from rdpy.stats.shape import shape
 
@@ -89,6 +90,12 @@ class StatsCollector:
         }
         if h.consumer_stats is not None:
             values["cgrp"] = h.consumer_stats.cgrp_stats(now)
+        if h.eos_stats is not None:
+            values["eos"] = h.eos_stats.eos_stats(now)
+        fatal = h.fatal_error
+        if fatal is not None:
+            values["fatal"] = {"error": err2str(fatal.code()), "reason": fatal.str(),
+                               "cnt": h.fatal_cnt}
         return values
 
     def _queue_limits(self) -> Values:
@@ -189,6 +196,9 @@ class StatsCollector:
             "msgs": tp.produced_msgs if producer else tp.rxmsgs,
             "rx_ver_drops": tp.rx_ver_drops,
             "msgs_inflight": tp.inflight,
+            "next_ack_seq": tp.next_ack_seq,
+            "next_err_seq": tp.next_err_seq,
+            "acked_msgid": tp.acked_msgid,
         })
         if not producer:
             values.update(self._consumer_partition(tp))
@@ -242,7 +252,7 @@ def _partition_defaults(partition: int) -> Values:
         "hi_offset": -1001, "ls_offset": -1001, "consumer_lag": -1, "consumer_lag_stored": -1,
         "leader_epoch": -1, "txmsgs": 0, "txbytes": 0, "rxmsgs": 0, "rxbytes": 0, "msgs": 0,
         "rx_ver_drops": 0, "msgs_inflight": 0,
-        # Idempotent producer sequence state: no idempotence yet, so nothing was sequenced.
+        # Idempotent producer sequence state (nothing sequenced yet).
         "next_ack_seq": 0, "next_err_seq": 0, "acked_msgid": 0,
     }
 

@@ -59,10 +59,20 @@ class Toppar:
         "leader",
         "leader_id",
         "leader_epoch",
-        "_msgids",
+        "_produced",
+        "next_msgid",
         "backoff_until",
         "retry_backoff",
         "inflight",
+        # idempotent producer (see produce/idempotence.py; leader's broker thread, `lock`
+        # where a former leader's thread settles a response)
+        "eos_pid",
+        "epoch_base_msgid",
+        "next_ack_seq",
+        "next_err_seq",
+        "acked_msgid",
+        "wait_drain",
+        "inflight_batches",
         # consumer state (see fetchable())
         "assigned",
         "paused",
@@ -111,13 +121,30 @@ class Toppar:
         self.leader: Broker | None = None
         self.leader_id = -1
         self.leader_epoch = -1
-        #: Per-partition message order (itertools.count's next() is atomic in CPython).
-        self._msgids = itertools.count(1)
+        #: Messages ever enqueued (itertools.count's next() is atomic in CPython): statistics.
+        self._produced = itertools.count(1)
+        #: The msgid the next message moved from msgq to the transmit queue gets (`lock`).
+        #: msgids are given there, by the one thread taking msgq's head, so msgid order is
+        #: exactly the queue's order even when several application threads produce at once
+        #: (an idempotent producer's sequence numbers follow from msgids).
+        self.next_msgid = 1
         #: Broker thread: no new batch before this monotonic time (retry backoff).
         self.backoff_until = 0.0
         self.retry_backoff = 0.0
         #: Broker thread: messages of this partition in requests awaiting a response.
         self.inflight = 0
+        # Idempotent producer (librdkafka's rktp_eos): the producer id and epoch this
+        # partition's sequence numbers count under (None: not sequenced yet), the msgid that is
+        # sequence 0 under it, the next sequence expected to be acknowledged and to fail, the
+        # highest msgid acknowledged, whether new batches wait for the ones in flight to be
+        # answered (a leader change, a retry), and the batches in flight.
+        self.eos_pid: tuple[int, int] | None = None
+        self.epoch_base_msgid = 0
+        self.next_ack_seq = 0
+        self.next_err_seq = 0
+        self.acked_msgid = 0
+        self.wait_drain = False
+        self.inflight_batches = 0
         # Consumer side. Written under the handle lock by the application thread (assign,
         # seek, pause), the leader's broker thread (fetch_pos, watermarks, offset resets) and
         # the threads answering offset lookups; `version` increases on every assign, seek,
@@ -168,23 +195,40 @@ class Toppar:
 
     def enqueue(self, msg: ProducerMessage) -> int:
         """Any thread, no lock. Appends and returns the new queue length."""
-        msg.msgid = next(self._msgids)
+        next(self._produced)
         q = self.msgq
         q.append(msg)
         return len(q)
 
     def move_msgq_to_xmitq(self) -> None:
-        """Leader's broker thread, takes `lock`. Moves everything queued to the transmit queue."""
+        """Leader's broker thread, takes `lock`. Moves everything queued to the transmit queue,
+        giving each new message its msgid. Messages at msgq's head that already have one
+        (handed back by a former leader, or retried there) are merged in msgid order with
+        what the transmit queue holds."""
         msgq = self.msgq
         xmitq = self.xmitq
         size = 0
         with self.lock:
             pop = msgq.popleft
+            if msgq and msgq[0].msgid:
+                returned: list[ProducerMessage] = []
+                while msgq and msgq[0].msgid:
+                    m = pop()
+                    size += m.size
+                    returned.append(m)
+                if xmitq and xmitq[-1].msgid > returned[0].msgid:
+                    xmitq = self.xmitq = deque(sorted([*xmitq, *returned], key=_msgid))
+                else:
+                    xmitq.extend(returned)
             append = xmitq.append
+            msgid = self.next_msgid
             for _ in range(len(msgq)):
                 m = pop()
+                m.msgid = msgid
+                msgid += 1
                 size += m.size
                 append(m)
+            self.next_msgid = msgid
         self.xmit_bytes += size
 
     def claim_xmitq(self, broker: Broker) -> bool:
@@ -195,6 +239,10 @@ class Toppar:
         with self.lock:
             if self.xmit_owner is None:
                 self.xmit_owner = broker
+                if self.inflight_batches:
+                    # An idempotent producer's new leader sends nothing of this partition
+                    # until the former leader's batches in flight are answered.
+                    self.wait_drain = True
             return self.xmit_owner is broker
 
     def release_xmitq(self, broker: Broker) -> None:
@@ -245,7 +293,8 @@ class Toppar:
         # merged with them; newer ones stay where they are.
         newest = max(m.msgid for m in msgs)
         head = list(msgs)
-        while msgq and msgq[0].msgid < newest:
+        # Messages not moved yet have no msgid (0): they are newer than any that have one.
+        while msgq and 0 < msgq[0].msgid < newest:
             head.append(msgq.popleft())
         head.sort(key=_msgid)
         msgq.extendleft(reversed(head))
@@ -254,7 +303,7 @@ class Toppar:
     def produced_msgs(self) -> int:
         """Producer: messages ever enqueued on this partition, read without a hot-path counter:
         the msgid sequence's next value (itertools.count exposes it through __reduce__)."""
-        state: tuple[object, tuple[int]] = self._msgids.__reduce__()  # type: ignore[assignment]
+        state: tuple[object, tuple[int]] = self._produced.__reduce__()  # type: ignore[assignment]
         return state[1][0] - 1
 
     @property

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Optional
 from rdpy.client.broker.role import IDLE_WAKEUP
 from rdpy.client.msg import ProducerMessage
 from rdpy.client.ops import Purge
-from rdpy.client.produce.identity import PLAIN_PRODUCER, ProducerIdentity
+from rdpy.client.produce.identity import PLAIN_PRODUCER, BatchIdentity, ProducerIdentity
+from rdpy.client.produce.idempotence import Idempotence, Pid, ProduceErr
 from rdpy.client.request import Request, RequestCallback
 from rdpy.constants import OFFSET_INVALID, TIMESTAMP_LOG_APPEND_TIME
 from rdpy.errors import ErrAction, ErrorCode, RequestKind, err_action
@@ -36,9 +37,21 @@ _PRODUCE = ProduceRequest.API_KEY
 _MIN_PRODUCE_VERSION = 3
 
 
-#: One partition's batch in a ProduceRequest: the toppar and its messages in batch order (an
-#: entry becomes None once that message was reported timed out while in flight).
-Batch = tuple["Toppar", list[Optional[ProducerMessage]]]
+class SentBatch:
+    """One partition's batch in a ProduceRequest: the toppar, its messages in batch order (an
+    entry becomes None once that message was reported timed out while in flight), and for an
+    idempotent producer the id and epoch it was sent under and its base sequence."""
+
+    __slots__ = ("tp", "msgs", "pid", "base_seq", "first_msgid", "last_msgid")
+
+    def __init__(self, tp: Toppar, msgs: list[ProducerMessage], pid: Pid | None,
+                 base_seq: int) -> None:
+        self.tp = tp
+        self.msgs: list[Optional[ProducerMessage]] = list(msgs)
+        self.pid = pid
+        self.base_seq = base_seq
+        self.first_msgid = msgs[0].msgid
+        self.last_msgid = msgs[-1].msgid
 
 
 class InFlight:
@@ -47,9 +60,9 @@ class InFlight:
 
     __slots__ = ("batches", "first_deadline", "expired_some")
 
-    def __init__(self, batches: dict[tuple[str, int], Batch]) -> None:
+    def __init__(self, batches: dict[tuple[str, int], SentBatch]) -> None:
         self.batches = batches
-        self.first_deadline = min((m.deadline for _, msgs in batches.values() for m in msgs
+        self.first_deadline = min((m.deadline for b in batches.values() for m in b.msgs
                                    if m is not None), default=float("inf"))
         self.expired_some = False
 
@@ -58,7 +71,8 @@ class InFlight:
         _MSG_TIMED_OUT; the rest wait for the response."""
         expired: list[ProducerMessage] = []
         first = float("inf")
-        for tp, msgs in self.batches.values():
+        for batch in self.batches.values():
+            msgs = batch.msgs
             for i, m in enumerate(msgs):
                 if m is None:
                     continue
@@ -66,7 +80,7 @@ class InFlight:
                     m.err = ErrorCode._MSG_TIMED_OUT
                     expired.append(m)
                     msgs[i] = None
-                    tp.inflight -= 1
+                    batch.tp.inflight -= 1
                 elif m.deadline < first:
                     first = m.deadline
         self.first_deadline = first
@@ -96,7 +110,8 @@ class ProduceCall(Request[ProduceResponse]):
 
 class ProduceServer:
     """Per-broker producer logic (the producer's BrokerRole). Broker thread only; made by
-    the producer's role factory, with the client's `identity` (a plain producer by default)."""
+    the producer's role factory, with the client's `identity` (a plain producer by default,
+    or the idempotent producer's, whose gate and recoveries it then follows)."""
 
     #: After a reconnect, no Produce until the refreshed metadata says where partitions are.
     holds_for_metadata = True
@@ -104,6 +119,8 @@ class ProduceServer:
     def __init__(self, broker: Broker, identity: ProducerIdentity = PLAIN_PRODUCER) -> None:
         self.broker = broker
         self.identity = identity
+        #: The idempotent producer's state (None: a plain producer).
+        self.eos: Idempotence | None = identity if isinstance(identity, Idempotence) else None
         handle = broker.handle
         self.handle = handle
         s = handle.settings
@@ -134,6 +151,7 @@ class ProduceServer:
         wakeup = now + IDLE_WAKEUP
         broker = self.broker
         flushing = self.handle.flushing
+        eos = self.eos
         ready: list[Toppar] = []
         owned = [tp for tp in broker.toppars if tp.claim_xmitq(broker)]
         for tp in owned:
@@ -151,6 +169,8 @@ class ProduceServer:
             if tp.backoff_until > now:
                 wakeup = min(wakeup, tp.backoff_until)
                 continue
+            if eos is not None and eos.sendable_batches(tp) <= 0:
+                continue  # woken when the producer id or the partition's drain allows it
             if self._ready(tp, now, flushing):
                 ready.append(tp)
             else:
@@ -168,11 +188,12 @@ class ProduceServer:
 
     def _ready(self, tp: Toppar, now: float, flushing: bool) -> bool:
         """Broker thread. A batch should be sent now: flush, linger elapsed, or a full batch
-        is waiting."""
+        is waiting (or an idempotent producer's retry, which must go out as it was)."""
         xmitq = tp.xmitq
         return bool(xmitq) and (flushing or xmitq[0].enq_time + self.linger <= now
                                 or len(xmitq) >= self.batch_num
-                                or tp.xmit_bytes >= self.batch_size)
+                                or tp.xmit_bytes >= self.batch_size
+                                or xmitq[0].last_msgid != 0)
 
     def serve_unsendable(self, now: float) -> float:
         """Broker thread, not UP (or held). Expire messages whose message.timeout.ms passed."""
@@ -192,7 +213,8 @@ class ProduceServer:
         """Broker thread. Fail every transmit-queue message whose message.timeout.ms has passed.
 
         Retried messages can sit ahead of newer ones with later deadlines, so the whole queue
-        is checked; callers only come here when the oldest message has expired.
+        is checked; callers only come here when the oldest message has expired. An idempotent
+        producer's sequence then has a gap: its epoch is bumped (KIP-360).
         """
         expired = [m for m in tp.xmitq if m.deadline <= now]
         if not expired:
@@ -201,12 +223,15 @@ class ProduceServer:
             m.err = ErrorCode._MSG_TIMED_OUT
         tp.set_xmitq(deque(m for m in tp.xmitq if m.deadline > now))
         self.handle.deliver(expired)
+        if self.eos is not None:
+            self.eos.messages_dropped(tp, len(expired), "timed out")
 
     def _send_produce_request(self, ready: list[Toppar], now: float,
                               flushing: bool) -> list[Toppar]:
         """Broker thread, UP. Build and send one ProduceRequest with one batch per ready
         partition; returns the partitions left for the next request."""
         broker = self.broker
+        eos = self.eos
         version = broker.version_for(_PRODUCE)
         if version is None or version < _MIN_PRODUCE_VERSION:
             for tp in ready:
@@ -217,27 +242,36 @@ class ProduceServer:
                 self.handle.deliver(msgs)
             return []
         by_topic: dict[str, list[PartitionProduceData]] = {}
-        batches: dict[tuple[str, int], Batch] = {}
+        batches: dict[tuple[str, int], SentBatch] = {}
         request_size = 0
         leftover: list[Toppar] = []
         for tp in ready:
             if request_size >= self.message_max_bytes:
                 leftover.append(tp)
                 continue
-            msgs, records = self._build_batch(tp)
-            if not msgs:
+            built = self._build_batch(tp)
+            if built is None:
                 continue
+            msgs, records, producer = built
             request_size += len(records)
             self._measure_batch(tp, msgs, len(records), now)
             if "msg" in self.handle.debug:
                 self.handle.dbg("msg", "PRODUCE", f"{broker.name}: {tp.topic} [{tp.partition}]: "
                                 f"Produce MessageSet with {len(msgs)} message(s) "
                                 f"({len(records)} bytes, ApiVersion {version}, MsgVersion 2, "
-                                f"MsgId {msgs[0].msgid})")
+                                f"MsgId {msgs[0].msgid}, BaseSeq {producer.base_sequence}, "
+                                f"{_pid_str(producer.producer_id, producer.producer_epoch)})")
             by_topic.setdefault(tp.topic, []).append(
                 PartitionProduceData(index=tp.partition, records=records))
-            batches[(tp.topic, tp.partition)] = (tp, list(msgs))
+            pid = (Pid(producer.producer_id, producer.producer_epoch)
+                   if producer.producer_id >= 0 else None)
+            batches[(tp.topic, tp.partition)] = SentBatch(tp, msgs, pid,
+                                                          producer.base_sequence)
             tp.inflight += len(msgs)
+            if eos is not None:
+                eos.batch_sent(tp)
+                if eos.sendable_batches(tp) <= 0:
+                    continue
             if self._ready(tp, now, flushing):
                 leftover.append(tp)
         if not batches:
@@ -258,23 +292,27 @@ class ProduceServer:
         inflight = InFlight(batches)
         request = ProduceCall(inflight, request_obj, self._on_response, self.socket_timeout,
                               expect_response=acks != 0)
-        request.msg_count = sum(len(msgs) for _, msgs in batches.values())
+        request.msg_count = sum(len(b.msgs) for b in batches.values())
         try:
             broker.send_request(request, version, now)
         except Exception as exc:
             # A bug (arguments are checked in produce()): these messages were taken off their
             # queues, so they fail rather than vanish.
             self.handle.log(3, "BUG", f"{broker.name}: cannot send ProduceRequest: {exc!r}")
-            for tp, sent in batches.values():
-                tp.inflight -= len(sent)
-                self._fail(inflight.live(sent), ErrorCode._FAIL)
+            for batch in batches.values():
+                live = inflight.live(batch.msgs)
+                batch.tp.inflight -= len(live)
+                self._fail(live, ErrorCode._FAIL)
+                if eos is not None:
+                    eos.messages_dropped(batch.tp, len(live), "failed")
+                    eos.batch_settled(batch.tp, broker)
             return leftover
         if acks == 0:
             # No response will come: the messages are done once written to the socket buffer.
-            for tp, sent in batches.values():
-                live = inflight.live(sent)
-                tp.inflight -= len(live)
-                _count_delivered(tp, live)
+            for batch in batches.values():
+                live = inflight.live(batch.msgs)
+                batch.tp.inflight -= len(live)
+                _count_delivered(batch.tp, live)
                 self.handle.deliver(live)
         return leftover
 
@@ -306,13 +344,21 @@ class ProduceServer:
             for m in msgs:
                 add(int((now - m.enq_time) * 1_000_000))
 
-    def _build_batch(self, tp: Toppar) -> tuple[list[ProducerMessage], bytes]:
+    def _build_batch(self, tp: Toppar
+                     ) -> tuple[list[ProducerMessage], bytes, BatchIdentity] | None:
         """Broker thread. Take up to batch.num.messages / batch.size from the head of `tp`'s
-        transmit queue into one RecordBatch; returns the messages and the bytes."""
+        transmit queue into one RecordBatch; returns the messages, the bytes and the header's
+        producer fields (None: nothing to send).
+
+        A batch an idempotent producer sends again (its first message has `last_msgid`) is
+        rebuilt with exactly the messages it had, whatever the limits, so that its sequence
+        numbers mean the same messages to the broker.
+        """
         xmitq = tp.xmitq
         if not xmitq:
-            return [], b""
+            return None
         producer = self.identity.batch_identity(tp, xmitq[0])
+        last_msgid = xmitq[0].last_msgid
         builder = RecordBatchBuilder(
             compression=self.codec,
             compression_level=self.compression_level,
@@ -320,7 +366,7 @@ class ProduceServer:
             producer_epoch=producer.producer_epoch,
             base_sequence=producer.base_sequence,
             transactional=producer.transactional,
-            max_bytes=self.batch_size,
+            max_bytes=self.batch_size if not last_msgid else 1 << 62,
             compression_fallback=True,
         )
         append = builder.append
@@ -329,8 +375,11 @@ class ProduceServer:
         popleft = xmitq.popleft
         size = 0
         refused: list[ProducerMessage] = []
-        for _ in range(min(len(xmitq), self.batch_num)):
+        limit = len(xmitq) if last_msgid else min(len(xmitq), self.batch_num)
+        for _ in range(limit):
             m = xmitq[0]
+            if last_msgid and m.msgid > last_msgid:
+                break
             try:
                 if not append(m.timestamp, m.key, m.value, m.headers):
                     break
@@ -349,23 +398,25 @@ class ProduceServer:
             take(m)
         tp.xmit_bytes -= size
         self.handle.deliver(refused)
-        return msgs, builder.build() if msgs else b""
+        if refused and self.eos is not None:
+            self.eos.messages_dropped(tp, len(refused), "refused")
+        if not msgs:
+            return None
+        return msgs, builder.build(), producer
 
     # --- responses ----------------------------------------------------------------------------
 
     def _on_response(self, broker: Broker, err: int, response: ProduceResponse | None,
                      request: Request[ProduceResponse]) -> None:
-        """Broker thread. The ProduceRequest was answered (or failed with `err`): settle each
-        partition's batch."""
+        """Broker thread (the one that sent it, perhaps no longer the leader). The
+        ProduceRequest was answered (or failed with `err`): settle each partition's batch."""
         now = broker.clock()
         assert isinstance(request, ProduceCall)
         inflight = request.inflight
         batches = inflight.batches
         if response is None:
-            for tp, msgs in batches.values():
-                live = inflight.live(msgs)
-                tp.inflight -= len(live)
-                self._partition_error(tp, live, err, now)
+            for batch in batches.values():
+                self._settle(batch, inflight, err, -1, -1, now)
             return
         seen: set[tuple[str, int]] = set()
         for topic_response in response.responses:
@@ -375,22 +426,67 @@ class ProduceServer:
                 if entry is None or key in seen:
                     continue
                 seen.add(key)
-                tp, msgs = entry
-                live = inflight.live(msgs)
-                tp.inflight -= len(live)
-                if pr.error_code:
-                    self._partition_error(tp, live, pr.error_code, now)
-                    continue
-                tp.retry_backoff = 0.0
-                _count_delivered(tp, live)
-                self._delivered(msgs, pr.base_offset, pr.log_append_time_ms)
-        for key, (tp, msgs) in batches.items():
+                self._settle(entry, inflight, pr.error_code, pr.base_offset,
+                             pr.log_append_time_ms, now)
+        for key, batch in batches.items():
             if key not in seen:
-                live = inflight.live(msgs)
-                tp.inflight -= len(live)
-                self._partition_error(tp, live, ErrorCode._BAD_MSG, now)
+                self._settle(batch, inflight, ErrorCode._BAD_MSG, -1, -1, now)
         if response.throttle_time_ms:
             self.handle.throttled(broker, response.throttle_time_ms)
+
+    def _settle(self, batch: SentBatch, inflight: InFlight, err: int, base_offset: int,
+                log_append_time: int, now: float) -> None:
+        """Broker thread. One partition's batch was answered: delivered, retried or failed
+        (rd_kafka_msgbatch_handle_Produce_result)."""
+        tp = batch.tp
+        live = inflight.live(batch.msgs)
+        tp.inflight -= len(live)
+        eos = self.eos
+        if not err:
+            tp.retry_backoff = 0.0
+            if eos is not None and batch.pid is not None:
+                self._idempotent_success(batch)
+            _count_delivered(tp, live)
+            self._delivered(batch.msgs, base_offset, log_append_time)
+        else:
+            self._partition_error(batch, live, err, now)
+        if eos is not None and batch.pid is not None:
+            eos.batch_settled(tp, self.broker)
+
+    def _idempotent_success(self, batch: SentBatch) -> None:
+        """Broker thread. Move the partition's expected sequences past a written batch, and
+        report what an earlier batch (still queued for a retry) is known to have written."""
+        assert self.eos is not None
+        tp = batch.tp
+        count = len(batch.msgs)
+        implicit = self.eos.produce_success(
+            self.broker, tp, batch.base_seq, (batch.base_seq + count) & _SEQ_MASK,
+            batch.first_msgid, batch.last_msgid)
+        if implicit:
+            self._implicit_ack(tp, implicit)
+
+    def _implicit_ack(self, tp: Toppar, last_msgid: int) -> None:
+        """Broker thread. Messages still queued up to `last_msgid` were written (a later batch
+        of theirs was acknowledged): delivered, without an offset (rd_kafka_dr_implicit_ack)."""
+        acked: list[ProducerMessage] = []
+        if tp.xmit_owner is self.broker:
+            xmitq = tp.xmitq
+            while xmitq and xmitq[0].msgid and xmitq[0].msgid <= last_msgid:
+                m = xmitq.popleft()
+                tp.xmit_bytes -= m.size
+                acked.append(m)
+        with tp.lock:
+            msgq = tp.msgq
+            while msgq and msgq[0].msgid and msgq[0].msgid <= last_msgid:
+                acked.append(msgq.popleft())
+        if not acked:
+            return
+        acked.sort(key=_msgid)
+        self.handle.dbg("eos", "IMPLICITACK", f"{tp.topic} [{tp.partition}] {len(acked)} "
+                        f"message(s) implicitly acked by subsequent batch success (msgids "
+                        f"{acked[0].msgid}..{acked[-1].msgid}, last acked {last_msgid})")
+        _count_delivered(tp, acked)
+        self.handle.deliver(acked)
 
     def _delivered(self, msgs: list[Optional[ProducerMessage]], base_offset: int,
                    log_append_time: int) -> None:
@@ -408,38 +504,101 @@ class ProduceServer:
             offset += 1
         self.handle.deliver(done)
 
-    def _partition_error(self, tp: Toppar, msgs: list[ProducerMessage], err: int,
+    def _partition_error(self, batch: SentBatch, msgs: list[ProducerMessage], err: int,
                          now: float) -> None:
-        """Broker thread. Retry or fail one partition's batch, as rd_kafka_handle_Produce_error
-        does."""
-        actions = err_action(err, RequestKind.PRODUCE)
+        """Broker thread. Retry or fail one partition's batch (`msgs`: those not reported
+        yet), as rd_kafka_handle_Produce_error does, with the idempotent producer's own
+        handling first."""
+        tp = batch.tp
+        eos = self.eos if batch.pid is not None else None
+        perr = ProduceErr(err, err_action(err, RequestKind.PRODUCE))
+        if eos is not None:
+            assert batch.pid is not None
+            if msgs and not msgs[0].last_msgid:
+                # A retry must carry exactly these messages again (see _build_batch).
+                msgs[0].last_msgid = msgs[-1].msgid
+            eos.produce_error(self.broker, tp, perr, batch.pid, batch.base_seq, msgs,
+                              len(batch.msgs))
+        if not perr.err:
+            # DUPLICATE_SEQUENCE_NUMBER: written by an earlier send of the same batch.
+            tp.retry_backoff = 0.0
+            _count_delivered(tp, msgs)
+            self._delivered(list(msgs), -1, -1)
+            self._update_sequences(tp, batch, perr)
+            return
+        actions = perr.actions
         if err == ErrorCode.TOPIC_AUTHORIZATION_FAILED:
             # librdkafka marks the topic: later produce() calls fail at once.
             self.handle.set_topic_error(tp.topic, err)
         if actions & ErrAction.REFRESH:
             self.handle.refresh_topic_metadata(tp.topic, f"produce error {ErrorCode(err).name}"
                                                if err in ErrorCode._value2member_map_ else "")
-        if not actions & (ErrAction.RETRY | ErrAction.REFRESH) or actions & ErrAction.PERMANENT:
-            self._fail(msgs, err)
+            # Stale leadership: the request was refused, so its retry risks no duplicate
+            # (a lost connection may have written it, so that one counts).
+            if err not in (ErrorCode._TRANSPORT, ErrorCode.KAFKA_STORAGE_ERROR):
+                perr.incr_retry = False
+        failed: list[ProducerMessage] = msgs
+        #: Messages of the batch that will never be sent again (sequence numbers lost).
+        dropped = len(batch.msgs) - len(msgs)  # reported timed out while in flight
+        if actions & (ErrAction.RETRY | ErrAction.REFRESH) and not actions & ErrAction.PERMANENT:
+            if eos is not None:
+                eos.retrying(tp, perr)
+            failed, timed_out = self._retry(tp, msgs, perr, now)
+            dropped += timed_out
+        if eos is not None:
+            assert batch.pid is not None
+            if failed and actions & ErrAction.PERMANENT:
+                eos.failed_permanently(tp, perr, self.broker, batch.pid, batch.base_seq,
+                                       len(batch.msgs))
+            elif failed or dropped:
+                eos.messages_dropped(tp, len(failed) + dropped, "not sent again")
+        self._update_sequences(tp, batch, perr)
+        if failed:
+            code = perr.err
+            if code in (ErrorCode._TIMED_OUT, ErrorCode._TIMED_OUT_QUEUE):
+                code = ErrorCode._MSG_TIMED_OUT
+            self._fail(failed, code)
+
+    def _update_sequences(self, tp: Toppar, batch: SentBatch, perr: ProduceErr) -> None:
+        """The expected sequences after a failed batch (idempotent producer)."""
+        if self.eos is None or batch.pid is None:
             return
+        next_seq = (batch.base_seq + len(batch.msgs)) & _SEQ_MASK
+        with tp.lock:
+            if perr.update_next_ack:
+                tp.next_ack_seq = next_seq
+            if perr.update_next_err:
+                tp.next_err_seq = next_seq
+
+    def _retry(self, tp: Toppar, msgs: list[ProducerMessage], perr: ProduceErr,
+               now: float) -> tuple[list[ProducerMessage], int]:
+        """Broker thread. Put back the messages that may be retried. Returns those out of
+        retries (to fail with the batch's error) and how many were reported timed out
+        (message.timeout.ms passed)."""
         retry: list[ProducerMessage] = []
         failed: list[ProducerMessage] = []
+        timed_out: list[ProducerMessage] = []
+        incr = 1 if perr.incr_retry else 0
+        possibly_persisted = bool(perr.actions & ErrAction.MSG_POSSIBLY_PERSISTED)
         for m in msgs:
             if m.deadline <= now:
                 m.err = ErrorCode._MSG_TIMED_OUT
-                failed.append(m)
-            elif m.retries >= self.retries:
-                m.err = err
+                timed_out.append(m)
+            elif m.retries + incr > self.retries:
                 failed.append(m)
             else:
-                m.retries += 1
-                if actions & ErrAction.MSG_POSSIBLY_PERSISTED:
+                m.retries += incr
+                if possibly_persisted:
                     m.possibly_persisted = True
                 retry.append(m)
-        if failed:
-            self.handle.deliver(failed)
         if retry:
+            if retry[0] is not msgs[0]:
+                # Its head is gone, so the batch cannot be sent again as it was (an
+                # idempotent producer's epoch is bumped for the gap).
+                retry[0].last_msgid = 0
             self._requeue(tp, retry, now)
+        self.handle.deliver(timed_out)
+        return failed, len(timed_out)
 
     def _requeue(self, tp: Toppar, msgs: list[ProducerMessage], now: float) -> None:
         """Broker thread (the request's, which may no longer lead `tp`). Put retried messages
@@ -484,27 +643,40 @@ class ProduceServer:
     def purge(self, op: Purge, now: float) -> None:
         """Broker thread. Purge this broker's transmit queues and/or in-flight requests
         (rd_kafka_purge)."""
+        eos = self.eos
         if op.in_queue:
             for tp in self.broker.toppars:
                 if tp.xmit_owner is self.broker and tp.xmitq:
                     msgs = list(tp.xmitq)
                     tp.set_xmitq(deque())
                     self._fail(msgs, ErrorCode._PURGE_QUEUE)
+                    if eos is not None:
+                        eos.purged(tp, len(msgs))
         if op.in_flight:
             for request in list(self.broker.waitresp.values()):
                 if isinstance(request, ProduceCall) and not request.purged:
                     request.purged = True
                     inflight = request.inflight
-                    for tp, sent in inflight.batches.values():
-                        live = inflight.live(sent)
-                        tp.inflight -= len(live)
+                    for batch in inflight.batches.values():
+                        live = inflight.live(batch.msgs)
+                        batch.tp.inflight -= len(live)
                         self._fail(live, ErrorCode._PURGE_INFLIGHT)
+                        if eos is not None and batch.pid is not None:
+                            eos.purged(batch.tp, len(live))
+                            eos.batch_settled(batch.tp, self.broker)
         if op.done is not None:
             op.done.set()
 
 
+_SEQ_MASK = 0x7FFFFFFF
+
+
 def _msgid(m: ProducerMessage) -> int:
     return m.msgid
+
+
+def _pid_str(producer_id: int, epoch: int) -> str:
+    return f"PID{{Id:{producer_id},Epoch:{epoch}}}" if producer_id >= 0 else "PID{Invalid}"
 
 
 def _count_delivered(tp: Toppar, msgs: list[ProducerMessage]) -> None:

@@ -1,0 +1,502 @@
+"""The idempotent producer (enable.idempotence=true): the producer id and epoch, each
+partition's sequence numbers, and the recoveries that keep them in step with the brokers
+(librdkafka's rdkafka_idempotence.c and the idempotent parts of rd_kafka_handle_Produce_error).
+
+`Idempotence` is the client's ProducerIdentity and one of its MainThreadWork components:
+- The main thread asks any UP broker for a producer id (InitProducerId) whenever the state is
+  REQ_PID: at start, after a drain for a reset, and 500 ms after a failed attempt.
+- Broker threads ask `sendable_batches(tp)` before sending a partition's batches (the gate:
+  no id, a drain in progress or a partition still waiting for its batches in flight hold it;
+  at most five batches in flight per partition, the brokers' de-duplication window), then
+  `batch_identity()` for each batch's header, and report each batch sent and settled.
+- A partition's sequence numbers follow from msgids (given in queue order, see Toppar): the
+  base sequence of a batch is its first msgid minus the msgid that was sequence 0 when the
+  partition started under the current id and epoch, wrapped at 2**31.
+- Produce errors that break the sequence (a gap left by a timed-out or failed message, an
+  answer out of order) drain every partition's requests in flight and then bump the epoch
+  locally (KIP-360) or fail the producer with a fatal error, as librdkafka decides it
+  (`produce_error`).
+
+Threads: the main thread (main_tick), broker threads (gate, identity, responses: possibly a
+former leader's thread), any thread for the statistics. `lock` guards the state, the id and
+the count of partitions with batches in flight; it is taken before a toppar's lock, never
+after it.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+from rdpy.client.broker.setup import BrokerState
+from rdpy.client.produce.identity import BatchIdentity
+from rdpy.client.request import Request
+from rdpy.errors import ErrAction, ErrorCode, RequestKind, err2str, err_action
+from rdpy.protocol.messages.init_producer_id import (
+    InitProducerIdRequest,
+    InitProducerIdResponse,
+)
+
+if TYPE_CHECKING:
+    from rdpy.client.broker.broker import Broker
+    from rdpy.client.handle import Handle
+    from rdpy.client.msg import ProducerMessage
+    from rdpy.client.toppar import Toppar
+
+__all__ = ["IdempState", "Idempotence", "ProduceErr", "Pid", "MAX_INFLIGHT_BATCHES"]
+
+#: Batches in flight per partition: the brokers remember the last five of each producer.
+MAX_INFLIGHT_BATCHES = 5
+_SEQ_MASK = 0x7FFFFFFF
+#: librdkafka's PID timer: a failed InitProducerId is sent again after 500 ms.
+_PID_RETRY_INTERVAL = 0.5
+
+
+class IdempState(str, enum.Enum):
+    """The producer id's state; the values are librdkafka's names (statistics' idemp_state)."""
+
+    INIT = "Init"
+    TERM = "Terminate"
+    FATAL_ERROR = "FatalError"
+    REQ_PID = "RequestPID"
+    WAIT_TRANSPORT = "WaitTransport"
+    WAIT_PID = "WaitPID"
+    ASSIGNED = "Assigned"
+    DRAIN_RESET = "DrainReset"
+    DRAIN_BUMP = "DrainBump"
+    WAIT_TXN_ABORT = "WaitTxnAbort"
+
+
+class Pid(NamedTuple):
+    """A producer id and epoch."""
+
+    id: int
+    epoch: int
+
+    def bumped(self) -> Pid:
+        """The next epoch (rd_kafka_pid_bump: wraps within int16's positive range)."""
+        return Pid(self.id, (self.epoch + 1) & 0x7FFF)
+
+    def __str__(self) -> str:
+        return f"PID{{Id:{self.id},Epoch:{self.epoch}}}"
+
+
+@dataclass
+class ProduceErr:
+    """What to do about one partition's failed batch (librdkafka's struct
+    rd_kafka_Produce_err): the error reported for messages that fail, the actions, whether a
+    retry counts against `retries`, and which expected sequences move past the batch."""
+
+    err: int
+    actions: ErrAction
+    incr_retry: bool = True
+    update_next_ack: bool = False
+    update_next_err: bool = True
+
+
+class Idempotence:
+    """The idempotent producer's identity and state machine (one per producer)."""
+
+    transactional_id: str | None = None
+
+    def __init__(self, handle: Handle) -> None:
+        self.handle = handle
+        self.gapless = handle.settings.get_bool("enable.gapless.guarantee")
+        self.lock = threading.Lock()
+        self.state = IdempState.REQ_PID
+        self.state_since = handle.clock()
+        #: The current id and epoch (None before the first InitProducerId answer).
+        self.pid: Pid | None = None
+        #: What broker threads send under: `pid` while ASSIGNED, else None (read without
+        #: the lock: one attribute, replaced whole).
+        self.send_pid: Pid | None = None
+        #: Ids and epochs taken since start (statistics' epoch_cnt).
+        self.epoch_cnt = 0
+        #: Partitions with at least one batch in flight (rk_eos.inflight_toppar_cnt).
+        self.inflight_toppars = 0
+        self._next_pid_request = 0.0
+        self._started = self.state_since
+
+    # --- state (lock held) ----------------------------------------------------------------------
+
+    def _set_state(self, state: IdempState) -> None:
+        if state is self.state:
+            return
+        self.handle.dbg("eos", "IDEMPSTATE", f"Idempotent producer state change "
+                        f"{self.state.value} -> {state.value}")
+        self.state = state
+        self.state_since = self.handle.clock()
+        self.send_pid = self.pid if state is IdempState.ASSIGNED else None
+
+    # --- main thread: acquiring a producer id ----------------------------------------------------
+
+    def main_tick(self, now: float) -> None:
+        """Main thread. Send InitProducerId to an UP broker when one is due."""
+        handle = self.handle
+        with self.lock:
+            if self.state is not IdempState.REQ_PID or now < self._next_pid_request:
+                return
+            with handle.lock:
+                up = [b for b in list(handle.brokers.values()) + handle.bootstrap
+                      if b.state == BrokerState.UP]
+            if not up:
+                return  # the next tick (or a broker coming up) tries again
+            broker = up[0]
+            self._set_state(IdempState.WAIT_PID)
+        handle.dbg("eos", "GETPID", f"{broker.name}: Acquiring ProducerId")
+        broker.enqueue_request(Request(
+            InitProducerIdResponse,
+            lambda v: InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=-1,
+                                            producer_id=-1, producer_epoch=-1),
+            self._on_init_producer_id, handle.request_timeout))
+
+    def _on_init_producer_id(self, broker: Broker, err: int,
+                             response: InitProducerIdResponse | None,
+                             _request: Request[InitProducerIdResponse]) -> None:
+        """Broker thread. The producer id is ours, or the request is sent again later."""
+        if response is not None and response.error_code:
+            err = response.error_code
+        if err or response is None:
+            self._pid_failed(broker, err or ErrorCode._BAD_MSG)
+            return
+        pid = Pid(response.producer_id, response.producer_epoch)
+        with self.lock:
+            if self.state is not IdempState.WAIT_PID:
+                self.handle.dbg("eos", "GETPID", f"{broker.name}: Ignoring InitProduceId "
+                                f"response ({pid}) in state {self.state.value}")
+                return
+            if pid.id < 0 or pid.epoch < 0:
+                valid = False
+            else:
+                valid = True
+                previous = f" (previous {self.pid})" if self.pid is not None else ""
+                self.handle.dbg("eos", "GETPID", f"Acquired {pid}{previous}")
+                self.pid = pid
+                self.epoch_cnt += 1
+                self._set_state(IdempState.ASSIGNED)
+        if not valid:
+            self.handle.log(4, "GETPID", f"{broker.name}: Acquired invalid "
+                            f"PID{{{pid.id},{pid.epoch}}}: ignoring")
+            self._pid_failed(broker, ErrorCode._BAD_MSG)
+            return
+        self._wake_brokers()
+
+    def _pid_failed(self, broker: Broker, err: int) -> None:
+        """Broker thread. InitProducerId failed: fatal, or asked again in 500 ms
+        (rd_kafka_idemp_request_pid_failed)."""
+        if err == ErrorCode._DESTROY:
+            return
+        text = f"Failed to acquire idempotence PID from broker {broker.name}: {err2str(err)}"
+        if err_action(err, RequestKind.INIT_PRODUCER_ID) & ErrAction.FATAL:
+            if err in (ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.PRODUCER_FENCED):
+                self.set_fatal_error(ErrorCode._FENCED, f"Producer fenced by newer instance: "
+                                                        f"{text}")
+            else:
+                self.set_fatal_error(err, text)
+            return
+        with self.lock:
+            if self.state in (IdempState.FATAL_ERROR, IdempState.TERM):
+                return
+            self._set_state(IdempState.REQ_PID)
+            self._next_pid_request = self.handle.clock() + _PID_RETRY_INTERVAL
+        self.handle.log(4, "GETPID", f"{text}: retrying")
+
+    def _wake_brokers(self) -> None:
+        """Any thread. Every broker thread looks at its partitions again (a new id)."""
+        for b in self.handle.all_brokers():
+            b.wake()
+
+    # --- fatal errors ----------------------------------------------------------------------------
+
+    def set_fatal_error(self, err: int, reason: str) -> None:
+        """Any thread. The producer can no longer keep its guarantees: nothing more is sent,
+        queued messages fail and the application is told (Handle.set_fatal_error)."""
+        with self.lock:
+            self._set_state(IdempState.FATAL_ERROR)
+        self.handle.set_fatal_error(err, reason)
+
+    # --- drains (rd_kafka_idemp_drain_*) ---------------------------------------------------------
+
+    def drain_epoch_bump(self, err: int, reason: str) -> None:
+        """Any thread. Hold every partition until nothing is in flight, then bump the
+        epoch (every partition's sequence starts over under it)."""
+        with self.lock:
+            if self.state in (IdempState.FATAL_ERROR, IdempState.TERM):
+                return
+            self.handle.dbg("eos", "DRAIN", f"Beginning partition drain in state "
+                            f"{self.state.value} for {self.pid} epoch bump for "
+                            f"{self.inflight_toppars} partition(s) with in-flight requests: "
+                            f"{reason}")
+            self._set_state(IdempState.DRAIN_BUMP)
+            drained = self.inflight_toppars == 0
+        if drained:
+            self._drain_done()
+
+    def drain_reset(self, reason: str) -> None:
+        """Any thread. Hold every partition until nothing is in flight, then ask for a new
+        producer id."""
+        with self.lock:
+            if self.state in (IdempState.FATAL_ERROR, IdempState.TERM):
+                return
+            self.handle.dbg("eos", "DRAIN", f"Beginning partition drain for {self.pid} reset "
+                            f"for {self.inflight_toppars} partition(s) with in-flight "
+                            f"requests: {reason}")
+            self._set_state(IdempState.DRAIN_RESET)
+            drained = self.inflight_toppars == 0
+        if drained:
+            self._drain_done()
+
+    def _drain_done(self) -> None:
+        """Any thread. Nothing is in flight any more: finish the reset or the bump."""
+        wake_brokers = False
+        with self.lock:
+            if self.state is IdempState.DRAIN_RESET:
+                self.handle.dbg("eos", "DRAIN", "All partitions drained")
+                self._set_state(IdempState.REQ_PID)
+                self._next_pid_request = 0.0
+            elif self.state is IdempState.DRAIN_BUMP and self.pid is not None:
+                self.pid = self.pid.bumped()
+                self.handle.dbg("eos", "DRAIN", f"All partitions drained, bumped epoch to "
+                                f"{self.pid}")
+                self._set_state(IdempState.ASSIGNED)
+                wake_brokers = True
+            else:
+                return
+        if wake_brokers:
+            self._wake_brokers()
+        else:
+            self.handle.wake_main()
+
+    def drain_toppar(self, tp: Toppar, reason: str) -> None:
+        """Broker thread. `tp` sends nothing new until its batches in flight are answered."""
+        if tp.wait_drain:
+            return
+        self.handle.dbg("eos", "DRAIN", f"{tp.topic} [{tp.partition}] beginning partition "
+                        f"drain: {reason}")
+        tp.wait_drain = True
+
+    # --- broker threads: sending ------------------------------------------------------------------
+
+    def sendable_batches(self, tp: Toppar) -> int:
+        """Leader's broker thread, after msgq was moved to the transmit queue. How many more
+        of `tp`'s batches may be sent now (0: hold it). Starts the partition's sequence over
+        when the id or epoch changed and nothing of it is in flight."""
+        pid = self.send_pid
+        if pid is None:
+            return 0
+        inflight = tp.inflight_batches
+        if tp.wait_drain:
+            if inflight:
+                return 0
+            self.handle.dbg("eos", "TOPPAR", f"{tp.topic} [{tp.partition}] all in-flight "
+                            "requests drained from queue")
+            tp.wait_drain = False
+        if tp.eos_pid != pid:
+            if inflight or not tp.xmitq:
+                return 0
+            base = tp.xmitq[0].msgid
+            with tp.lock:
+                self.handle.dbg("eos", "NEWPID", f"{tp.topic} [{tp.partition}] changed "
+                                f"{_pid_str(tp.eos_pid)} -> {pid} with base MsgId {base}")
+                tp.eos_pid = pid
+                tp.epoch_base_msgid = base
+                tp.next_ack_seq = 0
+                tp.next_err_seq = 0
+        return MAX_INFLIGHT_BATCHES - inflight
+
+    def batch_identity(self, tp: Toppar, first: ProducerMessage) -> BatchIdentity:
+        """Leader's broker thread, after sendable_batches() let `tp` send."""
+        pid = tp.eos_pid
+        assert pid is not None  # set by sendable_batches()
+        return BatchIdentity(producer_id=pid[0], producer_epoch=pid[1],
+                             base_sequence=(first.msgid - tp.epoch_base_msgid) & _SEQ_MASK,
+                             transactional=False)
+
+    def batch_sent(self, tp: Toppar) -> None:
+        """Leader's broker thread. One more batch of `tp` in flight."""
+        with tp.lock:
+            tp.inflight_batches += 1
+            first = tp.inflight_batches == 1
+        if first:
+            with self.lock:
+                self.inflight_toppars += 1
+
+    def batch_settled(self, tp: Toppar, broker: Broker) -> None:
+        """The broker thread that sent it. One of `tp`'s batches was answered (or failed,
+        or purged), its messages already reported or queued again."""
+        with tp.lock:
+            tp.inflight_batches -= 1
+            last = tp.inflight_batches == 0
+        if not last:
+            return
+        with self.lock:
+            self.inflight_toppars -= 1
+            drained = self.inflight_toppars == 0 and self.state in (IdempState.DRAIN_BUMP,
+                                                                    IdempState.DRAIN_RESET)
+        if drained:
+            self._drain_done()
+        leader = tp.leader
+        if leader is not None and leader is not broker:
+            leader.wake()  # a new leader waits for this partition's drain
+
+    # --- broker threads: answers ---------------------------------------------------------------------
+
+    def produce_success(self, broker: Broker, tp: Toppar, base_seq: int, next_seq: int,
+                        first_msgid: int, last_msgid: int) -> int:
+        """A batch was written (rd_kafka_handle_idempotent_Produce_success): the expected
+        sequences move past it. Returns the msgid up to which messages still queued are
+        acknowledged by it (an earlier batch that failed with an uncertain outcome was
+        written after all), or 0."""
+        fatal = ""
+        implicit_ack = 0
+        with tp.lock:
+            if tp.acked_msgid < first_msgid - 1:
+                implicit_ack = last_msgid
+            elif base_seq != tp.next_ack_seq and base_seq == tp.next_err_seq:
+                fatal = (f"ProduceRequest for {tp.topic} [{tp.partition}] with "
+                         f"{last_msgid - first_msgid + 1} message(s) succeeded when expecting "
+                         f"failure (broker {broker.node_id} {_pid_str(tp.eos_pid)}, base seq "
+                         f"{base_seq}, next ack seq {tp.next_ack_seq}, next err seq "
+                         f"{tp.next_err_seq}: unable to retry without risking "
+                         "duplication/reordering")
+                tp.next_err_seq = next_seq
+            if not fatal:
+                if tp.next_err_seq == tp.next_ack_seq:
+                    tp.next_err_seq = next_seq
+                tp.next_ack_seq = next_seq
+            if last_msgid > tp.acked_msgid:
+                tp.acked_msgid = last_msgid
+        if fatal:
+            self.set_fatal_error(ErrorCode._INCONSISTENT, fatal)
+        return implicit_ack
+
+    def produce_error(self, broker: Broker, tp: Toppar, perr: ProduceErr, batch_pid: Pid,
+                      base_seq: int, msgs: list[ProducerMessage], count: int) -> None:
+        """A batch failed with `perr.err`: the idempotent producer's own handling of it
+        (rd_kafka_handle_idempotent_Produce_error), changing `perr` before the retry or
+        failure is carried out."""
+        if tp.eos_pid != batch_pid:
+            # The id changed since: no retry can be known to be correct.
+            perr.actions = ErrAction.PERMANENT
+            self.handle.dbg("eos", "ERRPID", f"{tp.topic} [{tp.partition}] PID mismatch: "
+                            f"request {batch_pid} != partition {_pid_str(tp.eos_pid)}: failing "
+                            f"messages with error {err2str(perr.err)}")
+            return
+        err = perr.err
+        what = (f"ProduceRequest for {tp.topic} [{tp.partition}] with {count} message(s) "
+                "failed")
+        if err == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
+            behind = base_seq - tp.next_ack_seq
+            if behind == 0:
+                # The first batch in flight: the broker and we disagree about the sequence.
+                self.set_fatal_error(err, f"{what} due to sequence desynchronization with "
+                                          f"broker {broker.node_id} ({batch_pid}, base seq "
+                                          f"{base_seq})")
+                perr.actions = ErrAction.PERMANENT
+                perr.update_next_ack = False
+                perr.update_next_err = True
+            elif behind > 0:
+                # An earlier batch failed, so this one skipped sequence numbers: not
+                # written, safe to send again after an epoch bump (without counting a retry).
+                self.handle.dbg("eos", "ERRSEQ", f"{what} due to skipped sequence numbers "
+                                f"({batch_pid}, base seq {base_seq} > next seq "
+                                f"{tp.next_ack_seq}) caused by previous failed request: "
+                                "recovering and retrying")
+                perr.incr_retry = False
+                perr.actions = ErrAction.RETRY
+                perr.update_next_ack = False
+                perr.update_next_err = True
+                self.drain_epoch_bump(err, "skipped sequence numbers")
+            else:
+                self.set_fatal_error(err, f"{what} with rewound sequence number on broker "
+                                          f"{broker.node_id} ({batch_pid}, base seq {base_seq} "
+                                          f"< next seq {tp.next_ack_seq})")
+                perr.actions = ErrAction.PERMANENT
+                perr.update_next_ack = False
+                perr.update_next_err = False
+        elif err == ErrorCode.DUPLICATE_SEQUENCE_NUMBER:
+            # Written before, by a send whose answer was lost: delivered.
+            self.handle.dbg("eos", "DUPSEQ", f"{what} due to duplicate sequence number: "
+                            "previous send succeeded but was not acknowledged "
+                            f"({batch_pid}, base seq {base_seq}): marking the messages "
+                            "successfully delivered")
+            perr.err = 0
+            perr.actions = ErrAction(0)
+            perr.update_next_ack = True
+            perr.update_next_err = True
+        elif err == ErrorCode.UNKNOWN_PRODUCER_ID:
+            # The brokers forgot us (our last records were deleted): safe to start over
+            # only if nothing before this batch is unaccounted for.
+            if msgs and not msgs[0].retries and tp.next_err_seq == base_seq:
+                self.handle.dbg("eos", "UNKPID", f"{what} due to unknown producer id "
+                                f"({batch_pid}, base seq {base_seq}, 0 retries): no risk of "
+                                "duplication/reordering: resetting PID and retrying")
+                self.drain_epoch_bump(err, "unknown producer id")
+                perr.incr_retry = False
+                perr.actions = ErrAction.RETRY
+            else:
+                retries = msgs[0].retries if msgs else 0
+                self.set_fatal_error(err, f"{what} due to unknown producer id (broker "
+                                          f"{broker.node_id} {batch_pid}, base seq {base_seq}, "
+                                          f"{retries} retries): unable to retry without "
+                                          "risking duplication/reordering")
+                perr.actions = ErrAction.PERMANENT
+            perr.update_next_ack = False
+            perr.update_next_err = True
+
+    def retrying(self, tp: Toppar, perr: ProduceErr) -> None:
+        """A failed batch goes back to its queue: drain the partition first, so the retry
+        is sent knowing how every batch before it ended."""
+        perr.update_next_ack = False
+        perr.update_next_err = True
+        self.drain_toppar(tp, "drain before retrying")
+
+    def failed_permanently(self, tp: Toppar, perr: ProduceErr, broker: Broker,
+                           batch_pid: Pid, base_seq: int, count: int) -> None:
+        """A batch's messages failed for good: they leave a gap in the sequence. Fatal with
+        enable.gapless.guarantee, else every partition starts over under a bumped epoch."""
+        if self.gapless:
+            self.set_fatal_error(
+                ErrorCode._GAPLESS_GUARANTEE,
+                f"ProduceRequest for {tp.topic} [{tp.partition}] with {count} message(s) "
+                f"failed: {err2str(perr.err)} (broker {broker.node_id} {batch_pid}, base seq "
+                f"{base_seq}): unable to satisfy gap-less guarantee")
+        else:
+            self.drain_epoch_bump(perr.err, "message sequence gap")
+        perr.update_next_ack = False
+        perr.update_next_err = True
+
+    def purged(self, tp: Toppar, count: int) -> None:
+        """Any thread. purge() took `count` of `tp`'s messages that had sequence numbers."""
+        self.messages_dropped(tp, count, "purged")
+
+    def messages_dropped(self, tp: Toppar, count: int, why: str) -> None:
+        """Any thread. `count` messages of `tp` that had sequence numbers will never be sent
+        (timed out, purged): the sequence has a gap, so every partition starts over under a
+        bumped epoch once nothing is in flight."""
+        self.drain_epoch_bump(ErrorCode._TIMED_OUT,
+                              f"{count} message(s) {why} on {tp.topic} [{tp.partition}]")
+
+    # --- statistics ----------------------------------------------------------------------------------
+
+    def eos_stats(self, now: float) -> dict[str, object]:
+        """Any thread. The statistics' "eos" object."""
+        with self.lock:
+            pid = self.pid
+            return {
+                "idemp_state": self.state.value,
+                "idemp_stateage": int((now - self.state_since) * 1000),
+                "txn_state": "Init",
+                # No transaction manager: its state never changed since the start.
+                "txn_stateage": int((now - self._started) * 1000),
+                "txn_may_enq": False,
+                "producer_id": pid.id if pid is not None else -1,
+                "producer_epoch": pid.epoch if pid is not None else -1,
+                "epoch_cnt": self.epoch_cnt,
+            }
+
+
+def _pid_str(pid: tuple[int, int] | None) -> str:
+    return str(Pid(*pid)) if pid is not None else "PID{Invalid}"
