@@ -3,11 +3,11 @@ sequence in each RecordBatch header, the batch's transactional flag, and the tra
 of each ProduceRequest. ProduceServer asks one `ProducerIdentity` for all of it, once per batch
 on the partition leader's broker thread; nothing else chooses those fields.
 
-Today every producer is `PLAIN_PRODUCER`: what a producer without idempotence writes (no
-producer id, no epoch, no sequence, not transactional); Producer() refuses
-enable.idempotence and transactional.id with _NOT_IMPLEMENTED. idempotence.py and txn.py
-provide the other identities (see produce/__init__.py), given to each broker's role by the
-producer's role factory: `ProduceServer(broker, identity)`.
+`PLAIN_PRODUCER` is what a producer without idempotence writes (no producer id, no epoch, no
+sequence, not transactional). idempotence.py's Idempotence is the idempotent producer's (and
+txn.py's will be the transactional one's; Producer() refuses transactional.id with
+_NOT_IMPLEMENTED until then), given to each broker's role by the producer's role factory:
+`ProduceServer(broker, identity)`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class ProducerIdentity(Protocol):
 
 
 class PlainProducer:
-    """A producer without idempotence or transactions (the only kind rdpy has today)."""
+    """A producer without idempotence or transactions."""
 
     transactional_id: str | None = None
 
