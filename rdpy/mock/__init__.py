@@ -10,6 +10,11 @@
         # the next Produce fails:
         cluster.push_request_errors(ProduceRequest.API_KEY, ErrorCode.NOT_ENOUGH_REPLICAS)
         cluster.set_rtt(1, 200)
+        # broker 1 answers its next Produce NOT_LEADER_OR_FOLLOWER 300 ms late, then serves
+        # the one after normally but 50 ms late (librdkafka's broker_push_request_error_rtts):
+        cluster.broker_push_request_error_rtts(1, ProduceRequest.API_KEY,
+                                               (ErrorCode.NOT_LEADER_OR_FOLLOWER, 300), (0, 50))
+        cluster.start_request_tracking(); cluster.get_requests()  # (broker_id, api_key, us)
 
 What it serves (advertised in ApiVersions exactly; see SUPPORTED in handlers/api.py):
 ApiVersions 0-3, Metadata 0-12 (auto-creates requested topics), CreateTopics 0-7, Produce 3-9

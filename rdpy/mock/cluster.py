@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from rdpy.mock.faults import Fault, TrackedRequest
 from rdpy.mock.server import MockServer
 from rdpy.mock.state import ClusterState
 
@@ -124,14 +125,67 @@ class MockCluster:
 
     def push_request_errors(self, api_key: int, *error_codes: int) -> None:
         """The next len(error_codes) requests of `api_key`, to any broker, fail with these
-        codes in order (every partition of the request gets the code)."""
+        codes in order (every partition of the request gets the code). -195 (librdkafka's
+        _TRANSPORT) closes the connection instead of answering."""
         with self._state.lock:
-            self._state.push_request_errors(api_key, tuple(int(c) for c in error_codes))
+            self._state.faults.push(api_key, tuple(int(c) for c in error_codes))
 
-    def request_count(self, api_key: int) -> int:
-        """How many requests of `api_key` the brokers have been sent so far."""
+    def broker_push_request_error_rtts(self, broker_id: int, api_key: int,
+                                       *errors_and_rtts: tuple[int, int]) -> None:
+        """librdkafka's rd_kafka_mock_broker_push_request_error_rtts: the next requests of
+        `api_key` to `broker_id` get these (error code, rtt ms) pairs in order, before anything
+        push_request_errors queued. Code 0 serves the request as usual; either way its
+        response leaves rtt ms late (after the broker's own rtt; later responses on the
+        connection wait behind it). -195 closes the connection instead of answering."""
+        faults = []
+        for code, rtt_ms in errors_and_rtts:
+            if rtt_ms < 0:
+                raise ValueError(f"rtt must not be negative: {rtt_ms}")
+            faults.append(Fault(int(code), rtt_ms / 1000.0))
         with self._state.lock:
-            return self._state.request_counts.get(api_key, 0)
+            self._state.broker(broker_id)  # KeyError names an unknown broker
+            self._state.faults.push_broker(broker_id, api_key, tuple(faults))
+
+    def broker_error_stack_cnt(self, broker_id: int, api_key: int) -> int:
+        """How many entries remain on `broker_id`'s error stack for `api_key`."""
+        with self._state.lock:
+            return self._state.faults.broker_stack_count(broker_id, api_key)
+
+    def clear_request_errors(self, api_key: int) -> None:
+        """Drop what push_request_errors queued for `api_key` (not the brokers' own stacks)."""
+        with self._state.lock:
+            self._state.faults.clear(api_key)
+
+    def request_count(self, api_key: int, broker_id: int | None = None) -> int:
+        """How many requests of `api_key` the brokers (or broker `broker_id`) have been sent
+        so far, tracked or not."""
+        with self._state.lock:
+            faults = self._state.faults
+            if broker_id is None:
+                return faults.counts.get(api_key, 0)
+            return faults.broker_counts.get((broker_id, api_key), 0)
+
+    # --- request tracking (librdkafka's rd_kafka_mock_start_request_tracking & co.) -----------
+
+    def start_request_tracking(self) -> None:
+        """Record every request from now on (get_requests)."""
+        with self._state.lock:
+            self._state.faults.start_tracking()
+
+    def stop_request_tracking(self) -> None:
+        with self._state.lock:
+            self._state.faults.stop_tracking()
+
+    def clear_requests(self) -> None:
+        """Forget the requests recorded so far."""
+        with self._state.lock:
+            self._state.faults.clear_tracked()
+
+    def get_requests(self) -> list[TrackedRequest]:
+        """Requests recorded since tracking started (or clear_requests), in arrival order:
+        broker_id, api_key and timestamp_us (a monotonic clock) of each."""
+        with self._state.lock:
+            return self._state.faults.tracked()
 
     def set_rtt(self, broker_id: int, ms: float) -> None:
         """Delay every response of the broker by `ms` milliseconds (order is kept)."""

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rdpy.mock.faults import TRANSPORT
 from rdpy.mock.handlers import HANDLERS, SUPPORTED, RequestContext, Wait, api_versions_error
 from rdpy.mock.state import ClusterState
 from rdpy.protocol import (
@@ -63,6 +64,8 @@ class _Held:
     correlation_id: int
     request: Any
     injected_error: int
+    #: Extra delay injected for this request's response, in seconds.
+    delay_s: float
     deadline: float
     seen_version: int
 
@@ -312,7 +315,7 @@ class MockServer:
                 return
             conn.held = None
             self._answer(conn, held.api_key, held.api_version, held.correlation_id,
-                         held.request, held.injected_error, now, held.deadline)
+                         held.request, held.injected_error, held.delay_s, now, held.deadline)
         while conn.held is None and conn.inbox and conn in self._conns:
             self._dispatch(conn, conn.inbox.popleft(), now)
 
@@ -344,24 +347,30 @@ class MockServer:
             return
         log.debug("broker %d: %s v%d (correlation id %d) from %s", conn.broker_id, name,
                   api_version, header.correlation_id, header.client_id)
-        self.state.count_request(api_key)
-        injected = self.state.take_request_error(api_key)
-        self._answer(conn, api_key, api_version, header.correlation_id, request, injected, now,
-                     None)
+        faults = self.state.faults
+        faults.record(conn.broker_id, api_key, time.monotonic_ns() // 1000)
+        fault = faults.take(conn.broker_id, api_key)
+        if fault.code == TRANSPORT:
+            self._drop(conn, f"injected transport error on {name}")
+            return
+        self._answer(conn, api_key, api_version, header.correlation_id, request, fault.code,
+                     fault.delay_s, now, None)
 
     def _answer(self, conn: _Conn, api_key: int, api_version: int, correlation_id: int,
-                request: Any, injected: int, now: float, deadline: float | None) -> None:
-        """Server thread, state.lock held. Run the handler; respond, or hold a Fetch."""
+                request: Any, injected: int, delay_s: float, now: float,
+                deadline: float | None) -> None:
+        """Server thread, state.lock held. Run the handler; respond (`delay_s` later than the
+        broker's rtt alone), or hold a Fetch."""
         ctx = RequestContext(self.state, conn.broker_id, api_version, injected,
                              int(time.time() * 1000), may_wait=deadline is None or now < deadline)
         try:
             reply = HANDLERS[api_key](ctx, request)
             if isinstance(reply, Wait):
                 conn.held = _Held(api_key, api_version, correlation_id, request, injected,
-                                  now + reply.max_wait_ms / 1000 if deadline is None else deadline,
+                                  delay_s, now + reply.max_wait_ms / 1000 if deadline is None else deadline,
                                   self.state.version)
             elif reply is not None:
-                self._respond(conn, api_key, api_version, correlation_id, reply, now)
+                self._respond(conn, api_key, api_version, correlation_id, reply, now + delay_s)
         except Exception as e:  # a bug in the mock: make it visible, keep serving the others
             msg = f"{API_NAMES.get(api_key)} v{api_version} failed: {e!r}"
             log.exception("broker %d: %s", conn.broker_id, msg)

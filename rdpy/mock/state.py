@@ -1,7 +1,8 @@
 """The mock cluster's state: brokers, topics and partitions, coordinators, producer ids,
 transactions, group offsets and injected faults. No sockets: unit-testable on its own. A group's
-own state is in groups.py, a transaction's in transactions.py; what crosses them (fencing,
-markers on partitions, offsets applied when a transaction ends) is here.
+own state is in groups.py, a transaction's in transactions.py, the injected request faults and
+the request record in faults.py; what crosses them (fencing, markers on partitions, offsets
+applied when a transaction ends) is here.
 
 One lock (`ClusterState.lock`) guards everything here: the server thread holds it while it
 serves a request, the test thread while it calls MockCluster's control API. Every method below
@@ -17,10 +18,10 @@ import re
 import threading
 import uuid
 import zlib
-from collections import deque
 from dataclasses import dataclass, field
 
 from rdpy.errors import ErrorCode
+from rdpy.mock.faults import RequestFaults
 from rdpy.mock.groups import Group
 from rdpy.mock.log import BrokerError, PartitionLog
 from rdpy.mock.transactions import Transaction, TxnState
@@ -93,9 +94,8 @@ class ClusterState:
         self.transactions: dict[str, Transaction] = {}
         self.groups: dict[str, Group] = {}
         self._next_producer_id = _FIRST_PRODUCER_ID
-        self._errors: dict[int, deque[int]] = {}
-        #: API key -> requests served (answered or not), for tests to see what clients did.
-        self.request_counts: dict[int, int] = {}
+        #: Injected request errors and delays, request counts and tracking (faults.py).
+        self.faults = RequestFaults()
 
     def changed(self) -> None:
         """Caller holds lock. Note a change held fetches may be waiting for."""
@@ -322,18 +322,3 @@ class ClusterState:
         if group is None:
             group = self.groups[group_id] = Group()
         return group
-
-    # --- fault injection ----------------------------------------------------------------------
-
-    def push_request_errors(self, api_key: int, codes: tuple[int, ...]) -> None:
-        """Caller holds lock. The next len(codes) requests of `api_key` fail with them."""
-        self._errors.setdefault(api_key, deque()).extend(codes)
-
-    def count_request(self, api_key: int) -> None:
-        """Caller holds lock."""
-        self.request_counts[api_key] = self.request_counts.get(api_key, 0) + 1
-
-    def take_request_error(self, api_key: int) -> int:
-        """Caller holds lock. The error the next `api_key` request must fail with, or 0."""
-        queue = self._errors.get(api_key)
-        return queue.popleft() if queue else 0
