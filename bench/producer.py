@@ -8,6 +8,13 @@ value MB/s (first send to last acknowledgement), client CPU microseconds per mes
 of the client process over the same interval, all its threads), peak RSS of the process, and
 msgs/s ratios against kafka-python, aiokafka and confluent-kafka.
 
+With acks=all the idempotent producers run too, side by side in the same table:
+rdpy-idempotent (enable.idempotence=true), confluent-kafka-idempotent, kafka-python-idempotent
+and aiokafka-idempotent (enable_idempotence=True). Their ratio columns compare idempotent with
+idempotent, and "vs non-idem." compares each with the same client not idempotent (issue 15's
+target: rdpy's idempotent rate at least 90% of its own non-idempotent rate, printed, not
+enforced). Transactional rows are not measured (rdpy has no transactions yet).
+
     python bench/producer.py [--quick] [--messages N] [--bootstrap host:port]
                              [--clients rdpy,confluent-kafka,...] [--batch matched|native]
 
@@ -35,8 +42,15 @@ from bench._common import (  # noqa: E402
     run_worker,
 )
 
-CLIENTS = ["rdpy", "confluent-kafka", "kafka-python", "aiokafka", "aiokafka-batch"]
+BASE_CLIENTS = ["rdpy", "confluent-kafka", "kafka-python", "aiokafka", "aiokafka-batch"]
+IDEMPOTENT = "-idempotent"  # suffix of a client's idempotent variant (acks=all cases only)
+CLIENTS = BASE_CLIENTS + [c + IDEMPOTENT for c in ("rdpy", "confluent-kafka", "kafka-python", "aiokafka")]
 DEFAULT_CLIENTS = CLIENTS
+# Left out by default on the local Tansu, with the reason (--clients still runs them).
+NOT_ON_TANSU = {
+    "aiokafka-idempotent": "Tansu 0.6 answers aiokafka's InitProducerId v0 with UNKNOWN_SERVER_ERROR"
+    " (aiokafka 0.14 sends no other version; Apache Kafka 4.4 accepts it): run it with --bootstrap",
+}
 # Rows the ratios are taken against; "aiokafka" is the per-message send() API.
 REFERENCES = [("kafka-python", "kafka-python"), ("aiokafka", "aiokafka"), ("confluent-kafka", "confluent")]
 SIZES = (100, 1000)
@@ -49,6 +63,20 @@ BATCH_BYTES = 1_000_000  # librdkafka's default batch.size, given to the others 
 # Targets from issue 4 (informational): rdpy at 100-byte values, acks=1.
 TARGET_VS_KAFKA_PYTHON = 4.0
 TARGET_VS_AIOKAFKA = 1.0
+# Target from issue 15 (informational): rdpy-idempotent msgs/s over rdpy's, acks=all cases.
+TARGET_IDEMPOTENT_VS_PLAIN = 0.90
+
+
+def split_client(name: str) -> tuple[str, bool]:
+    """("rdpy", True) for "rdpy-idempotent"; (name, False) for a plain client."""
+    if name.endswith(IDEMPOTENT):
+        return name[: -len(IDEMPOTENT)], True
+    return name, False
+
+
+def runs_in_case(client: str, acks: str) -> bool:
+    """Idempotent producers need acks=all: their rows exist only in acks=all cases."""
+    return not split_client(client)[1] or acks == "all"
 
 
 def topic_name(prefix: str, partitions: int) -> str:
@@ -103,8 +131,10 @@ def _result(a: argparse.Namespace, c: Counter, elapsed: float, cpu: float, note:
 
 def worker_librdkafka_api(a: argparse.Namespace) -> Callable[[], None]:
     """rdpy and confluent-kafka: the same code, the confluent-kafka idiom
-    `produce(...); poll(0)` with a delivery callback, then flush()."""
-    if a.worker == "rdpy":
+    `produce(...); poll(0)` with a delivery callback, then flush(). The -idempotent variants
+    add enable.idempotence=true (nothing else: librdkafka caps max.in.flight at 5 itself)."""
+    base, idempotent = split_client(a.worker)
+    if base == "rdpy":
         import rdpy as mod
     else:
         import confluent_kafka as mod  # type: ignore[no-redef]
@@ -117,6 +147,8 @@ def worker_librdkafka_api(a: argparse.Namespace) -> Callable[[], None]:
     }
     if a.batch == "matched":
         conf["batch.size"] = BATCH_BYTES  # the default, spelled out
+    if idempotent:
+        conf["enable.idempotence"] = True
     p = mod.Producer(conf)
     c = Counter()
 
@@ -160,6 +192,8 @@ def worker_kafka_python(a: argparse.Namespace) -> Callable[[], None]:
     """kafka-python: send() with callback/errback on each future, then flush()."""
     from kafka import KafkaProducer
 
+    _, idempotent = split_client(a.worker)
+
     kw: dict[str, Any] = {}
     if a.batch == "matched":
         kw["batch_size"] = BATCH_BYTES
@@ -169,8 +203,8 @@ def worker_kafka_python(a: argparse.Namespace) -> Callable[[], None]:
         linger_ms=LINGER_MS,
         compression_type=None,
         # kafka-python 3.x defaults to an idempotent producer (kept with acks=all); the others
-        # are not idempotent by default, and rdpy's producer is the non-idempotent one.
-        enable_idempotence=False,
+        # are not idempotent by default, so only kafka-python-idempotent keeps it.
+        enable_idempotence=idempotent,
         **kw,
     )
     p.send(a.topic, b"warm-up").get(timeout=30)
@@ -202,13 +236,18 @@ def worker_aiokafka(a: argparse.Namespace) -> Callable[[], None]:
     """aiokafka: `await producer.send(...)` per message, a done-callback counting each result
     (measured faster than collecting the futures and gathering them), then wait for all.
     aiokafka-batch: the create_batch()/send_batch() API, partitions round-robin, a batch's
-    acknowledgement counting for all its messages."""
+    acknowledgement counting for all its messages. aiokafka-idempotent: the send() idiom with
+    enable_idempotence=True."""
     import asyncio
 
     from aiokafka import AIOKafkaProducer
 
+    base, idempotent = split_client(a.worker)
+
     async def run() -> None:
         kw: dict[str, Any] = {}
+        if idempotent:
+            kw["enable_idempotence"] = True
         if a.batch == "matched":
             kw["max_batch_size"] = BATCH_BYTES
         p = AIOKafkaProducer(
@@ -227,7 +266,7 @@ def worker_aiokafka(a: argparse.Namespace) -> Callable[[], None]:
             loop = asyncio.get_running_loop()
             done = loop.create_future()
             note = ""
-            if a.worker == "aiokafka":
+            if base == "aiokafka":
 
                 def on_done(f: asyncio.Future[Any]) -> None:
                     e = f.exception()
@@ -299,7 +338,7 @@ WORKERS = {
 
 
 def worker_main(a: argparse.Namespace) -> int:
-    finish = WORKERS[a.worker](a)
+    finish = WORKERS[split_client(a.worker)[0]](a)
     finish()
     return 0
 
@@ -335,8 +374,9 @@ def run_case(
     """Every client once (or best of --repeat) on one case; returns results and failures."""
     best: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
+    clients = [c for c in a.clients if runs_in_case(c, acks)]
     for rep in range(a.repeat):
-        order = a.clients if rep % 2 == 0 else list(reversed(a.clients))
+        order = clients if rep % 2 == 0 else list(reversed(clients))
         for client in order:
             argv = [
                 str(Path(__file__).resolve()), "--worker", client, "--bootstrap", bootstrap,
@@ -373,17 +413,22 @@ def run_case(
 
 
 def case_table(results: dict[str, dict[str, Any]], size: int, clients: list[str]) -> str:
+    """One case's rows. An idempotent row's ratio columns compare it with the idempotent
+    variant of the reference; "vs non-idem." with the same client not idempotent."""
     rows = []
     for client in clients:
         r = results.get(client)
         if r is None:
-            rows.append([client, "FAILED", "", "", "", "", "", ""])
+            rows.append([client, "FAILED"] + [""] * (4 + len(REFERENCES)))
             continue
         rate = r["rate"]
+        name, idempotent = split_client(client)
         ratios = []
         for ref, _ in REFERENCES:
-            base = results.get(ref)
+            base = results.get(ref + IDEMPOTENT if idempotent else ref)
             ratios.append(fmt_ratio(rate / base["rate"] if base else None))
+        plain = results.get(name) if idempotent else None
+        ratios.append(fmt_ratio(rate / plain["rate"] if plain else None))
         rows.append(
             [
                 client,
@@ -394,7 +439,8 @@ def case_table(results: dict[str, dict[str, Any]], size: int, clients: list[str]
                 *ratios,
             ]
         )
-    headers = ["client", "msgs/s", "MB/s", "CPU µs/msg", "peak RSS MB", *[f"vs {lbl}" for _, lbl in REFERENCES]]
+    headers = ["client", "msgs/s", "MB/s", "CPU µs/msg", "peak RSS MB", *[f"vs {lbl}" for _, lbl in REFERENCES],
+               "vs non-idem."]
     return format_table(headers, rows)
 
 
@@ -403,7 +449,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--bootstrap", help="use this cluster instead of starting a local Tansu")
     ap.add_argument("--messages", type=int, help="messages per client per case (default 200k at 100 B, 50k at 1000 B)")
     ap.add_argument("--quick", action="store_true", help="10x fewer messages (20k / 5k)")
-    ap.add_argument("--clients", default=",".join(DEFAULT_CLIENTS), help=f"comma-separated subset of {','.join(CLIENTS)}")
+    ap.add_argument("--clients", help=f"comma-separated subset of {','.join(CLIENTS)} (default: all"
+                    f" of them, except {', '.join(NOT_ON_TANSU)} on the local Tansu)")
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)), help="value sizes in bytes")
     ap.add_argument("--acks", default=",".join(ACKS), help="acks settings: 1, all (0 works too)")
     ap.add_argument("--partitions", default=",".join(map(str, PARTITIONS)), help="topic partition counts")
@@ -425,7 +472,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     if a.worker:
         return worker_main(a)
 
-    a.clients = [c.strip() for c in a.clients.split(",") if c.strip()]
+    left_out: dict[str, str] = {}
+    if a.clients is None:
+        a.clients = list(DEFAULT_CLIENTS)
+        if not a.bootstrap:
+            left_out = {c: why for c, why in NOT_ON_TANSU.items() if c in a.clients}
+            a.clients = [c for c in a.clients if c not in left_out]
+    else:
+        a.clients = [c.strip() for c in a.clients.split(",") if c.strip()]
     unknown = set(a.clients) - set(CLIENTS)
     if unknown:
         ap.error(f"unknown clients {sorted(unknown)}; choose from {CLIENTS}")
@@ -449,6 +503,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     summary: list[tuple[str, dict[str, dict[str, Any]]]] = []
     try:
         print(f"broker: {broker.description}")
+        for c, why in left_out.items():
+            print(f"not measured: {c}: {why}")
         create_topics(broker.bootstrap, {topic_name(a.topic_prefix, n): n for n in part_list})
         batch_note = (
             f"batch {BATCH_BYTES:,} bytes for every client"
@@ -459,7 +515,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             f"keys None, compression none, linger 5 ms, {batch_note}; rdpy/confluent-kafka: produce()+poll(0)"
             f" then flush(); kafka-python: send()+callbacks then flush(); aiokafka: await send() + done"
             f" callback; aiokafka-batch: create_batch()/send_batch() (no per-message reports, not a ratio"
-            f" reference); best of {a.repeat} run(s), each client in a fresh process"
+            f" reference); *-idempotent: the same idiom with idempotence on (acks=all cases only; ratio"
+            f" columns against the idempotent references, 'vs non-idem.' against the same client not"
+            f" idempotent); best of {a.repeat} run(s), each client in a fresh process"
         )
         for size in sizes:
             for acks in acks_list:
@@ -470,7 +528,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                     results, fails = run_case(a, broker.bootstrap, size, acks, parts, n)
                     failures += fails
                     summary.append((f"{size} B, acks={acks}, {parts}p", results))
-                    print(case_table(results, size, a.clients), flush=True)
+                    print(case_table(results, size, [c for c in a.clients if runs_in_case(c, acks)]), flush=True)
     finally:
         broker.stop()
 
@@ -486,6 +544,18 @@ def main(argv: Optional[list[str]] = None) -> int:
                 continue
             ratio = r["rate"] / ref["rate"]
             print(f"  {label}: rdpy vs {ref_name} {ratio:.2f}x (target {target:g}x): {'met' if ratio >= target else 'NOT met'}")
+    print(f"\nTarget (issue 15, informational): rdpy-idempotent >= {TARGET_IDEMPOTENT_VS_PLAIN:.0%} of rdpy's msgs/s"
+          " (acks=all cases)")
+    for label, results in summary:
+        if "acks=all" not in label:
+            continue
+        plain, idem = results.get("rdpy"), results.get("rdpy" + IDEMPOTENT)
+        if plain is None or idem is None:
+            print(f"  {label}: rdpy-idempotent vs rdpy: not measured")
+            continue
+        ratio = idem["rate"] / plain["rate"]
+        print(f"  {label}: rdpy-idempotent vs rdpy {ratio:.0%} (target {TARGET_IDEMPOTENT_VS_PLAIN:.0%}):"
+              f" {'met' if ratio >= TARGET_IDEMPOTENT_VS_PLAIN else 'NOT met'}")
     print(f"\ntotal time {time.perf_counter() - t_start:.0f} s, load average at the end {load_average()}")
     if failures:
         print(f"\n{len(failures)} FAILURE(S):", file=sys.stderr)
