@@ -22,6 +22,7 @@ from rdpy.admin import ClusterMetadata
 from rdpy.client.consume.cqueue import ConsumerQueue
 from rdpy.client.consume.engine import ConsumerEngine, StoreItem
 from rdpy.client.events import ClientEvents
+from rdpy.client.group.metadata import GroupMetadata
 from rdpy.client.startup import refuse_unimplemented
 from rdpy.client.ops import CommitResult, ReplyOp
 from rdpy.client.sync import deadline_for, list_topics
@@ -227,6 +228,14 @@ class Consumer:
         self._check_open()
         _check_partitions(partitions)
         return self._engine.assigned_toppars(partitions)
+
+    def consumer_group_metadata(self) -> bytes:
+        """This consumer's group metadata, for a transactional producer's
+        send_offsets_to_transaction() (serialized as confluent-kafka hands it over)."""
+        self._check_open()
+        identity = self._engine.membership.identity()
+        return GroupMetadata(self._engine.group_id, identity.generation_id, identity.member_id,
+                             identity.group_instance_id).serialize()
 
     def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
         """The offset after the last message returned for each partition (or OFFSET_INVALID)."""

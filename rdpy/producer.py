@@ -22,12 +22,15 @@ from rdpy.client.produce import unassigned
 from rdpy.client.produce.idempotence import Idempotence
 from rdpy.client.produce.purge import purge
 from rdpy.client.produce.server import ProduceServer
+from rdpy.client.group.metadata import GroupMetadata
+from rdpy.client.produce.txn import Transactions
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.startup import engine_settings, refuse_unimplemented
 from rdpy.client.sync import deadline_for, list_topics
 from rdpy.config import Conf, Settings
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.message import Message
+from rdpy.topic_partition import TopicPartition
 
 _monotonic = time.monotonic
 _wallclock = time.time
@@ -119,11 +122,18 @@ class Producer:
                                        ProduceServer)
         #: enable.idempotence: the producer id, sequence numbers and their recoveries.
         self._idempotence: Idempotence | None = None
+        #: transactional.id: the transaction manager (on top of idempotence).
+        self._txn: Transactions | None = None
         if settings.get_bool("enable.idempotence"):
             idempotence = self._idempotence = Idempotence(handle)
             handle.role_factory = lambda broker: ProduceServer(broker, idempotence)
             handle.main_work.append(idempotence)
             handle.eos_stats = idempotence
+            transactional_id = settings.get_str("transactional.id")
+            if transactional_id:
+                self._txn = Transactions(handle, idempotence, transactional_id, self.flush)
+                idempotence.attach(self._txn)
+                handle.main_work.append(self._txn)
         # A fatal error fails what is still queued (requests in flight get their answers).
         handle.on_fatal.append(lambda: purge(handle, in_queue=True, in_flight=False,
                                              blocking=False))
@@ -170,6 +180,10 @@ class Producer:
         if self._handle.fatal_error is not None:
             raise KafkaException(KafkaError(ErrorCode._FATAL,
                                             "Unable to produce message: Local: Fatal error"))
+        txn = self._txn
+        if txn is not None and not txn.may_enq:
+            raise KafkaException(KafkaError(ErrorCode._STATE,
+                                            "Unable to produce message: Local: Erroneous state"))
         # The hot path: checks inlined, one lock for the counters, none for the partition queue.
         if value is not None and type(value) is not bytes:
             value = _to_bytes(value, "value")
@@ -229,6 +243,8 @@ class Producer:
                 "Unable to produce message: Local: Unknown partition"))
         self._count(size)
         tp = parts[msg.partition]
+        if txn is not None and not tp.txn_state:
+            txn.add_partition(tp)
         qlen = tp.enqueue(msg)
         leader = tp.leader
         # Wake the leader's thread only if it would otherwise sleep past this message's
@@ -306,6 +322,8 @@ class Producer:
 
     def _serve_delivery_reports(self, msgs: list[ProducerMessage]) -> int:
         self._handle.release(len(msgs), sum(m.size for m in msgs))
+        if self._txn is not None:
+            self._txn.count_delivery_failures(sum(1 for m in msgs if m.err))
         served = 0
         default_cb = self._dr_cb
         only_error = self._only_error
@@ -375,6 +393,63 @@ class Producer:
         purge(self._handle, in_queue, in_flight, blocking,
               idempotence.purged if idempotence is not None else None)
 
+    # --- transactions (transactional.id) ------------------------------------------------------
+
+    def init_transactions(self, timeout: float | None = None) -> None:
+        """Get the producer id for transactional.id from its transaction coordinator,
+        completing or aborting what a previous instance left. Call once, before anything
+        else transactional; a retriable error (e.g. _TIMED_OUT) may be resumed by calling
+        it again."""
+        self._transactions().init_transactions(timeout)
+
+    def begin_transaction(self) -> None:
+        """Start a transaction: messages produced from now on belong to it."""
+        self._transactions().begin_transaction()
+
+    def send_offsets_to_transaction(self, positions: list[TopicPartition],
+                                    group_metadata: bytes | GroupMetadata,
+                                    timeout: float | None = None) -> None:
+        """Commit a consumer's positions (the next offsets to consume) to its group as part
+        of the current transaction: committed only if the transaction is. `group_metadata`
+        is the consumer's consumer_group_metadata()."""
+        txn = self._transactions()
+        if isinstance(group_metadata, GroupMetadata):
+            group = group_metadata
+        elif isinstance(group_metadata, (bytes, bytearray)):
+            group = GroupMetadata.parse(bytes(group_metadata))
+        else:
+            raise TypeError(f"expected bytes, {type(group_metadata).__name__} found")
+        if not isinstance(positions, list):
+            raise TypeError("expected list of TopicPartition")
+        offsets: list[tuple[str, int, int, str | None, int]] = []
+        for tp in positions:
+            if not isinstance(tp, TopicPartition):
+                raise TypeError("expected list of TopicPartition")
+            epoch = tp.leader_epoch
+            offsets.append((tp.topic, tp.partition, tp.offset, tp.metadata,
+                            epoch if epoch is not None else -1))
+        txn.send_offsets_to_transaction(offsets, group, timeout)
+
+    def commit_transaction(self, timeout: float | None = None) -> None:
+        """Flush every message (serving their delivery reports), then commit the
+        transaction. A retriable error may be resumed by calling it again; one that
+        `txn_requires_abort()` needs abort_transaction()."""
+        self._transactions().commit_transaction(timeout)
+
+    def abort_transaction(self, timeout: float | None = None) -> None:
+        """Fail what is still queued (_PURGE_QUEUE), wait for what is in flight, then abort
+        the transaction: read_committed consumers never see its messages."""
+        self._transactions().abort_transaction(timeout)
+
+    def _transactions(self) -> Transactions:
+        if self._closed:
+            raise RuntimeError("Producer has been closed")
+        if self._txn is None:
+            raise KafkaException(KafkaError(
+                ErrorCode._NOT_CONFIGURED,
+                "The Transactional API requires transactional.id to be configured"))
+        return self._txn
+
     # --- metadata ------------------------------------------------------------------------------
 
     def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
@@ -420,10 +495,7 @@ class Producer:
 
 
 def _refuse_unimplemented(settings: Settings) -> None:
-    missing: list[str] = []
-    if settings.get_str("transactional.id"):
-        missing.append("`transactional.id` (transactions)")
-    refuse_unimplemented(settings, "producer", missing)
+    refuse_unimplemented(settings, "producer", [])
 
 
 def _delivery_report(m: ProducerMessage, err: KafkaError | None, now: float) -> Message:

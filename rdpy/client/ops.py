@@ -112,10 +112,13 @@ class ConnectNow:
 
 @dataclass(slots=True)
 class Purge:
-    """Producer.purge(): fail queued and/or in-flight messages; set `done` afterwards."""
+    """Producer.purge(): fail queued and/or in-flight messages; set `done` afterwards.
+    `abort_txn`: abort_transaction()'s purge (an idempotent producer's sequence skips the
+    purged messages instead of starting over)."""
     in_queue: bool
     in_flight: bool
     done: threading.Event | None
+    abort_txn: bool = False
 
 
 @dataclass(slots=True)

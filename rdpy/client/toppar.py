@@ -73,6 +73,7 @@ class Toppar:
         "acked_msgid",
         "wait_drain",
         "inflight_batches",
+        "txn_state",
         # consumer state (see fetchable())
         "assigned",
         "paused",
@@ -145,6 +146,9 @@ class Toppar:
         self.acked_msgid = 0
         self.wait_drain = False
         self.inflight_batches = 0
+        #: A transactional producer's: is this partition in the current transaction
+        #: (produce/txn.py: TXN_NONE, TXN_PENDING while AddPartitionsToTxn is due, TXN_IN).
+        self.txn_state = 0
         # Consumer side. Written under the handle lock by the application thread (assign,
         # seek, pause), the leader's broker thread (fetch_pos, watermarks, offset resets) and
         # the threads answering offset lookups; `version` increases on every assign, seek,

@@ -43,7 +43,11 @@ if TYPE_CHECKING:
     from rdpy.client.broker.broker import Broker
     from rdpy.client.handle import Handle
     from rdpy.client.msg import ProducerMessage
+    from rdpy.client.produce.txn import Transactions
     from rdpy.client.toppar import Toppar
+
+#: Toppar.txn_state of a partition added to the current transaction (produce/txn.py).
+_TXN_IN = 2
 
 __all__ = ["IdempState", "Idempotence", "ProduceErr", "Pid", "MAX_INFLIGHT_BATCHES"]
 
@@ -52,6 +56,8 @@ MAX_INFLIGHT_BATCHES = 5
 _SEQ_MASK = 0x7FFFFFFF
 #: librdkafka's PID timer: a failed InitProducerId is sent again after 500 ms.
 _PID_RETRY_INTERVAL = 0.5
+#: InitProducerId v5+ belongs to the next transaction protocol (KIP-890, KIP-939).
+_INIT_PID_MAX = 4
 
 
 class IdempState(str, enum.Enum):
@@ -97,9 +103,10 @@ class ProduceErr:
 
 
 class Idempotence:
-    """The idempotent producer's identity and state machine (one per producer)."""
-
-    transactional_id: str | None = None
+    """The idempotent producer's identity and state machine (one per producer). A
+    transactional producer attaches its transaction manager (`attach`): the producer id then
+    comes from the transaction coordinator when init_transactions() asks for it, and errors
+    that need an epoch bump fail the transaction first (librdkafka's WAIT_TXN_ABORT)."""
 
     def __init__(self, handle: Handle) -> None:
         self.handle = handle
@@ -118,6 +125,27 @@ class Idempotence:
         self.inflight_toppars = 0
         self._next_pid_request = 0.0
         self._started = self.state_since
+        #: The transaction manager of a transactional producer (None: idempotent only).
+        self.txn: Transactions | None = None
+
+    def attach(self, txn: Transactions) -> None:
+        """App thread, before the client starts. Serve a transactional producer: no
+        producer id until init_transactions() asks for one (start())."""
+        self.txn = txn
+        self.state = IdempState.INIT
+
+    @property
+    def transactional_id(self) -> str | None:
+        """The transactional.id every ProduceRequest carries (None: not transactional)."""
+        return self.txn.transactional_id if self.txn is not None else None
+
+    def start(self) -> None:
+        """Any thread. Ask for a producer id now (unless a request is out already)."""
+        with self.lock:
+            if self.state is not IdempState.WAIT_PID:
+                self._set_state(IdempState.REQ_PID)
+            self._next_pid_request = 0.0
+        self.handle.wake_main()
 
     # --- state (lock held) ----------------------------------------------------------------------
 
@@ -129,28 +157,42 @@ class Idempotence:
         self.state = state
         self.state_since = self.handle.clock()
         self.send_pid = self.pid if state is IdempState.ASSIGNED else None
+        if self.txn is not None:
+            self.txn.idemp_state_change(state)
 
     # --- main thread: acquiring a producer id ----------------------------------------------------
 
     def main_tick(self, now: float) -> None:
-        """Main thread. Send InitProducerId to an UP broker when one is due."""
+        """Main thread. Send InitProducerId when one is due: to any UP broker, or to the
+        transaction coordinator (with the current id and epoch when bumping it, KIP-360)."""
         handle = self.handle
+        txn = self.txn
         with self.lock:
             if self.state is not IdempState.REQ_PID or now < self._next_pid_request:
                 return
-            with handle.lock:
-                up = [b for b in list(handle.brokers.values()) + handle.bootstrap
-                      if b.state == BrokerState.UP]
-            if not up:
+            if txn is not None:
+                broker = txn.coordinator_broker()
+            else:
+                with handle.lock:
+                    up = [b for b in list(handle.brokers.values()) + handle.bootstrap
+                          if b.state == BrokerState.UP]
+                broker = up[0] if up else None
+            if broker is None:
                 return  # the next tick (or a broker coming up) tries again
-            broker = up[0]
             self._set_state(IdempState.WAIT_PID)
-        handle.dbg("eos", "GETPID", f"{broker.name}: Acquiring ProducerId")
+            current = self.pid if txn is not None else None
+        handle.dbg("eos", "GETPID", f"{broker.name}: " + (
+            f"Requesting ProducerId bump for {current}" if current is not None
+            else "Acquiring ProducerId"))
+        txn_id = txn.transactional_id if txn is not None else None
+        timeout_ms = txn.timeout_ms if txn is not None else -1
+        producer_id, epoch = current if current is not None else (-1, -1)
         broker.enqueue_request(Request(
             InitProducerIdResponse,
-            lambda v: InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=-1,
-                                            producer_id=-1, producer_epoch=-1),
-            self._on_init_producer_id, handle.request_timeout))
+            lambda v: InitProducerIdRequest(transactional_id=txn_id,
+                                            transaction_timeout_ms=timeout_ms,
+                                            producer_id=producer_id, producer_epoch=epoch),
+            self._on_init_producer_id, handle.request_timeout, max_version=_INIT_PID_MAX))
 
     def _on_init_producer_id(self, broker: Broker, err: int,
                              response: InitProducerIdResponse | None,
@@ -188,7 +230,8 @@ class Idempotence:
         (rd_kafka_idemp_request_pid_failed)."""
         if err == ErrorCode._DESTROY:
             return
-        text = f"Failed to acquire idempotence PID from broker {broker.name}: {err2str(err)}"
+        kind = "transactional" if self.txn is not None else "idempotence"
+        text = f"Failed to acquire {kind} PID from broker {broker.name}: {err2str(err)}"
         if err_action(err, RequestKind.INIT_PRODUCER_ID) & ErrAction.FATAL:
             if err in (ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.PRODUCER_FENCED):
                 self.set_fatal_error(ErrorCode._FENCED, f"Producer fenced by newer instance: "
@@ -196,6 +239,8 @@ class Idempotence:
             else:
                 self.set_fatal_error(err, text)
             return
+        if self.txn is not None:
+            self.txn.pid_failed(err)
         with self.lock:
             if self.state in (IdempState.FATAL_ERROR, IdempState.TERM):
                 return
@@ -215,23 +260,37 @@ class Idempotence:
         queued messages fail and the application is told (Handle.set_fatal_error)."""
         with self.lock:
             self._set_state(IdempState.FATAL_ERROR)
-        self.handle.set_fatal_error(err, reason)
+        if self.txn is not None:
+            self.txn.set_fatal_error(err, reason)
+        else:
+            self.handle.set_fatal_error(err, reason)
 
     # --- drains (rd_kafka_idemp_drain_*) ---------------------------------------------------------
 
-    def drain_epoch_bump(self, err: int, reason: str) -> None:
+    def drain_epoch_bump(self, err: int, reason: str, allow_txn_abort: bool = True) -> None:
         """Any thread. Hold every partition until nothing is in flight, then bump the
-        epoch (every partition's sequence starts over under it)."""
+        epoch (every partition's sequence starts over under it). A transaction in progress
+        must be aborted first: it fails with an abortable error that requires the bump,
+        which abort_transaction() then asks the coordinator for."""
+        txn_abort = allow_txn_abort and self.txn is not None
         with self.lock:
             if self.state in (IdempState.FATAL_ERROR, IdempState.TERM):
                 return
-            self.handle.dbg("eos", "DRAIN", f"Beginning partition drain in state "
-                            f"{self.state.value} for {self.pid} epoch bump for "
-                            f"{self.inflight_toppars} partition(s) with in-flight requests: "
-                            f"{reason}")
-            self._set_state(IdempState.DRAIN_BUMP)
-            drained = self.inflight_toppars == 0
-        if drained:
+            self.handle.dbg("eos", "DRAIN", (
+                "Need transaction abort before beginning partition drain" if txn_abort
+                else "Beginning partition drain") + f" in state {self.state.value} for "
+                f"{self.pid} epoch bump for {self.inflight_toppars} partition(s) with "
+                f"in-flight requests: {reason}")
+            if txn_abort:
+                self._set_state(IdempState.WAIT_TXN_ABORT)
+                drained = False
+            else:
+                self._set_state(IdempState.DRAIN_BUMP)
+                drained = self.inflight_toppars == 0
+        if txn_abort:
+            assert self.txn is not None
+            self.txn.set_abortable_error(err, reason, requires_epoch_bump=True)
+        elif drained:
             self._drain_done()
 
     def drain_reset(self, reason: str) -> None:
@@ -254,6 +313,12 @@ class Idempotence:
         with self.lock:
             if self.state is IdempState.DRAIN_RESET:
                 self.handle.dbg("eos", "DRAIN", "All partitions drained")
+                self._set_state(IdempState.REQ_PID)
+                self._next_pid_request = 0.0
+            elif self.state is IdempState.DRAIN_BUMP and self.txn is not None:
+                # The coordinator bumps a transactional producer's epoch (InitProducerId).
+                self.handle.dbg("eos", "DRAIN", "All partitions drained, asking coordinator "
+                                f"to bump epoch (currently {self.pid})")
                 self._set_state(IdempState.REQ_PID)
                 self._next_pid_request = 0.0
             elif self.state is IdempState.DRAIN_BUMP and self.pid is not None:
@@ -286,6 +351,9 @@ class Idempotence:
         pid = self.send_pid
         if pid is None:
             return 0
+        txn = self.txn
+        if txn is not None and (tp.txn_state != _TXN_IN or not txn.may_send()):
+            return 0  # not added to the transaction yet (or no transaction going on)
         inflight = tp.inflight_batches
         if tp.wait_drain:
             if inflight:
@@ -312,7 +380,7 @@ class Idempotence:
         assert pid is not None  # set by sendable_batches()
         return BatchIdentity(producer_id=pid[0], producer_epoch=pid[1],
                              base_sequence=(first.msgid - tp.epoch_base_msgid) & _SEQ_MASK,
-                             transactional=False)
+                             transactional=self.txn is not None)
 
     def batch_sent(self, tp: Toppar) -> None:
         """Leader's broker thread. One more batch of `tp` in flight."""
@@ -429,7 +497,15 @@ class Idempotence:
         elif err == ErrorCode.UNKNOWN_PRODUCER_ID:
             # The brokers forgot us (our last records were deleted): safe to start over
             # only if nothing before this batch is unaccounted for.
-            if msgs and not msgs[0].retries and tp.next_err_seq == base_seq:
+            if self.txn is not None:
+                # The transaction fails; abort_transaction() has the epoch bumped.
+                self.handle.dbg("eos", "UNKPID", f"{what} due to unknown producer id "
+                                f"({batch_pid}, base seq {base_seq}): failing the current "
+                                "transaction")
+                self.drain_epoch_bump(err, "unknown producer id")
+                perr.incr_retry = False
+                perr.actions = ErrAction.PERMANENT
+            elif msgs and not msgs[0].retries and tp.next_err_seq == base_seq:
                 self.handle.dbg("eos", "UNKPID", f"{what} due to unknown producer id "
                                 f"({batch_pid}, base seq {base_seq}, 0 retries): no risk of "
                                 "duplication/reordering: resetting PID and retrying")
@@ -455,22 +531,36 @@ class Idempotence:
 
     def failed_permanently(self, tp: Toppar, perr: ProduceErr, broker: Broker,
                            batch_pid: Pid, base_seq: int, count: int) -> None:
-        """A batch's messages failed for good: they leave a gap in the sequence. Fatal with
-        enable.gapless.guarantee, else every partition starts over under a bumped epoch."""
-        if self.gapless:
-            self.set_fatal_error(
-                ErrorCode._GAPLESS_GUARANTEE,
-                f"ProduceRequest for {tp.topic} [{tp.partition}] with {count} message(s) "
-                f"failed: {err2str(perr.err)} (broker {broker.node_id} {batch_pid}, base seq "
-                f"{base_seq}): unable to satisfy gap-less guarantee")
+        """A batch's messages failed for good: they leave a gap in the sequence. A
+        transactional producer fenced by a newer instance stops (_FENCED), any other failure
+        fails its transaction; an idempotent one stops with enable.gapless.guarantee, else
+        every partition starts over under a bumped epoch."""
+        where = (f"ProduceRequest for {tp.topic} [{tp.partition}] with {count} message(s) "
+                 f"failed: {err2str(perr.err)} (broker {broker.node_id} {batch_pid}, base seq "
+                 f"{base_seq})")
+        if self.txn is not None and perr.err == ErrorCode.INVALID_PRODUCER_EPOCH:
+            self.txn.set_fatal_error(ErrorCode._FENCED, f"{where}: transactional producer "
+                                                        "fenced by newer producer instance")
+            self.drain_reset("fenced by new transactional producer")
+        elif self.txn is not None:
+            self.txn.set_abortable_error(perr.err, f"{where}: current transaction must be "
+                                                   "aborted")
+        elif self.gapless:
+            self.set_fatal_error(ErrorCode._GAPLESS_GUARANTEE,
+                                 f"{where}: unable to satisfy gap-less guarantee")
+            self.drain_reset("unable to satisfy gap-less guarantee")
         else:
             self.drain_epoch_bump(perr.err, "message sequence gap")
         perr.update_next_ack = False
         perr.update_next_err = True
 
-    def purged(self, tp: Toppar, count: int) -> None:
-        """Any thread. purge() took `count` of `tp`'s messages that had sequence numbers."""
-        self.messages_dropped(tp, count, "purged")
+    def purged(self, tp: Toppar, count: int, abort_txn: bool = False) -> None:
+        """Any thread. purge() took `count` of `tp`'s messages that had sequence numbers
+        (abort_transaction()'s purge: the sequence skips them)."""
+        if abort_txn and self.txn is not None:
+            self.txn.purged_in_abort(tp, count)
+        else:
+            self.messages_dropped(tp, count, "purged")
 
     def messages_dropped(self, tp: Toppar, count: int, why: str) -> None:
         """Any thread. `count` messages of `tp` that had sequence numbers will never be sent
@@ -483,15 +573,18 @@ class Idempotence:
 
     def eos_stats(self, now: float) -> dict[str, object]:
         """Any thread. The statistics' "eos" object."""
+        txn_state, txn_age, may_enq = (
+            self.txn.stats(now) if self.txn is not None
+            # No transaction manager: its state never changed since the start.
+            else ("Init", int((now - self._started) * 1000), False))
         with self.lock:
             pid = self.pid
             return {
                 "idemp_state": self.state.value,
                 "idemp_stateage": int((now - self.state_since) * 1000),
-                "txn_state": "Init",
-                # No transaction manager: its state never changed since the start.
-                "txn_stateage": int((now - self._started) * 1000),
-                "txn_may_enq": False,
+                "txn_state": txn_state,
+                "txn_stateage": txn_age,
+                "txn_may_enq": may_enq,
                 "producer_id": pid.id if pid is not None else -1,
                 "producer_epoch": pid.epoch if pid is not None else -1,
                 "epoch_cnt": self.epoch_cnt,

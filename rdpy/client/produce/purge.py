@@ -26,15 +26,18 @@ NumberedDropped = Callable[["Toppar", int], None]
 
 
 def purge(handle: Handle, in_queue: bool, in_flight: bool, blocking: bool,
-          numbered_dropped: NumberedDropped | None = None) -> None:
+          numbered_dropped: NumberedDropped | None = None, abort_txn: bool = False) -> None:
     """Any thread. Fail queued (_PURGE_QUEUE) and/or in-flight (_PURGE_INFLIGHT) messages;
-    with `blocking`, return once every broker thread purged its part."""
+    with `blocking`, return once every broker thread purged its part. `numbered_dropped` is
+    told of purged messages that had msgids (the idempotent producer's sequence); each
+    broker's part tells the producer's identity itself (`abort_txn`: abort_transaction()'s
+    purge)."""
     if in_queue:
         _purge_queues(handle, numbered_dropped)
     events: list[tuple[threading.Thread, threading.Event]] = []
     for b in handle.all_brokers():
         done = threading.Event() if blocking else None
-        b.post(Purge(in_queue, in_flight, done))
+        b.post(Purge(in_queue, in_flight, done, abort_txn))
         if done is not None:
             events.append((b.thread, done))
     for thread, done in events:

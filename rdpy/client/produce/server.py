@@ -651,7 +651,7 @@ class ProduceServer:
                     tp.set_xmitq(deque())
                     self._fail(msgs, ErrorCode._PURGE_QUEUE)
                     if eos is not None:
-                        eos.purged(tp, len(msgs))
+                        eos.purged(tp, len(msgs), op.abort_txn)
         if op.in_flight:
             for request in list(self.broker.waitresp.values()):
                 if isinstance(request, ProduceCall) and not request.purged:
@@ -662,7 +662,7 @@ class ProduceServer:
                         batch.tp.inflight -= len(live)
                         self._fail(live, ErrorCode._PURGE_INFLIGHT)
                         if eos is not None and batch.pid is not None:
-                            eos.purged(batch.tp, len(live))
+                            eos.purged(batch.tp, len(live), op.abort_txn)
                             eos.batch_settled(batch.tp, self.broker)
         if op.done is not None:
             op.done.set()
