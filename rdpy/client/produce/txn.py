@@ -648,6 +648,10 @@ class Transactions:
         """App thread. Commit the consumer's `offsets` (topic, partition, offset, metadata,
         leader epoch) with the transaction."""
         deadline = self._api_begin("send_offsets_to_transaction", timeout, cap=True)
+        with self.lock:
+            error = self._require(S.IN_TRANSACTION)
+        if error is not None:
+            self._api_return(False, error)
         valid = sorted(o for o in offsets if o[2] >= 0)
         if not valid:
             self._api_return(False, None)  # nothing consumed: nothing to do
