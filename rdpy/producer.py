@@ -131,7 +131,7 @@ class Producer:
             handle.eos_stats = idempotence
             transactional_id = settings.get_str("transactional.id")
             if transactional_id:
-                self._txn = Transactions(handle, idempotence, transactional_id, self.flush)
+                self._txn = Transactions(handle, idempotence, transactional_id)
                 idempotence.attach(self._txn)
                 handle.main_work.append(self._txn)
         # A fatal error fails what is still queued (requests in flight get their answers).
@@ -434,12 +434,12 @@ class Producer:
         """Flush every message (serving their delivery reports), then commit the
         transaction. A retriable error may be resumed by calling it again; one that
         `txn_requires_abort()` needs abort_transaction()."""
-        self._transactions().commit_transaction(timeout)
+        self._transactions().commit_transaction(timeout, self.flush)
 
     def abort_transaction(self, timeout: float | None = None) -> None:
         """Fail what is still queued (_PURGE_QUEUE), wait for what is in flight, then abort
         the transaction: read_committed consumers never see its messages."""
-        self._transactions().abort_transaction(timeout)
+        self._transactions().abort_transaction(timeout, self.flush)
 
     def _transactions(self) -> Transactions:
         if self._closed:

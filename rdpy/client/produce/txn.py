@@ -78,6 +78,10 @@ _TXN_OFFSET_COMMIT_MAX = 3
 
 _INF = float("inf")
 
+#: The producer's flush(timeout) -> messages left. Given to each call, never kept: the
+#: engine holds no reference to the facade (a producer dropped without close() is freed).
+Flush = Callable[[float], int]
+
 
 class TxnState(str, enum.Enum):
     """The transaction's state; the values are librdkafka's names (statistics' txn_state)."""
@@ -144,15 +148,12 @@ class _OffsetsJob:
 class Transactions:
     """The transaction manager of one transactional producer."""
 
-    def __init__(self, handle: Handle, idempotence: Idempotence, transactional_id: str,
-                 flush: Callable[[float], int]) -> None:
+    def __init__(self, handle: Handle, idempotence: Idempotence, transactional_id: str
+                 ) -> None:
         self.handle = handle
         self.idempotence = idempotence
         self.transactional_id = transactional_id
         self.timeout_ms = handle.settings.get_int("transaction.timeout.ms")
-        #: The producer's flush(timeout) -> messages left, serving delivery reports (the
-        #: application's thread: commit and abort wait for every message's report).
-        self._flush = flush
         self.coordinator = handle.coordinators.get(CoordinatorType.TRANSACTION,
                                                    transactional_id)
         self.lock = threading.RLock()
@@ -814,24 +815,25 @@ class Transactions:
 
     # --- commit_transaction() / abort_transaction() ------------------------------------------------
 
-    def commit_transaction(self, timeout: float | None) -> None:
-        """App thread. Flush, then commit the transaction on the coordinator."""
+    def commit_transaction(self, timeout: float | None, flush: Flush) -> None:
+        """App thread. Flush (the producer's flush(), serving delivery reports here), then
+        commit the transaction on the coordinator."""
         deadline = self._api_begin("commit_transaction", timeout, cap=False)
         error = self._op(self._op_begin_commit, deadline)
         if error is not None:
             self._api_return(False, error)
-        self._flush_for(deadline, "commit")
+        self._flush_for(deadline, flush)
         error = self._op(self._op_commit, deadline)
         if error is not None:
             self._api_return(True, error)
         error = self._op(self._op_ack, _INF)
         self._api_return(False, error)
 
-    def _flush_for(self, deadline: float, what: str) -> None:
+    def _flush_for(self, deadline: float, flush: Flush) -> None:
         """App thread. Wait for every message's delivery report (served here) before the
         commit or abort goes on; a resumable _TIMED_OUT if the call's time runs out."""
         try:
-            left = self._flush(max(0.0, deadline - time.monotonic()))
+            left = flush(max(0.0, deadline - time.monotonic()))
         except KafkaException as exc:  # a fatal error raised while serving
             self._api_return(False, exc.args[0])
             return
@@ -871,16 +873,17 @@ class Transactions:
             self.handle.dbg("eos", "TXNCOMMIT", "No partitions registered: not sending EndTxn")
             self._end_txn_complete(commit=True)
 
-    def abort_transaction(self, timeout: float | None) -> None:
-        """App thread. Purge what is queued, wait for what is in flight, then abort the
-        transaction on the coordinator (bumping the epoch first if an error requires it)."""
+    def abort_transaction(self, timeout: float | None, flush: Flush) -> None:
+        """App thread. Purge what is queued, wait for what is in flight (the producer's
+        flush()), then abort the transaction on the coordinator (bumping the epoch first if an
+        error requires it)."""
         deadline = self._api_begin("abort_transaction", timeout, cap=False)
         error = self._op(self._op_begin_abort, deadline)
         if error is not None:
             self._api_return(False, error)
         purge(self.handle, in_queue=True, in_flight=False, blocking=True,
               numbered_dropped=self.purged_in_abort, abort_txn=True)
-        self._flush_for(deadline, "abort")
+        self._flush_for(deadline, flush)
         error = self._op(self._op_abort, deadline)
         if error is not None:
             self._api_return(True, error)
