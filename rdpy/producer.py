@@ -464,9 +464,13 @@ class Producer:
         """Flush outstanding messages, then stop the client's threads. Returns True."""
         if self._closed:
             return True
-        self.flush()
-        self._closed = True
-        self._handle.destroy()
+        try:
+            self.flush()
+        finally:
+            # Destroyed even when flush() raised (a callback's exception, a fatal error),
+            # which then propagates, as confluent-kafka's close() does.
+            self._closed = True
+            self._handle.destroy()
         return True
 
     def __del__(self) -> None:

@@ -379,3 +379,14 @@ def test_a_fatal_error_is_raised_from_poll_and_refuses_produce() -> None:
         assert p._handle.fatal_cnt == 2
     finally:
         p.close()
+
+
+def test_close_destroys_the_client_even_when_flush_raises() -> None:
+    p = Producer({"bootstrap.servers": "127.0.0.1:1", "enable.idempotence": True,
+                  "log_level": 0})
+    p._handle.set_fatal_error(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "a reason")
+    with pytest.raises(KafkaException) as excinfo:
+        p.close()  # the fatal error is raised from close()'s flush, as confluent-kafka does
+    assert excinfo.value.args[0].fatal()
+    assert p._handle.terminating and not p._handle.main_thread.thread.is_alive()
+    assert p.close() is True
