@@ -602,8 +602,8 @@ class ProduceServer:
 
     def _requeue(self, tp: Toppar, msgs: list[ProducerMessage], now: float) -> None:
         """Broker thread (the request's, which may no longer lead `tp`). Put retried messages
-        back in msgid order with exponential backoff."""
-        self.broker.stats.txretries += 1
+        back in msgid order with exponential backoff. (Not a request retry: librdkafka's
+        txretries counts requests sent again, and it never sends a ProduceRequest again.)"""
         tp.retry_backoff = min(max(tp.retry_backoff * 2, self.backoff), self.backoff_max)
         tp.backoff_until = now + tp.retry_backoff
         if tp.xmit_owner is self.broker:
