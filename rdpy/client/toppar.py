@@ -183,7 +183,8 @@ class Toppar:
         self.lo_offset = OFFSET_INVALID
         self.ls_offset = OFFSET_INVALID
         self.eof_offset = OFFSET_INVALID
-        #: Statistics: messages/bytes acknowledged (producer) or decoded for the application
+        #: Statistics: messages/bytes written into ProduceRequests, resends included (producer,
+        #: as librdkafka counts them) or decoded for the application
         #: (consumer), fetched data dropped as outdated, and the (possibly logical) offset
         #: last looked up.
         self.txmsgs = 0

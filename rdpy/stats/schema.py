@@ -448,7 +448,8 @@ _f((*PA, "consumer_lag_stored"), INT, U.MESSAGES, _C,
    None)
 _f((*PA, "leader_epoch"), INT, U.ID, _B, "partition leader epoch from metadata (-1: unknown)",
    None)
-_f((*PA, "txmsgs"), INT, U.MESSAGES, _P, "messages produced and acknowledged", CTR)
+_f((*PA, "txmsgs"), INT, U.MESSAGES, _P, "messages sent in ProduceRequests (each resend counts)",
+   CTR)
 _f((*PA, "txbytes"), INT, U.BYTES, _P, "bytes of the txmsgs messages", CTR,
    note="in rdpy, key + value + header bytes of each message")
 _f((*PA, "rxmsgs"), INT, U.MESSAGES, _C,

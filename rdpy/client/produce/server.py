@@ -268,6 +268,10 @@ class ProduceServer:
             batches[(tp.topic, tp.partition)] = SentBatch(tp, msgs, pid,
                                                           producer.base_sequence)
             tp.inflight += len(msgs)
+            # Statistics, as librdkafka counts them: messages written into a request
+            # (resends included), not messages acknowledged.
+            tp.txmsgs += len(msgs)
+            tp.txbytes += sum(m.size for m in msgs)
             if eos is not None:
                 eos.batch_sent(tp)
                 if eos.sendable_batches(tp) <= 0:
@@ -312,7 +316,6 @@ class ProduceServer:
             for batch in batches.values():
                 live = inflight.live(batch.msgs)
                 batch.tp.inflight -= len(live)
-                _count_delivered(batch.tp, live)
                 self.handle.deliver(live)
         return leftover
 
@@ -446,7 +449,6 @@ class ProduceServer:
             tp.retry_backoff = 0.0
             if eos is not None and batch.pid is not None:
                 self._idempotent_success(batch)
-            _count_delivered(tp, live)
             self._delivered(batch.msgs, base_offset, log_append_time)
         else:
             self._partition_error(batch, live, err, now)
@@ -485,7 +487,6 @@ class ProduceServer:
         self.handle.dbg("eos", "IMPLICITACK", f"{tp.topic} [{tp.partition}] {len(acked)} "
                         f"message(s) implicitly acked by subsequent batch success (msgids "
                         f"{acked[0].msgid}..{acked[-1].msgid}, last acked {last_msgid})")
-        _count_delivered(tp, acked)
         self.handle.deliver(acked)
 
     def _delivered(self, msgs: list[Optional[ProducerMessage]], base_offset: int,
@@ -522,7 +523,6 @@ class ProduceServer:
         if not perr.err:
             # DUPLICATE_SEQUENCE_NUMBER: written by an earlier send of the same batch.
             tp.retry_backoff = 0.0
-            _count_delivered(tp, msgs)
             self._delivered(list(msgs), -1, -1)
             self._update_sequences(tp, batch, perr)
             return
@@ -677,9 +677,3 @@ def _msgid(m: ProducerMessage) -> int:
 
 def _pid_str(producer_id: int, epoch: int) -> str:
     return f"PID{{Id:{producer_id},Epoch:{epoch}}}" if producer_id >= 0 else "PID{Invalid}"
-
-
-def _count_delivered(tp: Toppar, msgs: list[ProducerMessage]) -> None:
-    """Statistics: messages acknowledged on the partition (txmsgs/txbytes). Leader's thread."""
-    tp.txmsgs += len(msgs)
-    tp.txbytes += sum(m.size for m in msgs)
