@@ -62,10 +62,11 @@ class Coordinator:
         #: Statistics: when the coordinator was last found or lost (monotonic seconds).
         self.state_since = handle.clock()
         self._looking = False
-        #: Told of a lookup's permanent error, once per distinct error in a row (a consumer
-        #: reports it to the application as a consumer error, as librdkafka does). Set once by
-        #: the component that owns the key, before lookups start.
-        self.error_listener: Callable[[KafkaError], None] | None = None
+        #: Told of a lookup's permanent error, once per distinct error in a row, as
+        #: (error code, the broker asked, the broker's error message or ""): a consumer reports
+        #: it as a consumer error, a transactional producer stops on it (as librdkafka does).
+        #: Set once by the component that owns the key, before lookups start.
+        self.error_listener: Callable[[int, str, str], None] | None = None
         self._last_error = 0
         #: After a failed lookup, none before this (monotonic): retry.backoff.ms apart, so
         #: callers that ask on every tick or poll do not flood the cluster.
@@ -117,7 +118,7 @@ class Coordinator:
             lambda v: FindCoordinatorRequest(key=key, key_type=key_type),
             self._on_found, handle.request_timeout, max_version=FIND_COORDINATOR_MAX))
 
-    def _on_found(self, _broker: Broker, err: int, response: FindCoordinatorResponse | None,
+    def _on_found(self, broker: Broker, err: int, response: FindCoordinatorResponse | None,
                   _request: Request[FindCoordinatorResponse]) -> None:
         """Broker thread. Remember the coordinator (starting a thread for a new broker)."""
         self._looking = False
@@ -125,8 +126,8 @@ class Coordinator:
         if response is None or response.error_code:
             self._next_ask_at = handle.clock() + self._ask_interval
             code = response.error_code if response is not None else err or ErrorCode._TRANSPORT
-            text = (response.error_message if response is not None else None) or err2str(code)
-            self._lookup_failed(code, text)
+            message = (response.error_message if response is not None else None) or ""
+            self._lookup_failed(code, broker.name, message)
             return
         with handle.lock:
             if handle.terminating:
@@ -137,13 +138,14 @@ class Coordinator:
         self.state_since = handle.clock()
         handle.wake_main()
 
-    def _lookup_failed(self, code: int, text: str) -> None:
+    def _lookup_failed(self, code: int, asked: str, message: str) -> None:
         """Broker thread. FindCoordinator failed (as librdkafka's
         rd_kafka_cgrp_handle_FindCoordinator): REFRESH forgets the coordinator; RETRY waits
         for the next lookup; anything else is also told to the error listener, once per
         distinct error in a row. Whoever needs the coordinator asks again on a later tick."""
         self.handle.dbg("consumer", "CGRPQUERY", f"{self.key_type.name.capitalize()} "
-                        f"\"{self.key}\": coordinator query failed: {text}")
+                        f"\"{self.key}\": coordinator query failed: "
+                        f"{message or err2str(code)}")
         actions = err_action(code, _LOOKUP_KIND[self.key_type])
         if actions & ErrAction.REFRESH:
             self.reset()
@@ -151,7 +153,7 @@ class Coordinator:
             self._last_error = code
             listener = self.error_listener
             if listener is not None:
-                listener(KafkaError(code, f"FindCoordinator response error: {text}"))
+                listener(code, asked, message)
 
     def broker(self, deadline: float) -> Broker | None:
         """App thread. The coordinator's broker, waiting for a lookup until `deadline`."""

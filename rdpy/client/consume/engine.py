@@ -36,6 +36,7 @@ from rdpy.client.startup import engine_settings
 from rdpy.client.toppar import FetchState, Topic, Toppar
 from rdpy.config import Conf, Settings
 from rdpy.constants import OFFSET_INVALID
+from rdpy.errors import KafkaError, err2str
 from rdpy.topic_partition import TopicPartition
 
 #: What store_offsets() stores: (topic, partition, offset, metadata).
@@ -57,7 +58,7 @@ class ConsumerEngine:
         self.handle = handle = Handle(engine_settings(conf, "consumer"), "consumer",
                                       self._fetch_role)
         self.coordinator = handle.coordinators.get(CoordinatorType.GROUP, group_id)
-        self.coordinator.error_listener = self.queue.put_consumer_error
+        self.coordinator.error_listener = self._coordinator_lookup_failed
         self.offsets = OffsetResolver(handle, settings, self.queue, self.coordinator,
                                       self.membership, group_id)
         self.lookups = OffsetLookups(handle, settings, self.coordinator, self.membership,
@@ -68,6 +69,12 @@ class ConsumerEngine:
         self.closed = False
         handle.main_work.append(self)
         handle.consumer_stats = self
+
+    def _coordinator_lookup_failed(self, code: int, _asked: str, message: str) -> None:
+        """Broker thread. The group coordinator lookup failed for good: a consumer error, as
+        librdkafka reports it."""
+        self.queue.put_consumer_error(KafkaError(
+            code, f"FindCoordinator response error: {message or err2str(code)}"))
 
     def _fetch_role(self, broker: Broker) -> FetchServer:
         """Handle lock, on whichever thread creates the Broker (the application's at start()

@@ -156,6 +156,7 @@ class Transactions:
         self.timeout_ms = handle.settings.get_int("transaction.timeout.ms")
         self.coordinator = handle.coordinators.get(CoordinatorType.TRANSACTION,
                                                    transactional_id)
+        self.coordinator.error_listener = self._coordinator_lookup_failed
         self.lock = threading.RLock()
         self._cond = threading.Condition(self.lock)
         self.state = S.INIT
@@ -351,6 +352,14 @@ class Transactions:
         if broker is None:
             self.coordinator.lookup()
         return broker
+
+    def _coordinator_lookup_failed(self, code: int, asked: str, message: str) -> None:
+        """Broker thread. FindCoordinator refused us for good (not authorized): fatal, as
+        rd_kafka_txn_handle_FindCoordinator decides; other errors are looked up again."""
+        if err_action(code, RequestKind.TXN_FIND_COORDINATOR) & ErrAction.FATAL:
+            self.idempotence.set_fatal_error(
+                code, f"Failed to find transaction coordinator: {asked}: {err2str(code)}"
+                      + (f": {message}" if message else ""))
 
     def may_send(self) -> bool:
         """Broker thread. Batches may be sent in these states."""
