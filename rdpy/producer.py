@@ -412,7 +412,7 @@ class Producer:
         """Commit a consumer's positions (the next offsets to consume) to its group as part
         of the current transaction: committed only if the transaction is. `group_metadata`
         is the consumer's consumer_group_metadata()."""
-        txn = self._transactions()
+        # As confluent-kafka: the arguments are read before anything transactional is asked.
         if isinstance(group_metadata, GroupMetadata):
             group = group_metadata
         elif isinstance(group_metadata, (bytes, bytearray)):
@@ -428,7 +428,7 @@ class Producer:
             epoch = tp.leader_epoch
             offsets.append((tp.topic, tp.partition, tp.offset, tp.metadata,
                             epoch if epoch is not None else -1))
-        txn.send_offsets_to_transaction(offsets, group, timeout)
+        self._transactions().send_offsets_to_transaction(offsets, group, timeout)
 
     def commit_transaction(self, timeout: float | None = None) -> None:
         """Flush every message (serving their delivery reports), then commit the

@@ -15,6 +15,10 @@
         cluster.broker_push_request_error_rtts(1, ProduceRequest.API_KEY,
                                                (ErrorCode.NOT_LEADER_OR_FOLLOWER, 300), (0, 50))
         cluster.start_request_tracking(); cluster.get_requests()  # (broker_id, api_key, us)
+        # move a transactional id's (or a group's) coordinator; the old one answers
+        # NOT_COORDINATOR (librdkafka's rd_kafka_mock_coordinator_set):
+        cluster.coordinator_set("transaction", "my-txn-id", 2)
+        cluster.broker_set_rtt(-1, 100)  # every broker's responses 100 ms late
 
 What it serves (advertised in ApiVersions exactly; see SUPPORTED in handlers/api.py):
 ApiVersions 0-3, Metadata 0-12 (auto-creates requested topics), CreateTopics 0-7, Produce 3-9

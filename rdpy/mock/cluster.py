@@ -6,7 +6,7 @@ from types import TracebackType
 
 from rdpy.mock.faults import Fault, TrackedRequest
 from rdpy.mock.server import MockServer
-from rdpy.mock.state import ClusterState
+from rdpy.mock.state import COORDINATOR_GROUP, COORDINATOR_TRANSACTION, ClusterState
 
 __all__ = ["MockCluster"]
 
@@ -108,6 +108,28 @@ class MockCluster:
         self._server.wake()
         return offset
 
+    # --- coordinators -------------------------------------------------------------------------
+
+    def coordinator_set(self, key_type: str, key: str, broker_id: int) -> None:
+        """librdkafka's rd_kafka_mock_coordinator_set: make `broker_id` the coordinator of group
+        (`key_type` "group") or transactional id ("transaction") `key`. Requests the old
+        coordinator is sent for it from now on are answered NOT_COORDINATOR."""
+        types = {"group": COORDINATOR_GROUP, "transaction": COORDINATOR_TRANSACTION}
+        if key_type not in types:
+            raise ValueError(f"key_type must be 'group' or 'transaction', not {key_type!r}")
+        with self._state.lock:
+            self._state.set_coordinator(types[key_type], key, broker_id)
+        self._server.wake()
+
+    def coordinator(self, key_type: str, key: str) -> int:
+        """The broker id coordinating group (`key_type` "group") or transactional id
+        ("transaction") `key` now."""
+        types = {"group": COORDINATOR_GROUP, "transaction": COORDINATOR_TRANSACTION}
+        if key_type not in types:
+            raise ValueError(f"key_type must be 'group' or 'transaction', not {key_type!r}")
+        with self._state.lock:
+            return self._state.coordinator(types[key_type], key)
+
     # --- faults -------------------------------------------------------------------------------
 
     def broker_set_down(self, broker_id: int) -> None:
@@ -186,6 +208,14 @@ class MockCluster:
         broker_id, api_key and timestamp_us (a monotonic clock) of each."""
         with self._state.lock:
             return self._state.faults.tracked()
+
+    def broker_set_rtt(self, broker_id: int, rtt_ms: int) -> None:
+        """librdkafka's rd_kafka_mock_broker_set_rtt: delay every response of broker
+        `broker_id` (-1: of every broker) by `rtt_ms` milliseconds."""
+        with self._state.lock:
+            ids = sorted(self._state.brokers) if broker_id == -1 else [broker_id]
+        for node_id in ids:
+            self.set_rtt(node_id, rtt_ms)
 
     def set_rtt(self, broker_id: int, ms: float) -> None:
         """Delay every response of the broker by `ms` milliseconds (order is kept)."""

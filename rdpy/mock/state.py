@@ -94,6 +94,8 @@ class ClusterState:
         self.transactions: dict[str, Transaction] = {}
         self.groups: dict[str, Group] = {}
         self._next_producer_id = _FIRST_PRODUCER_ID
+        #: (key type, key) -> broker id: coordinators pinned by set_coordinator.
+        self.pinned_coordinators: dict[tuple[int, str], int] = {}
         #: Injected request errors and delays, request counts and tracking (faults.py).
         self.faults = RequestFaults()
 
@@ -204,8 +206,13 @@ class ClusterState:
     # --- coordinators -------------------------------------------------------------------------
 
     def coordinator(self, key_type: int, key: str) -> int:
-        """Caller holds lock. The coordinator's broker id: a stable hash of the key over the
-        brokers, moving to the next broker up (in id order) while the chosen one is down."""
+        """Caller holds lock. The coordinator's broker id: the one pinned by set_coordinator
+        (even while it is down, as librdkafka's mock keeps it), else a stable hash of the key
+        over the brokers, moving to the next broker up (in id order) while the chosen one is
+        down."""
+        pinned = self.pinned_coordinators.get((key_type, key))
+        if pinned is not None:
+            return pinned
         ids = sorted(self.brokers)
         start = zlib.crc32(f"{key_type}:{key}".encode()) % len(ids)
         for i in range(len(ids)):
@@ -213,6 +220,14 @@ class ClusterState:
             if self.brokers[node].up:
                 return node
         return ids[start]
+
+    def set_coordinator(self, key_type: int, key: str, broker_id: int) -> None:
+        """Caller holds lock. Pin the coordinator of (key_type, key) to `broker_id` (librdkafka's
+        rd_kafka_mock_coordinator_set): the previous coordinator answers NOT_COORDINATOR from
+        now on, FindCoordinator names the new one. The transaction and group state move with
+        it (one cluster-wide state, as if the new coordinator loaded the log at once)."""
+        self.broker(broker_id)
+        self.pinned_coordinators[(key_type, key)] = broker_id
 
     # --- producer ids and transactions --------------------------------------------------------
 

@@ -167,6 +167,8 @@ class Idempotence:
         transaction coordinator (with the current id and epoch when bumping it, KIP-360)."""
         handle = self.handle
         txn = self.txn
+        if handle.fatal_error is not None:
+            return  # a producer with a fatal error asks for nothing any more
         with self.lock:
             if self.state is not IdempState.REQ_PID or now < self._next_pid_request:
                 return
@@ -297,7 +299,8 @@ class Idempotence:
         """Any thread. Hold every partition until nothing is in flight, then ask for a new
         producer id."""
         with self.lock:
-            if self.state in (IdempState.FATAL_ERROR, IdempState.TERM):
+            if self.state in (IdempState.FATAL_ERROR, IdempState.TERM) or \
+                    self.handle.fatal_error is not None:
                 return
             self.handle.dbg("eos", "DRAIN", f"Beginning partition drain for {self.pid} reset "
                             f"for {self.inflight_toppars} partition(s) with in-flight "
@@ -557,10 +560,15 @@ class Idempotence:
     def purged(self, tp: Toppar, count: int, abort_txn: bool = False) -> None:
         """Any thread. purge() took `count` of `tp`'s messages that had sequence numbers
         (abort_transaction()'s purge: the sequence skips them)."""
-        if abort_txn and self.txn is not None:
+        if self.txn is None:
+            self.messages_dropped(tp, count, "purged")
+        elif abort_txn:
             self.txn.purged_in_abort(tp, count)
         else:
-            self.messages_dropped(tp, count, "purged")
+            # Purged by the application: the transaction cannot commit (their reports are
+            # failures, commit_transaction() says _INCONSISTENT), and its abort bumps the
+            # epoch so that the next transaction's sequences have no gap.
+            self.txn.purged_by_application()
 
     def messages_dropped(self, tp: Toppar, count: int, why: str) -> None:
         """Any thread. `count` messages of `tp` that had sequence numbers will never be sent

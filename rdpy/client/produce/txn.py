@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rdpy.client.coordinators import CoordinatorType
 from rdpy.client.group.metadata import GroupMetadata
@@ -338,6 +338,12 @@ class Transactions:
                         f"msgid to {tp.epoch_base_msgid} due to {count} message(s) in aborted "
                         "transaction")
 
+    def purged_by_application(self) -> None:
+        """Any thread. purge() took messages of this transaction that had sequence numbers:
+        the abort that must follow bumps the epoch (the sequence has a gap)."""
+        with self.lock:
+            self.requires_epoch_bump = True
+
     def count_delivery_failures(self, failed: int) -> None:
         """App thread (serving delivery reports). Failed messages make commit impossible."""
         self.dr_fails += failed
@@ -469,7 +475,7 @@ class Transactions:
 
     def _on_add_partitions(self, broker: Broker, err: int,
                            response: AddPartitionsToTxnResponse | None,
-                           _request: Request[AddPartitionsToTxnResponse]) -> None:
+                           request: Request[AddPartitionsToTxnResponse]) -> None:
         """Broker thread (rd_kafka_txn_handle_AddPartitionsToTxn)."""
         actions = ErrAction(0)
         retry_backoff = 0.5
@@ -509,8 +515,9 @@ class Transactions:
         if actions & ErrAction.FATAL:
             self.set_fatal_error(err, f"Failed to add partitions to transaction: {err2str(err)}")
         elif actions & ErrAction.PERMANENT:
-            text = (f"Failed to add partition(s) to transaction on broker {broker.name}: "
-                    f"{err2str(err)}")
+            text = (f"Failed to add partition(s) to transaction on broker "
+                    f"{_coordinator_name(broker)}: {err2str(err)} (after "
+                    f"{_rtt_ms(broker, request)} ms)")
             if require_bump:
                 self.idempotence.drain_epoch_bump(err, text)
             else:
@@ -703,7 +710,7 @@ class Transactions:
                 lambda v: AddOffsetsToTxnRequest(transactional_id=txn_id,
                                                  producer_id=pid.id, producer_epoch=pid.epoch,
                                                  group_id=group_id),
-                lambda b, e, r, q: self._on_add_offsets(job, b, e, r),
+                lambda b, e, r, q: self._on_add_offsets(job, b, e, r, q),
                 self.handle.request_timeout, max_version=_ADD_OFFSETS_MAX))
             return
         group_coordinator = self.handle.coordinators.get(CoordinatorType.GROUP,
@@ -740,7 +747,8 @@ class Transactions:
         return build
 
     def _on_add_offsets(self, job: _OffsetsJob, broker: Broker, err: int,
-                        response: AddOffsetsToTxnResponse | None) -> None:
+                        response: AddOffsetsToTxnResponse | None,
+                        request: Request[AddOffsetsToTxnResponse]) -> None:
         """Broker thread (rd_kafka_txn_handle_AddOffsetsToTxn)."""
         job.sent = False
         if err == ErrorCode._DESTROY:
@@ -755,7 +763,8 @@ class Transactions:
             return
         actions = err_action(err, RequestKind.ADD_OFFSETS_TO_TXN) or ErrAction.PERMANENT
         err = _normalize(err)
-        text = f"Failed to add offsets to transaction on broker {broker.name}: {err2str(err)}"
+        text = (f"Failed to add offsets to transaction on broker {_coordinator_name(broker)}: "
+                f"{err2str(err)} (after {_rtt_ms(broker, request)}ms)")
         if actions & ErrAction.FATAL:
             self.set_fatal_error(err, f"Failed to add offsets to transaction: {err2str(err)}")
             self._offsets_done(job, KafkaError(err, text), actions)
@@ -1022,6 +1031,16 @@ class Transactions:
     def stats(self, now: float) -> tuple[str, int, bool]:
         """Any thread. txn_state, txn_stateage (ms), txn_may_enq."""
         return self.state.value, int((now - self.state_since) * 1000), self.may_enq
+
+
+def _coordinator_name(broker: Broker) -> str:
+    """How librdkafka names the transaction coordinator in errors (its logical broker)."""
+    return f"TxnCoordinator/{broker.node_id}"
+
+
+def _rtt_ms(broker: Broker, request: Request[Any]) -> int:
+    """How long the request took, as librdkafka's "(after N ms)"."""
+    return int((broker.clock() - request.sent_at) * 1000) if request.sent_at else 0
 
 
 def _failed_locally(commit: bool, err: int, txn_err: int, txn_errstr: str
