@@ -14,18 +14,12 @@ exactly-once delivery plugs in.
   its handling of Produce errors, drains and KIP-360 epoch bumps, fatal errors.
 - purge.py: Producer.purge() and the purge a fatal error starts.
 
-Transactions (a future txn.py, transactional.id set): the transaction manager's state machine
-(librdkafka's rd_kafka_txn_state_t: INIT, WAIT_PID, READY, IN_TRANSACTION, BEGIN_COMMIT,
-COMMITTING_TRANSACTION, BEGIN_ABORT, ABORTING_TRANSACTION, ABORTABLE_ERROR, FATAL_ERROR and the
-*_NOT_ACKED states between a finished call and its acknowledgement), driven by the application's
-init/begin/commit/abort_transaction calls, which wait for it, and by the main thread, which
-sends its requests to the coordinator found through rdpy/client/coordinators.py with
-CoordinatorType.TRANSACTION and the transactional id. It builds on idempotence.py: the producer
-id comes from the coordinator (InitProducerId with the transactional id, and with the current
-id and epoch for a KIP-360 bump), the idempotent errors that bump the epoch become abortable
-transaction errors (librdkafka's WAIT_TXN_ABORT), and AddPartitionsToTxn must be answered
-before a partition's first batch in a transaction: the same gate (sendable_batches) holds the
-partition until txn.py added it. Its identity marks batches transactional and names the
-transactional id on ProduceRequests. Each request has its action table in errors.py
-(ADD_PARTITIONS_TO_TXN_ACTIONS, END_TXN_ACTIONS, ...).
+- txn.py: transactions (transactional.id), librdkafka's transaction manager on top of
+  idempotence.py: the transaction states, the application's calls (one at a time, resumable
+  after a timeout), the partitions of the current transaction (AddPartitionsToTxn: the same
+  gate holds a partition until it was added), AddOffsetsToTxn + TxnOffsetCommit, EndTxn, and
+  abortable vs fatal errors; errors that need an epoch bump fail the transaction first, and
+  its abort has the coordinator bump the epoch (InitProducerId with the current id, KIP-360).
+  Each request's errors are decided by its table in errors.py (ADD_PARTITIONS_TO_TXN_ACTIONS,
+  END_TXN_ACTIONS, ...).
 """
