@@ -321,6 +321,10 @@ class Handle:
         """Any thread. The main thread runs its next tick now."""
         self.main_thread.wake()
 
+    def wake_main_at(self, when: float) -> None:
+        """Any thread. The main thread runs a tick no later than `when` (monotonic)."""
+        self.main_thread.wake_at(when)
+
     def serve_main(self, now: float) -> None:
         """Main thread (or a test with a fake clock). One tick: see MainThread.serve."""
         self.main_thread.serve(now)

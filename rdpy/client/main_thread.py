@@ -31,6 +31,7 @@ __all__ = ["MainThread"]
 
 #: Longest sleep between ticks.
 _TICK = 0.1
+_INF = float("inf")
 
 
 class MainThread:
@@ -39,6 +40,8 @@ class MainThread:
     def __init__(self, handle: Handle) -> None:
         self.handle = handle
         self._wake = threading.Event()
+        #: The earliest time a component asked for a tick (wake_at), inf: none.
+        self._next_due = _INF
         self.thread = threading.Thread(target=self._loop, name=f"rdpy:main:{handle.name}",
                                        daemon=True)
         self._next_probe = 0.0
@@ -57,19 +60,31 @@ class MainThread:
         """Any thread. Run the next tick now."""
         self._wake.set()
 
+    def wake_at(self, when: float) -> None:
+        """Any thread. Run a tick no later than `when` (monotonic): a retry due sooner than
+        the next regular tick (librdkafka's timers: 20 ms after CONCURRENT_TRANSACTIONS)."""
+        if when < self._next_due:
+            self._next_due = when
+            self._wake.set()  # the wait in progress is recomputed with the new due time
+
     def join(self, timeout: float) -> None:
         """App thread. Wait up to `timeout` s for the thread to end (not from itself)."""
         if self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join(timeout)
 
     def _loop(self) -> None:
+        clock = self.handle.clock
         while not self.handle.terminating:
-            self._wake.wait(_TICK)
+            due = self._next_due
+            self._wake.wait(_TICK if due == _INF else max(0.0, min(_TICK, due - clock())))
             self._wake.clear()
             if self.handle.terminating:
                 break
+            now = clock()
+            if self._next_due <= now:
+                self._next_due = _INF
             try:
-                self.serve(self.handle.clock())
+                self.serve(now)
             except Exception as exc:  # a bug must not silently kill the main thread
                 self.handle.log(3, "BUG", f"main thread: internal error: {exc!r}")
                 self.handle.report_error(ErrorCode._FAIL, f"main thread: internal error: {exc!r}")

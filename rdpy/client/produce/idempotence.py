@@ -248,7 +248,9 @@ class Idempotence:
                 return
             self._set_state(IdempState.REQ_PID)
             self._next_pid_request = self.handle.clock() + _PID_RETRY_INTERVAL
+            retry_at = self._next_pid_request
         self.handle.log(4, "GETPID", f"{text}: retrying")
+        self.handle.wake_main_at(retry_at)
 
     def _wake_brokers(self) -> None:
         """Any thread. Every broker thread looks at its partitions again (a new id)."""

@@ -153,6 +153,9 @@ class ProduceServer:
         flushing = self.handle.flushing
         eos = self.eos
         ready: list[Toppar] = []
+        #: Partitions the idempotent producer's gate holds: an event wakes us for them (a
+        #: producer id, a drain done, a partition added to the transaction), not a timer.
+        held: set[Toppar] = set()
         owned = [tp for tp in broker.toppars if tp.claim_xmitq(broker)]
         for tp in owned:
             if tp.msgq:
@@ -170,7 +173,8 @@ class ProduceServer:
                 wakeup = min(wakeup, tp.backoff_until)
                 continue
             if eos is not None and eos.sendable_batches(tp) <= 0:
-                continue  # woken when the producer id or the partition's drain allows it
+                held.add(tp)
+                continue
             if self._ready(tp, now, flushing):
                 ready.append(tp)
             else:
@@ -181,7 +185,7 @@ class ProduceServer:
             # In-flight limit reached: a response (socket readable) wakes us.
             return wakeup
         for tp in owned:
-            if tp.xmitq and tp.backoff_until <= now:
+            if tp.xmitq and tp.backoff_until <= now and tp not in held:
                 # What a full batch left behind waits for its own linger time.
                 wakeup = min(wakeup, tp.xmitq[0].enq_time + self.linger)
         return wakeup

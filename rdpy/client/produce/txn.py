@@ -527,7 +527,8 @@ class Transactions:
                 if self._pending:
                     delay = retry_backoff if actions & ErrAction.RETRY else 0.0
                     self._register_at = min(self._register_at, self.handle.clock() + delay)
-            self.handle.wake_main()
+                register_at = self._register_at
+            self.handle.wake_main_at(register_at)
         if not err:
             for b in self.handle.all_brokers():
                 b.wake()  # the added partitions may now send
@@ -701,7 +702,7 @@ class Transactions:
             broker = self.coordinator_broker()
             if broker is None or pid is None:
                 job.retry_at = now + 0.05
-                self.handle.wake_main()
+                self.handle.wake_main_at(job.retry_at)
                 return
             job.sent = True
             txn_id, group_id = self.transactional_id, job.group.group_id
@@ -719,6 +720,7 @@ class Transactions:
         if broker is None or pid is None:
             group_coordinator.lookup()
             job.retry_at = now + 0.05
+            self.handle.wake_main_at(job.retry_at)
             return
         job.sent = True
         request = self._txn_offset_commit(job, pid.id, pid.epoch)
@@ -774,7 +776,7 @@ class Transactions:
         if actions & ErrAction.RETRY and time.monotonic() < job.deadline:
             job.retry_at = self.handle.clock() + self.handle.settings.get_int(
                 "retry.backoff.ms") / 1000.0
-            self.handle.wake_main()
+            self.handle.wake_main_at(job.retry_at)
             return
         if err not in (ErrorCode._TRANSPORT, ErrorCode._TIMED_OUT):
             # Refused: the coordinator has nothing of it (a lost one may have arrived).
@@ -817,7 +819,7 @@ class Transactions:
         elif actions & ErrAction.RETRY:
             if time.monotonic() < job.deadline:
                 job.retry_at = self.handle.clock() + 0.5
-                self.handle.wake_main()
+                self.handle.wake_main_at(job.retry_at)
                 return
             actions |= ErrAction.PERMANENT
         if actions & ErrAction.PERMANENT and not actions & ErrAction.FATAL:
@@ -957,6 +959,7 @@ class Transactions:
             self._set_state(S.COMMITTING_TRANSACTION if commit else S.ABORTING_TRANSACTION)
         if broker is None:
             self._end_txn_retry = (self.handle.clock() + 0.05, commit)
+            self.handle.wake_main_at(self._end_txn_retry[0])
             return
         txn_id = self.transactional_id
         broker.enqueue_request(Request(
@@ -1007,7 +1010,7 @@ class Transactions:
             self._end_txn_retry = (self.handle.clock() + (
                 0.05 if actions & ErrAction.REFRESH else
                 self.handle.settings.get_int("retry.backoff.ms") / 1000.0), commit)
-            self.handle.wake_main()
+            self.handle.wake_main_at(self._end_txn_retry[0])
             return
         self._set_result(KafkaError(err, text), actions)
 
