@@ -9,6 +9,7 @@ from __future__ import annotations
 import operator
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -465,6 +466,7 @@ class Producer:
         if self._closed:
             return True
         try:
+            self._abort_open_transaction()
             self.flush()
         finally:
             # Destroyed even when flush() raised (a callback's exception, a fatal error),
@@ -472,6 +474,19 @@ class Producer:
             self._closed = True
             self._handle.destroy()
         return True
+
+    def _abort_open_transaction(self) -> None:
+        """close(): as confluent-kafka's, a transaction still open is aborted first (a failed
+        abort is a RuntimeWarning). Bounded by transaction.timeout.ms, after which the
+        coordinator aborts it anyway, so close() cannot hang on an unreachable cluster."""
+        txn = self._txn
+        if txn is None or not txn.open():
+            return
+        try:
+            txn.abort_transaction(txn.timeout_ms / 1000.0, self.flush)
+        except KafkaException as exc:
+            warnings.warn(f"Producer abort_transaction failed during close: {exc.args[0].str()}",
+                          RuntimeWarning, stacklevel=3)
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)

@@ -142,8 +142,10 @@ class Idempotence:
     def start(self) -> None:
         """Any thread. Ask for a producer id now (unless a request is out already)."""
         with self.lock:
-            if self.state is not IdempState.WAIT_PID:
-                self._set_state(IdempState.REQ_PID)
+            if self.state not in (IdempState.INIT, IdempState.REQ_PID,
+                                  IdempState.WAIT_TRANSPORT):
+                return  # asked for already, or assigned meanwhile
+            self._set_state(IdempState.REQ_PID)
             self._next_pid_request = 0.0
         self.handle.wake_main()
 
@@ -152,6 +154,9 @@ class Idempotence:
     def _set_state(self, state: IdempState) -> None:
         if state is self.state:
             return
+        if self.handle.fatal_error is not None and state not in (IdempState.FATAL_ERROR,
+                                                                 IdempState.TERM):
+            return  # nothing more happens after a fatal error (no new producer id)
         self.handle.dbg("eos", "IDEMPSTATE", f"Idempotent producer state change "
                         f"{self.state.value} -> {state.value}")
         self.state = state
@@ -276,7 +281,9 @@ class Idempotence:
         epoch (every partition's sequence starts over under it). A transaction in progress
         must be aborted first: it fails with an abortable error that requires the bump,
         which abort_transaction() then asks the coordinator for."""
-        txn_abort = allow_txn_abort and self.txn is not None
+        # A transaction under way fails first (its abort bumps); between transactions the
+        # coordinator bumps at once.
+        txn_abort = allow_txn_abort and self.txn is not None and self.txn.in_transaction()
         with self.lock:
             if self.state in (IdempState.FATAL_ERROR, IdempState.TERM):
                 return
@@ -369,6 +376,8 @@ class Idempotence:
         if tp.eos_pid != pid:
             if inflight or not tp.xmitq:
                 return 0
+            if self._resolve_under_old_epoch(tp, pid):
+                return 1
             base = tp.xmitq[0].msgid
             with tp.lock:
                 self.handle.dbg("eos", "NEWPID", f"{tp.topic} [{tp.partition}] changed "
@@ -378,6 +387,19 @@ class Idempotence:
                 tp.next_ack_seq = 0
                 tp.next_err_seq = 0
         return MAX_INFLIGHT_BATCHES - inflight
+
+    def _resolve_under_old_epoch(self, tp: Toppar, pid: Pid) -> bool:
+        """Whether `tp`'s next batch goes out once more under the epoch it was sent with.
+        A batch whose earlier send may have been written (a lost connection, a timeout) must
+        be sent again where the broker can recognise it: under a new epoch it would be
+        written twice. So when the epoch was bumped for another reason (a gap elsewhere) and
+        this batch is exactly the next sequence the old epoch expects, it is settled there
+        first; the partition moves to the new epoch once it is answered."""
+        head = tp.xmitq[0]
+        old = tp.eos_pid
+        return (old is not None and old[0] == pid.id and head.last_msgid != 0
+                and head.possibly_persisted
+                and (head.msgid - tp.epoch_base_msgid) & _SEQ_MASK == tp.next_ack_seq)
 
     def batch_identity(self, tp: Toppar, first: ProducerMessage) -> BatchIdentity:
         """Leader's broker thread, after sendable_batches() let `tp` send."""

@@ -488,6 +488,20 @@ class ProduceServer:
         if not acked:
             return
         acked.sort(key=_msgid)
+        unwritten = [m for m in acked if not m.possibly_persisted]
+        if unwritten and self.eos is not None:
+            # The broker accepted a later batch although these were refused unwritten (a
+            # producer it did not know yet accepts any sequence): acknowledging them would
+            # report lost messages as delivered, and sending them now would reorder them.
+            self._requeue(tp, unwritten, self.broker.clock())
+            acked = [m for m in acked if m.possibly_persisted]
+            self.eos.set_fatal_error(
+                ErrorCode._INCONSISTENT, f"ProduceRequest for {tp.topic} [{tp.partition}] "
+                f"succeeded after {len(unwritten)} earlier message(s) (msgids "
+                f"{unwritten[0].msgid}..{unwritten[-1].msgid}) were refused unwritten: "
+                "unable to deliver them in order")
+            if not acked:
+                return
         self.handle.dbg("eos", "IMPLICITACK", f"{tp.topic} [{tp.partition}] {len(acked)} "
                         f"message(s) implicitly acked by subsequent batch success (msgids "
                         f"{acked[0].msgid}..{acked[-1].msgid}, last acked {last_msgid})")

@@ -24,6 +24,8 @@ import enum
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -141,7 +143,8 @@ class _OffsetsJob:
     group: GroupMetadata
     deadline: float
     stage: str = "add"  # "add", "commit"
-    retry_at: float = 0.0
+    #: When the main thread may send it (again): not before the application's thread tried.
+    retry_at: float = float("inf")
     sent: bool = False
 
 
@@ -237,6 +240,18 @@ class Transactions:
             if cap:
                 deadline = min(deadline, time.monotonic() + self.timeout_ms / 1000.0)
             return deadline
+
+    @contextmanager
+    def _calling_guard(self) -> Iterator[None]:
+        """App thread. A call interrupted by anything but its own result (an exception from a
+        delivery callback served by its flush(), KeyboardInterrupt) is no longer being called:
+        it stays current, so calling it again resumes it."""
+        try:
+            yield
+        except BaseException:
+            with self.lock:
+                self._calling = False
+            raise
 
     def _api_return(self, resumable: bool, error: KafkaError | None) -> None:
         """App thread. End the call; raise `error` if any. A resumable call that failed with
@@ -367,6 +382,14 @@ class Transactions:
                 code, f"Failed to find transaction coordinator: {asked}: {err2str(code)}"
                       + (f": {message}" if message else ""))
 
+    def open(self) -> bool:
+        """Any thread. A transaction was begun and not finished (close() aborts it)."""
+        return self.state not in (S.INIT, S.WAIT_PID, S.READY_NOT_ACKED, S.READY)
+
+    def in_transaction(self) -> bool:
+        """Any thread. A transaction is under way that an abortable error can fail."""
+        return self.state in (S.IN_TRANSACTION, S.BEGIN_COMMIT, S.COMMITTING_TRANSACTION)
+
     def may_send(self) -> bool:
         """Broker thread. Batches may be sent in these states."""
         return self.state in (S.IN_TRANSACTION, S.BEGIN_COMMIT)
@@ -494,8 +517,9 @@ class Transactions:
             err = ErrorCode._BAD_MSG
             actions = ErrAction.PERMANENT
         if err == ErrorCode._DESTROY or err == ErrorCode._OUTDATED:
-            with self.lock:
-                self._waitresp.clear()
+            # The transaction ended meanwhile: its abort (or the next completion) resets
+            # these partitions with the rest (_clear_partitions), as librdkafka leaves them
+            # on its wait-response list.
             return
         if err and not actions:
             # A local error: the coordinator may have received it.
@@ -594,16 +618,17 @@ class Transactions:
             # librdkafka caps an infinite wait: no coordinator times us out yet.
             timeout = 2 * self.timeout_ms / 1000.0
         deadline = self._api_begin("init_transactions", timeout, cap=False)
-        error = self._op(self._op_init, deadline)
-        if error is not None:
-            if error.code() == ErrorCode._TIMED_OUT:
-                init_err = _normalize(self.init_err)
-                if init_err and init_err != ErrorCode._TIMED_OUT:
-                    error = KafkaError(init_err, f"Failed to initialize Producer ID: "
-                                                 f"{err2str(init_err)}", retriable=True)
-            self._api_return(True, error)
-        error = self._op(self._op_ack, _INF)
-        self._api_return(False, error)
+        with self._calling_guard():
+            error = self._op(self._op_init, deadline)
+            if error is not None:
+                if error.code() == ErrorCode._TIMED_OUT:
+                    init_err = _normalize(self.init_err)
+                    if init_err and init_err != ErrorCode._TIMED_OUT:
+                        error = KafkaError(init_err, f"Failed to initialize Producer ID: "
+                                                     f"{err2str(init_err)}", retriable=True)
+                self._api_return(True, error)
+            error = self._op(self._op_ack, _INF)
+            self._api_return(False, error)
 
     def _op_init(self) -> None:
         with self.lock:
@@ -618,6 +643,8 @@ class Transactions:
             self._set_result(error)
         elif start:
             self.idempotence.start()
+        else:
+            self._set_result(None)  # initialized after an earlier call timed out
 
     def _op_ack(self) -> None:
         """READY_NOT_ACKED -> READY, COMMIT_NOT_ACKED/ABORT_NOT_ACKED -> READY."""
@@ -643,8 +670,9 @@ class Transactions:
     def begin_transaction(self) -> None:
         """App thread. Start a transaction (local: nothing is sent yet)."""
         self._api_begin("begin_transaction", 0, cap=False)
-        error = self._op(self._op_begin, _INF)
-        self._api_return(False, error)
+        with self._calling_guard():
+            error = self._op(self._op_begin, _INF)
+            self._api_return(False, error)
 
     def _op_begin(self) -> None:
         with self.lock:
@@ -666,17 +694,18 @@ class Transactions:
         """App thread. Commit the consumer's `offsets` (topic, partition, offset, metadata,
         leader epoch) with the transaction."""
         deadline = self._api_begin("send_offsets_to_transaction", timeout, cap=True)
-        with self.lock:
-            error = self._require(S.IN_TRANSACTION)
-        if error is not None:
+        with self._calling_guard():
+            with self.lock:
+                error = self._require(S.IN_TRANSACTION)
+            if error is not None:
+                self._api_return(False, error)
+            valid = sorted(o for o in offsets if o[2] >= 0)
+            if not valid:
+                self._api_return(False, None)  # nothing consumed: nothing to do
+                return
+            job = _OffsetsJob(valid, group, deadline)
+            error = self._op(lambda: self._op_send_offsets(job), _INF)
             self._api_return(False, error)
-        valid = sorted(o for o in offsets if o[2] >= 0)
-        if not valid:
-            self._api_return(False, None)  # nothing consumed: nothing to do
-            return
-        job = _OffsetsJob(valid, group, deadline)
-        error = self._op(lambda: self._op_send_offsets(job), _INF)
-        self._api_return(False, error)
 
     def _op_send_offsets(self, job: _OffsetsJob) -> None:
         with self.lock:
@@ -839,28 +868,38 @@ class Transactions:
         """App thread. Flush (the producer's flush(), serving delivery reports here), then
         commit the transaction on the coordinator."""
         deadline = self._api_begin("commit_transaction", timeout, cap=False)
-        error = self._op(self._op_begin_commit, deadline)
-        if error is not None:
+        with self._calling_guard():
+            error = self._op(self._op_begin_commit, deadline)
+            if error is not None:
+                self._api_return(False, error)
+            raised = self._flush_for(deadline, flush)
+            error = self._op(self._op_commit, deadline)
+            if error is not None:
+                self._api_return(True, error)
+            error = self._op(self._op_ack, _INF)
             self._api_return(False, error)
-        self._flush_for(deadline, flush)
-        error = self._op(self._op_commit, deadline)
-        if error is not None:
-            self._api_return(True, error)
-        error = self._op(self._op_ack, _INF)
-        self._api_return(False, error)
+            if raised is not None:
+                raise raised
 
-    def _flush_for(self, deadline: float, flush: Flush) -> None:
+    def _flush_for(self, deadline: float, flush: Flush) -> Exception | None:
         """App thread. Wait for every message's delivery report (served here) before the
-        commit or abort goes on; a resumable _TIMED_OUT if the call's time runs out."""
-        try:
-            left = flush(max(0.0, deadline - time.monotonic()))
-        except KafkaException as exc:  # a fatal error raised while serving
-            self._api_return(False, exc.args[0])
-            return
+        commit or abort goes on; a resumable _TIMED_OUT if the call's time runs out. An
+        exception from a delivery callback does not stop the call: as in confluent-kafka,
+        the call completes and then raises it (returned here for that)."""
+        raised: Exception | None = None
+        while True:
+            try:
+                left = flush(max(0.0, deadline - time.monotonic()))
+                break
+            except KafkaException as exc:  # a fatal error raised while serving
+                self._api_return(False, exc.args[0])
+            except Exception as exc:
+                raised = raised or exc
         if left:
             self._api_return(True, KafkaError(
                 ErrorCode._TIMED_OUT, "Failed to flush all outstanding messages within the "
                 f"API timeout: {left} message(s) remaining", retriable=True))
+        return raised
 
     def _op_begin_commit(self) -> None:
         with self.lock:
@@ -898,17 +937,20 @@ class Transactions:
         flush()), then abort the transaction on the coordinator (bumping the epoch first if an
         error requires it)."""
         deadline = self._api_begin("abort_transaction", timeout, cap=False)
-        error = self._op(self._op_begin_abort, deadline)
-        if error is not None:
+        with self._calling_guard():
+            error = self._op(self._op_begin_abort, deadline)
+            if error is not None:
+                self._api_return(False, error)
+            purge(self.handle, in_queue=True, in_flight=False, blocking=True,
+                  numbered_dropped=self.purged_in_abort, abort_txn=True)
+            raised = self._flush_for(deadline, flush)
+            error = self._op(self._op_abort, deadline)
+            if error is not None:
+                self._api_return(True, error)
+            error = self._op(self._op_ack, _INF)
             self._api_return(False, error)
-        purge(self.handle, in_queue=True, in_flight=False, blocking=True,
-              numbered_dropped=self.purged_in_abort, abort_txn=True)
-        self._flush_for(deadline, flush)
-        error = self._op(self._op_abort, deadline)
-        if error is not None:
-            self._api_return(True, error)
-        error = self._op(self._op_ack, _INF)
-        self._api_return(False, error)
+            if raised is not None:
+                raise raised
 
     def _op_begin_abort(self) -> None:
         with self.lock:
