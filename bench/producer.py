@@ -13,10 +13,16 @@ rdpy-idempotent (enable.idempotence=true), confluent-kafka-idempotent, kafka-pyt
 and aiokafka-idempotent (enable_idempotence=True). Their ratio columns compare idempotent with
 idempotent, and "vs non-idem." compares each with the same client not idempotent (issue 15's
 target: rdpy's idempotent rate at least 90% of its own non-idempotent rate, printed, not
-enforced). Transactional rows are not measured (rdpy has no transactions yet).
+enforced). So do the transactional producers: rdpy-transactional, confluent-kafka-transactional,
+kafka-python-transactional and aiokafka-transactional, the same messages in transactions of
+--txn-messages each (begin, produce, commit_transaction in a loop; init_transactions and a
+first transaction happen in the warm-up), with commits/s and a "vs idem." column (against the
+same client idempotent). A last section, "small transactions", measures the commit rate:
+transactions of --small-txn messages (default 10), --small-txns of them per client.
 
     python bench/producer.py [--quick] [--messages N] [--bootstrap host:port]
                              [--clients rdpy,confluent-kafka,...] [--batch matched|native]
+                             [--txn-messages N] [--small-txn N] [--small-txns N]
 
 Exits non-zero if any client fails, reports a delivery error, or loses an acknowledgement;
 the performance targets are printed, not enforced.
@@ -44,12 +50,15 @@ from bench._common import (  # noqa: E402
 
 BASE_CLIENTS = ["rdpy", "confluent-kafka", "kafka-python", "aiokafka", "aiokafka-batch"]
 IDEMPOTENT = "-idempotent"  # suffix of a client's idempotent variant (acks=all cases only)
-CLIENTS = BASE_CLIENTS + [c + IDEMPOTENT for c in ("rdpy", "confluent-kafka", "kafka-python", "aiokafka")]
+TRANSACTIONAL = "-transactional"  # suffix of a client's transactional variant (acks=all cases only)
+VARIANTS = (IDEMPOTENT, TRANSACTIONAL)
+CLIENTS = BASE_CLIENTS + [c + v for v in VARIANTS for c in ("rdpy", "confluent-kafka", "kafka-python", "aiokafka")]
 DEFAULT_CLIENTS = CLIENTS
 # Left out by default on the local Tansu, with the reason (--clients still runs them).
 NOT_ON_TANSU = {
     "aiokafka-idempotent": "Tansu 0.6 answers aiokafka's InitProducerId v0 with UNKNOWN_SERVER_ERROR"
     " (aiokafka 0.14 sends no other version; Apache Kafka 4.4 accepts it): run it with --bootstrap",
+    "aiokafka-transactional": "the same InitProducerId v0 refusal by Tansu 0.6: run it with --bootstrap",
 }
 # Rows the ratios are taken against; "aiokafka" is the per-message send() API.
 REFERENCES = [("kafka-python", "kafka-python"), ("aiokafka", "aiokafka"), ("confluent-kafka", "confluent")]
@@ -65,18 +74,30 @@ TARGET_VS_KAFKA_PYTHON = 4.0
 TARGET_VS_AIOKAFKA = 1.0
 # Target from issue 15 (informational): rdpy-idempotent msgs/s over rdpy's, acks=all cases.
 TARGET_IDEMPOTENT_VS_PLAIN = 0.90
+# Transactions: messages per transaction in the main tables, and the small-transactions section.
+DEFAULT_TXN_MESSAGES = 1000
+DEFAULT_SMALL_TXN = 10
+DEFAULT_SMALL_TXNS = {False: 300, True: 50}  # transactions per client: full run, --quick
 
 
-def split_client(name: str) -> tuple[str, bool]:
-    """("rdpy", True) for "rdpy-idempotent"; (name, False) for a plain client."""
-    if name.endswith(IDEMPOTENT):
-        return name[: -len(IDEMPOTENT)], True
-    return name, False
+def split_client(name: str) -> tuple[str, str]:
+    """("rdpy", "-idempotent") for "rdpy-idempotent", ("rdpy", "-transactional") for
+    "rdpy-transactional"; (name, "") for a plain client."""
+    for variant in VARIANTS:
+        if name.endswith(variant):
+            return name[: -len(variant)], variant
+    return name, ""
 
 
 def runs_in_case(client: str, acks: str) -> bool:
-    """Idempotent producers need acks=all: their rows exist only in acks=all cases."""
+    """Idempotent and transactional producers need acks=all: their rows exist only in acks=all
+    cases."""
     return not split_client(client)[1] or acks == "all"
+
+
+def transactional_id(client: str) -> str:
+    """A fresh transactional.id for each worker process (no state left by earlier runs)."""
+    return f"rdpy-bench-{client}-{os.getpid()}-{time.time_ns()}"
 
 
 def topic_name(prefix: str, partitions: int) -> str:
@@ -94,12 +115,13 @@ def value_of(size: int) -> bytes:
 
 
 class Counter:
-    __slots__ = ("ok", "err", "first_error")
+    __slots__ = ("ok", "err", "first_error", "commits")
 
     def __init__(self) -> None:
         self.ok = 0
         self.err = 0
         self.first_error: Optional[str] = None
+        self.commits = 0  # transactions committed in the timing (transactional variants)
 
     def error(self, e: Any) -> None:
         self.err += 1
@@ -121,6 +143,8 @@ def _result(a: argparse.Namespace, c: Counter, elapsed: float, cpu: float, note:
         "ok": c.ok,
         "errors": c.err,
         "first_error": c.first_error,
+        "commits": c.commits,
+        "txn_messages": a.txn_messages if split_client(a.worker)[1] == TRANSACTIONAL else 0,
         "elapsed": elapsed,
         "cpu": cpu,
         "cpu_process": _cpu(),
@@ -132,8 +156,12 @@ def _result(a: argparse.Namespace, c: Counter, elapsed: float, cpu: float, note:
 def worker_librdkafka_api(a: argparse.Namespace) -> Callable[[], None]:
     """rdpy and confluent-kafka: the same code, the confluent-kafka idiom
     `produce(...); poll(0)` with a delivery callback, then flush(). The -idempotent variants
-    add enable.idempotence=true (nothing else: librdkafka caps max.in.flight at 5 itself)."""
-    base, idempotent = split_client(a.worker)
+    add enable.idempotence=true (nothing else: librdkafka caps max.in.flight at 5 itself).
+    The -transactional variants set transactional.id, call init_transactions() and send the
+    warm-up message in a first transaction, then wrap every --txn-messages produce() calls in
+    begin_transaction() ... commit_transaction() (which flushes)."""
+    base, variant = split_client(a.worker)
+    transactional = variant == TRANSACTIONAL
     if base == "rdpy":
         import rdpy as mod
     else:
@@ -147,8 +175,10 @@ def worker_librdkafka_api(a: argparse.Namespace) -> Callable[[], None]:
     }
     if a.batch == "matched":
         conf["batch.size"] = BATCH_BYTES  # the default, spelled out
-    if idempotent:
+    if variant == IDEMPOTENT:
         conf["enable.idempotence"] = True
+    if transactional:
+        conf["transactional.id"] = transactional_id(a.worker)
     p = mod.Producer(conf)
     c = Counter()
 
@@ -159,8 +189,14 @@ def worker_librdkafka_api(a: argparse.Namespace) -> Callable[[], None]:
             c.error(err)
 
     # Warm-up outside the timing: metadata and the connection to the leader.
+    # Transactional: the producer id and the transaction coordinator too.
     warm = Counter()
+    if transactional:
+        p.init_transactions(30)
+        p.begin_transaction()
     p.produce(a.topic, b"warm-up", on_delivery=lambda e, m: warm.error(e) if e else None)
+    if transactional:
+        p.commit_transaction(30)
     if p.flush(30) != 0 or warm.err:
         raise RuntimeError(f"warm-up message not delivered: {warm.first_error or 'flush timed out'}")
 
@@ -168,14 +204,29 @@ def worker_librdkafka_api(a: argparse.Namespace) -> Callable[[], None]:
     topic = a.topic
     produce, poll = p.produce, p.poll
     t0, cpu0 = time.perf_counter(), _cpu()
-    for _ in range(a.messages):
-        while True:
-            try:
-                produce(topic, value, on_delivery=on_delivery)
-                break
-            except BufferError:
-                poll(0.05)
-        poll(0)
+    if transactional:
+        begin, commit, per_txn = p.begin_transaction, p.commit_transaction, a.txn_messages
+        for first in range(0, a.messages, per_txn):
+            begin()
+            for _ in range(min(per_txn, a.messages - first)):
+                while True:
+                    try:
+                        produce(topic, value, on_delivery=on_delivery)
+                        break
+                    except BufferError:
+                        poll(0.05)
+                poll(0)
+            commit(a.timeout)
+            c.commits += 1
+    else:
+        for _ in range(a.messages):
+            while True:
+                try:
+                    produce(topic, value, on_delivery=on_delivery)
+                    break
+                except BufferError:
+                    poll(0.05)
+            poll(0)
     left = p.flush(a.timeout)
     elapsed, cpu = time.perf_counter() - t0, _cpu() - cpu0
     note = f"flush({a.timeout}) returned {left} still queued" if left else ""
@@ -189,25 +240,38 @@ def worker_librdkafka_api(a: argparse.Namespace) -> Callable[[], None]:
 
 
 def worker_kafka_python(a: argparse.Namespace) -> Callable[[], None]:
-    """kafka-python: send() with callback/errback on each future, then flush()."""
+    """kafka-python: send() with callback/errback on each future, then flush().
+    kafka-python-transactional: transactional_id, init_transactions() and a first transaction
+    in the warm-up, then begin_transaction() / send() x --txn-messages / commit_transaction()
+    (which flushes)."""
     from kafka import KafkaProducer
 
-    _, idempotent = split_client(a.worker)
+    _, variant = split_client(a.worker)
+    idempotent = variant in (IDEMPOTENT, TRANSACTIONAL)
+    transactional = variant == TRANSACTIONAL
 
     kw: dict[str, Any] = {}
     if a.batch == "matched":
         kw["batch_size"] = BATCH_BYTES
+    if transactional:
+        kw["transactional_id"] = transactional_id(a.worker)
     p = KafkaProducer(
         bootstrap_servers=a.bootstrap,
         acks=1 if a.acks == "1" else "all",
         linger_ms=LINGER_MS,
         compression_type=None,
         # kafka-python 3.x defaults to an idempotent producer (kept with acks=all); the others
-        # are not idempotent by default, so only kafka-python-idempotent keeps it.
+        # are not idempotent by default, so only kafka-python-idempotent (and -transactional,
+        # which needs it) keeps it.
         enable_idempotence=idempotent,
         **kw,
     )
+    if transactional:
+        p.init_transactions()
+        p.begin_transaction()
     p.send(a.topic, b"warm-up").get(timeout=30)
+    if transactional:
+        p.commit_transaction()
     c = Counter()
 
     def ok(_md: Any) -> None:
@@ -216,8 +280,17 @@ def worker_kafka_python(a: argparse.Namespace) -> Callable[[], None]:
     value = value_of(a.size)
     topic, send, err = a.topic, p.send, c.error
     t0, cpu0 = time.perf_counter(), _cpu()
-    for _ in range(a.messages):
-        send(topic, value).add_callback(ok).add_errback(err)
+    if transactional:
+        per_txn = a.txn_messages
+        for first in range(0, a.messages, per_txn):
+            p.begin_transaction()
+            for _ in range(min(per_txn, a.messages - first)):
+                send(topic, value).add_callback(ok).add_errback(err)
+            p.commit_transaction()
+            c.commits += 1
+    else:
+        for _ in range(a.messages):
+            send(topic, value).add_callback(ok).add_errback(err)
     note = ""
     try:
         p.flush(timeout=a.timeout)
@@ -237,17 +310,22 @@ def worker_aiokafka(a: argparse.Namespace) -> Callable[[], None]:
     (measured faster than collecting the futures and gathering them), then wait for all.
     aiokafka-batch: the create_batch()/send_batch() API, partitions round-robin, a batch's
     acknowledgement counting for all its messages. aiokafka-idempotent: the send() idiom with
-    enable_idempotence=True."""
+    enable_idempotence=True. aiokafka-transactional: transactional_id, a first transaction in
+    the warm-up, then `await begin_transaction()`, the send() idiom x --txn-messages,
+    `await commit_transaction()` (which waits for the transaction's batches)."""
     import asyncio
 
     from aiokafka import AIOKafkaProducer
 
-    base, idempotent = split_client(a.worker)
+    base, variant = split_client(a.worker)
+    transactional = variant == TRANSACTIONAL
 
     async def run() -> None:
         kw: dict[str, Any] = {}
-        if idempotent:
+        if variant == IDEMPOTENT:
             kw["enable_idempotence"] = True
+        if transactional:
+            kw["transactional_id"] = transactional_id(a.worker)
         if a.batch == "matched":
             kw["max_batch_size"] = BATCH_BYTES
         p = AIOKafkaProducer(
@@ -259,7 +337,11 @@ def worker_aiokafka(a: argparse.Namespace) -> Callable[[], None]:
         )
         await p.start()
         try:
+            if transactional:
+                await p.begin_transaction()
             await p.send_and_wait(a.topic, b"warm-up")
+            if transactional:
+                await p.commit_transaction()
             c = Counter()
             value = value_of(a.size)
             topic, n = a.topic, a.messages
@@ -279,13 +361,20 @@ def worker_aiokafka(a: argparse.Namespace) -> Callable[[], None]:
 
                 send = p.send
                 t0, cpu0 = time.perf_counter(), _cpu()
-                for _ in range(n):
-                    try:
-                        fut = await send(topic, value)
-                    except Exception as e:
-                        c.error(e)
-                        continue
-                    fut.add_done_callback(on_done)
+                per_txn = a.txn_messages if transactional else n
+                for first in range(0, n, per_txn):
+                    if transactional:
+                        await p.begin_transaction()
+                    for _ in range(min(per_txn, n - first)):
+                        try:
+                            fut = await send(topic, value)
+                        except Exception as e:
+                            c.error(e)
+                            continue
+                        fut.add_done_callback(on_done)
+                    if transactional:
+                        await p.commit_transaction()
+                        c.commits += 1
             else:
                 parts = sorted(await p.partitions_for(topic))
 
@@ -369,12 +458,18 @@ def fmt_ratio(x: Optional[float]) -> str:
 
 
 def run_case(
-    a: argparse.Namespace, bootstrap: str, size: int, acks: str, partitions: int, n: int
+    a: argparse.Namespace, bootstrap: str, size: int, acks: str, partitions: int, n: int,
+    clients: Optional[list[str]] = None, txn_messages: Optional[int] = None,
 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Every client once (or best of --repeat) on one case; returns results and failures."""
+    """Every client once (or best of --repeat) on one case; returns results and failures.
+    `clients` defaults to those of --clients that run in the case; `txn_messages` (messages
+    per transaction of the transactional variants) to --txn-messages."""
     best: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
-    clients = [c for c in a.clients if runs_in_case(c, acks)]
+    if clients is None:
+        clients = [c for c in a.clients if runs_in_case(c, acks)]
+    if txn_messages is None:
+        txn_messages = a.txn_messages
     for rep in range(a.repeat):
         order = clients if rep % 2 == 0 else list(reversed(clients))
         for client in order:
@@ -382,6 +477,7 @@ def run_case(
                 str(Path(__file__).resolve()), "--worker", client, "--bootstrap", bootstrap,
                 "--topic", topic_name(a.topic_prefix, partitions), "--size", str(size), "--acks", acks,
                 "--messages", str(n), "--batch", a.batch, "--timeout", str(a.timeout),
+                "--txn-messages", str(txn_messages),
             ]  # fmt: skip
             out = run_worker(argv, timeout=a.timeout + 60)
             r = out.result
@@ -401,46 +497,82 @@ def run_case(
                     problems.append(f"hung after reporting (close/exit), killed after {a.timeout + 60}s")
                 elif out.returncode != 0:
                     problems.append(f"exit status {out.returncode} after reporting")
+                want_commits = -(-n // txn_messages) if split_client(client)[1] == TRANSACTIONAL else 0
+                if r["commits"] != want_commits:
+                    problems.append(f"{r['commits']} transactions committed, {want_commits} expected")
             if problems:
                 tail = "\n    ".join(out.stderr.strip().splitlines()[-15:])
                 failures.append(f"{label}: " + "; ".join(problems) + (f"\n    stderr:\n    {tail}" if tail else ""))
                 print(f"  FAILED {label}: {'; '.join(problems)}", file=sys.stderr, flush=True)
             if r is not None and r["ok"] == r["messages"]:
                 r["rate"] = r["messages"] / r["elapsed"]
+                r["commit_rate"] = r["commits"] / r["elapsed"]
                 if client not in best or r["rate"] > best[client]["rate"]:
                     best[client] = r
     return best, failures
 
 
 def case_table(results: dict[str, dict[str, Any]], size: int, clients: list[str]) -> str:
-    """One case's rows. An idempotent row's ratio columns compare it with the idempotent
-    variant of the reference; "vs non-idem." with the same client not idempotent."""
+    """One case's rows. An idempotent (transactional) row's ratio columns compare it with the
+    idempotent (transactional) variant of the reference; "vs non-idem." with the same client
+    neither idempotent nor transactional, "vs idem." (transactional rows) with the same client
+    idempotent. commits/s: transactions committed per second (transactional rows)."""
     rows = []
+    headers = ["client", "msgs/s", "commits/s", "MB/s", "CPU µs/msg", "peak RSS MB",
+               *[f"vs {lbl}" for _, lbl in REFERENCES], "vs non-idem.", "vs idem."]
     for client in clients:
         r = results.get(client)
         if r is None:
-            rows.append([client, "FAILED"] + [""] * (4 + len(REFERENCES)))
+            rows.append([client, "FAILED"] + [""] * (len(headers) - 2))
             continue
         rate = r["rate"]
-        name, idempotent = split_client(client)
+        name, variant = split_client(client)
         ratios = []
         for ref, _ in REFERENCES:
-            base = results.get(ref + IDEMPOTENT if idempotent else ref)
+            base = results.get(ref + variant)
             ratios.append(fmt_ratio(rate / base["rate"] if base else None))
-        plain = results.get(name) if idempotent else None
+        plain = results.get(name) if variant else None
         ratios.append(fmt_ratio(rate / plain["rate"] if plain else None))
+        idem = results.get(name + IDEMPOTENT) if variant == TRANSACTIONAL else None
+        ratios.append(fmt_ratio(rate / idem["rate"] if idem else None))
         rows.append(
             [
                 client,
                 f"{rate:,.0f}",
+                f"{r['commit_rate']:,.1f}" if variant == TRANSACTIONAL else "-",
                 f"{rate * size / 1e6:,.1f}",
                 f"{r['cpu'] / r['messages'] * 1e6:,.1f}",
                 f"{r['maxrss_kb'] / 1024:,.0f}",
                 *ratios,
             ]
         )
-    headers = ["client", "msgs/s", "MB/s", "CPU µs/msg", "peak RSS MB", *[f"vs {lbl}" for _, lbl in REFERENCES],
-               "vs non-idem."]
+    return format_table(headers, rows)
+
+
+def small_txn_table(results: dict[str, dict[str, Any]], clients: list[str]) -> str:
+    """The small-transactions rows: commit rate first, ratios of commits/s against the
+    transactional variant of each reference."""
+    rows = []
+    headers = ["client", "commits/s", "msgs/s", "ms/commit", "CPU µs/commit", "peak RSS MB",
+               *[f"vs {lbl}" for _, lbl in REFERENCES]]
+    for client in clients:
+        r = results.get(client)
+        if r is None:
+            rows.append([client, "FAILED"] + [""] * (len(headers) - 2))
+            continue
+        ratios = []
+        for ref, _ in REFERENCES:
+            base = results.get(ref + TRANSACTIONAL)
+            ratios.append(fmt_ratio(r["commit_rate"] / base["commit_rate"] if base else None))
+        rows.append([
+            client,
+            f"{r['commit_rate']:,.1f}",
+            f"{r['rate']:,.0f}",
+            f"{r['elapsed'] / r['commits'] * 1e3:,.2f}",
+            f"{r['cpu'] / r['commits'] * 1e6:,.0f}",
+            f"{r['maxrss_kb'] / 1024:,.0f}",
+            *ratios,
+        ])
     return format_table(headers, rows)
 
 
@@ -464,6 +596,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per client and case; the fastest is kept")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds a client may wait for its acknowledgements")
     ap.add_argument("--topic-prefix", default="rdpy-bench-producer")
+    ap.add_argument("--txn-messages", type=int, default=DEFAULT_TXN_MESSAGES,
+                    help="messages per transaction of the *-transactional rows in the acks=all tables")
+    ap.add_argument("--small-txn", type=int, default=DEFAULT_SMALL_TXN,
+                    help="messages per transaction in the small-transactions section (0: skip it)")
+    ap.add_argument("--small-txns", type=int,
+                    help=f"transactions per client in the small-transactions section"
+                    f" (default {DEFAULT_SMALL_TXNS[False]}, --quick {DEFAULT_SMALL_TXNS[True]})")
     # Worker mode (internal): one client, one case, in this process.
     ap.add_argument("--worker", choices=CLIENTS, help=argparse.SUPPRESS)
     ap.add_argument("--topic", help=argparse.SUPPRESS)
@@ -501,6 +640,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     t_start = time.perf_counter()
     failures: list[str] = []
     summary: list[tuple[str, dict[str, dict[str, Any]]]] = []
+    small_summary: list[tuple[str, dict[str, dict[str, Any]]]] = []
     try:
         print(f"broker: {broker.description}")
         for c, why in left_out.items():
@@ -517,7 +657,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             f" callback; aiokafka-batch: create_batch()/send_batch() (no per-message reports, not a ratio"
             f" reference); *-idempotent: the same idiom with idempotence on (acks=all cases only; ratio"
             f" columns against the idempotent references, 'vs non-idem.' against the same client not"
-            f" idempotent); best of {a.repeat} run(s), each client in a fresh process"
+            f" idempotent); *-transactional: the same idiom in transactions of {a.txn_messages} messages"
+            f" (acks=all cases only; ratio columns against the transactional references, 'vs idem.'"
+            f" against the same client idempotent); best of {a.repeat} run(s), each client in a fresh process"
         )
         for size in sizes:
             for acks in acks_list:
@@ -529,6 +671,19 @@ def main(argv: Optional[list[str]] = None) -> int:
                     failures += fails
                     summary.append((f"{size} B, acks={acks}, {parts}p", results))
                     print(case_table(results, size, [c for c in a.clients if runs_in_case(c, acks)]), flush=True)
+        txn_clients = [c for c in a.clients if split_client(c)[1] == TRANSACTIONAL]
+        if a.small_txn > 0 and txn_clients:
+            count_txns = a.small_txns or DEFAULT_SMALL_TXNS[a.quick]
+            for parts in part_list:
+                n = a.small_txn * count_txns
+                title = (f"small transactions: {a.small_txn} messages of 100 bytes each, {count_txns} transactions,"
+                         f" acks=all, {parts} partition{'s' if parts > 1 else ''}")
+                print(f"\n### {title}\n", flush=True)
+                results, fails = run_case(a, broker.bootstrap, 100, "all", parts, n, clients=txn_clients,
+                                          txn_messages=a.small_txn)
+                failures += fails
+                small_summary.append((f"{a.small_txn}-message transactions, {parts}p", results))
+                print(small_txn_table(results, txn_clients), flush=True)
     finally:
         broker.stop()
 
@@ -556,6 +711,20 @@ def main(argv: Optional[list[str]] = None) -> int:
         ratio = idem["rate"] / plain["rate"]
         print(f"  {label}: rdpy-idempotent vs rdpy {ratio:.0%} (target {TARGET_IDEMPOTENT_VS_PLAIN:.0%}):"
               f" {'met' if ratio >= TARGET_IDEMPOTENT_VS_PLAIN else 'NOT met'}")
+    print(f"\nTransactions (informational): rdpy-transactional msgs/s against rdpy-idempotent and"
+          f" confluent-kafka-transactional ({a.txn_messages}-message transactions), and commits/s in small transactions")
+    for label, results in summary:
+        r, idem, ck = (results.get(c) for c in ("rdpy" + TRANSACTIONAL, "rdpy" + IDEMPOTENT,
+                                                 "confluent-kafka" + TRANSACTIONAL))
+        if "acks=all" in label and r is not None:
+            print(f"  {label}: {r['rate']:,.0f} msgs/s, {r['commit_rate']:,.1f} commits/s;"
+                  f" vs rdpy-idempotent {fmt_ratio(r['rate'] / idem['rate'] if idem else None)},"
+                  f" vs confluent-kafka-transactional {fmt_ratio(r['rate'] / ck['rate'] if ck else None)}")
+    for label, results in small_summary:
+        r, ck = results.get("rdpy" + TRANSACTIONAL), results.get("confluent-kafka" + TRANSACTIONAL)
+        if r is not None:
+            print(f"  {label}: rdpy {r['commit_rate']:,.1f} commits/s,"
+                  f" vs confluent-kafka {fmt_ratio(r['commit_rate'] / ck['commit_rate'] if ck else None)}")
     print(f"\ntotal time {time.perf_counter() - t_start:.0f} s, load average at the end {load_average()}")
     if failures:
         print(f"\n{len(failures)} FAILURE(S):", file=sys.stderr)
