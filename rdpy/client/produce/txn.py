@@ -187,6 +187,8 @@ class Transactions:
         self._waitresp: dict[tuple[str, int], Toppar] = {}
         self._added: dict[tuple[str, int], Toppar] = {}
         self._register_at = _INF
+        #: AddPartitionsToTxn answered CONCURRENT_TRANSACTIONS this many times in a row.
+        self._concurrent_retries = 0
         self._offsets_job: _OffsetsJob | None = None
         #: An EndTxn to send again (after a retriable error) at this time, commit or abort.
         self._end_txn_retry: tuple[float, bool] | None = None
@@ -548,6 +550,14 @@ class Transactions:
                 self.set_abortable_error(err, text)
         else:
             with self.lock:
+                if err == ErrorCode.CONCURRENT_TRANSACTIONS:
+                    # The coordinator is still writing the previous transaction's markers,
+                    # usually for a millisecond or two: ask again soon, then back off to
+                    # librdkafka's 20 ms (2, 4, 8, 16, 20 ms).
+                    retry_backoff = min(retry_backoff, 0.002 * (1 << self._concurrent_retries))
+                    self._concurrent_retries = min(self._concurrent_retries + 1, 4)
+                else:
+                    self._concurrent_retries = 0
                 if self._pending:
                     delay = retry_backoff if actions & ErrAction.RETRY else 0.0
                     self._register_at = min(self._register_at, self.handle.clock() + delay)
