@@ -222,3 +222,45 @@ def test_windows_measure_every_message_and_batch(
                   key=lambda w: w["cnt"])
     assert 0 < busiest["min"] <= busiest["p50"] <= busiest["p99"] <= busiest["max"] + \
         busiest["max"] // 50 + 1
+
+
+def _idempotent_eos(mod: Any, bootstrap: str, topic: str, per_partition: int) -> dict[str, Any]:
+    """The last statistics document of an idempotent producer that wrote `per_partition`
+    messages to each partition of `topic`."""
+    docs: list[str] = []
+    p = mod.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True,
+                      "statistics.interval.ms": INTERVAL_MS, "stats_cb": docs.append})
+    for i in range(per_partition * PARTITIONS):
+        p.produce(topic, value=b"v%d" % i, partition=i % PARTITIONS)
+        p.poll(0)
+    assert p.flush(30) == 0
+    _wait_for_docs(p.poll, docs, 2)
+    if mod is rdpy:
+        result = validate_json(docs[-1], "producer", allow_placeholders=False)
+        assert result.ok, result
+    doc: dict[str, Any] = json.loads(docs[-1])
+    return doc
+
+
+def test_idempotent_producer_eos_statistics_agree(broker: Any) -> None:
+    """The "eos" object and the partitions' sequence fields of an idempotent producer: the
+    same keys and types as librdkafka's, and the same values after the same messages."""
+    per_partition = 200
+    docs = {}
+    for name, mod in CLIENTS.items():
+        topic = f"rdpy-stats-eos-{name}-{uuid.uuid4().hex[:8]}"
+        _create_topic(broker.bootstrap_servers, topic)
+        docs[name] = (_idempotent_eos(mod, broker.bootstrap_servers, topic, per_partition), topic)
+    (theirs, their_topic), (ours, our_topic) = docs["confluent_kafka"], docs["rdpy"]
+    assert {k: _json_type(v) for k, v in ours["eos"].items()} == \
+        {k: _json_type(v) for k, v in theirs["eos"].items()}
+    for doc in (theirs, ours):
+        eos = doc["eos"]
+        assert (eos["idemp_state"], eos["txn_state"], eos["txn_may_enq"], eos["epoch_cnt"],
+                eos["producer_epoch"]) == ("Assigned", "Init", False, 1, 0)
+        assert eos["producer_id"] >= 0
+    for doc, topic in ((theirs, their_topic), (ours, our_topic)):
+        for partition in range(PARTITIONS):
+            part = doc["topics"][topic]["partitions"][str(partition)]
+            assert (part["next_ack_seq"], part["next_err_seq"], part["acked_msgid"],
+                    part["msgs_inflight"]) == (per_partition, per_partition, per_partition, 0)
