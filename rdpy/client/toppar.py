@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from rdpy.client.broker.broker import Broker
 
 
+#: A partition's place in a transactional producer's current transaction (Toppar.txn_state):
+#: not in it, waiting for AddPartitionsToTxn, added.
+TXN_NONE, TXN_PENDING, TXN_IN = 0, 1, 2
+
+
 class FetchState(str, Enum):
     """A partition's consumer fetch state. The values are librdkafka's names for them in the
     statistics (rd_kafka_fetch_states[]: "fetch_state" of a partition)."""
@@ -147,8 +152,8 @@ class Toppar:
         self.wait_drain = False
         self.inflight_batches = 0
         #: A transactional producer's: is this partition in the current transaction
-        #: (produce/txn.py: TXN_NONE, TXN_PENDING while AddPartitionsToTxn is due, TXN_IN).
-        self.txn_state = 0
+        #: (TXN_NONE, TXN_PENDING while AddPartitionsToTxn is due, TXN_IN; produce/txn.py).
+        self.txn_state = TXN_NONE
         # Consumer side. Written under the handle lock by the application thread (assign,
         # seek, pause), the leader's broker thread (fetch_pos, watermarks, offset resets) and
         # the threads answering offset lookups; `version` increases on every assign, seek,

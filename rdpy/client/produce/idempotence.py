@@ -3,8 +3,10 @@ partition's sequence numbers, and the recoveries that keep them in step with the
 (librdkafka's rdkafka_idempotence.c and the idempotent parts of rd_kafka_handle_Produce_error).
 
 `Idempotence` is the client's ProducerIdentity and one of its MainThreadWork components:
-- The main thread asks any UP broker for a producer id (InitProducerId) whenever the state is
-  REQ_PID: at start, after a drain for a reset, and 500 ms after a failed attempt.
+- The main thread asks any UP broker (a transactional producer: its transaction coordinator)
+  for a producer id (InitProducerId) whenever the state is REQ_PID: at start (a transactional
+  producer: when init_transactions() asks), after a drain for a reset or a coordinator bump,
+  and 500 ms after a failed attempt.
 - Broker threads ask `sendable_batches(tp)` before sending a partition's batches (the gate:
   no id, a drain in progress or a partition still waiting for its batches in flight hold it;
   at most five batches in flight per partition, the brokers' de-duplication window), then
@@ -19,8 +21,8 @@ partition's sequence numbers, and the recoveries that keep them in step with the
 
 Threads: the main thread (main_tick), broker threads (gate, identity, responses: possibly a
 former leader's thread), any thread for the statistics. `lock` guards the state, the id and
-the count of partitions with batches in flight; it is taken before a toppar's lock, never
-after it.
+the count of partitions with batches in flight; it is taken before a toppar's lock and before
+the transaction manager's (which it tells of state changes), never after either.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from rdpy.client.broker.setup import BrokerState
 from rdpy.client.produce.identity import BatchIdentity
 from rdpy.client.request import Request
+from rdpy.client.toppar import TXN_IN
 from rdpy.errors import ErrAction, ErrorCode, RequestKind, err2str, err_action
 from rdpy.protocol.messages.init_producer_id import (
     InitProducerIdRequest,
@@ -45,9 +48,6 @@ if TYPE_CHECKING:
     from rdpy.client.msg import ProducerMessage
     from rdpy.client.produce.txn import Transactions
     from rdpy.client.toppar import Toppar
-
-#: Toppar.txn_state of a partition added to the current transaction (produce/txn.py).
-_TXN_IN = 2
 
 __all__ = ["IdempState", "Idempotence", "ProduceErr", "Pid", "MAX_INFLIGHT_BATCHES"]
 
@@ -364,7 +364,7 @@ class Idempotence:
         if pid is None:
             return 0
         txn = self.txn
-        if txn is not None and (tp.txn_state != _TXN_IN or not txn.may_send()):
+        if txn is not None and (tp.txn_state != TXN_IN or not txn.may_send()):
             return 0  # not added to the transaction yet (or no transaction going on)
         inflight = tp.inflight_batches
         if tp.wait_drain:

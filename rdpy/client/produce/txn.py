@@ -34,6 +34,7 @@ from rdpy.client.group.metadata import GroupMetadata
 from rdpy.client.produce.idempotence import IdempState, Idempotence
 from rdpy.client.produce.purge import purge
 from rdpy.client.request import Request
+from rdpy.client.toppar import TXN_IN, TXN_NONE, TXN_PENDING
 from rdpy.errors import (
     ErrAction,
     ErrorCode,
@@ -66,10 +67,7 @@ if TYPE_CHECKING:
     from rdpy.client.handle import Handle
     from rdpy.client.toppar import Toppar
 
-__all__ = ["TxnState", "Transactions", "TXN_NONE", "TXN_PENDING", "TXN_IN"]
-
-#: A partition's place in the current transaction (Toppar.txn_state).
-TXN_NONE, TXN_PENDING, TXN_IN = 0, 1, 2
+__all__ = ["TxnState", "Transactions"]
 
 #: Versions whose layout these requests are written for (librdkafka sends no newer ones:
 #: later versions change the transaction protocol, KIP-890).
