@@ -167,7 +167,7 @@ def _two_kill_cycles(cluster: KafkaCluster, topic: str, progress: Progress, ledg
         leaders = cluster.leaders(topic)
         victim = _pick_victim(leaders, avoid=victims, partition=0 if n == 1 else 3)
         led = sorted(p for p, leader in leaders.items() if leader == victim)
-        produced, reported = progress.produced, len(ledger.reports)
+        produced, reported = _something_unreported(ledger)
         cluster.kill_node(victim)
         killed = time.monotonic()
         victims.append(victim)
@@ -186,6 +186,18 @@ def _two_kill_cycles(cluster: KafkaCluster, topic: str, progress: Progress, ledg
         cluster.wait_in_sync(topic, timeout=STEP_TIMEOUT)
         timeline[f"kill {n}"]["back in sync at s"] = round(time.monotonic() - t0, 1)
     return victims
+
+
+def _something_unreported(ledger: Ledger, timeout: float = 10.0) -> tuple[int, int]:
+    """(messages produced, reports received) at a moment when some message waits for its
+    acknowledgement (checked every 0.5 ms: the producer is paced, so such moments come
+    often, but not at every instant, and a kill must hit one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        produced, reported = len(ledger.sent), len(ledger.reports)
+        if reported < produced or time.monotonic() >= deadline:
+            return produced, reported
+        time.sleep(0.0005)
 
 
 def _pick_victim(leaders: dict[int, int], avoid: list[int], partition: int) -> int:
