@@ -27,11 +27,15 @@ checked), Fetch 4-12 (read_uncommitted up to the high watermark, read_committed 
 stable offset with the aborted-transaction list, held up to max_wait_ms until min_bytes
 arrive), ListOffsets 1-7 (earliest, latest, by timestamp, max timestamp), FindCoordinator 0-3,
 InitProducerId 0-4, AddPartitionsToTxn 0-3, AddOffsetsToTxn 0-3, TxnOffsetCommit 0-3,
-EndTxn 0-3 (commit/abort markers written to each partition), OffsetCommit 0-8 and
-OffsetFetch 0-7 for consumers outside a group (generation -1).
+EndTxn 0-3 (commit/abort markers written to each partition), the classic group protocol as
+Kafka's coordinator runs it (classic_group.py): JoinGroup 0-9 (MEMBER_ID_REQUIRED from v4,
+static members, rebalance and session timeouts), SyncGroup 0-5, Heartbeat 0-4, LeaveGroup 0-5,
+DescribeGroups 0-5, ListGroups 0-5, and OffsetCommit 0-8 / OffsetFetch 0-7 with commits checked
+against the group's generation and member id (generation -1 from outside an empty group).
+`cluster.group_snapshot(group_id)` shows a group's members, generation and assignments.
 
-What it does not: group membership (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, so no
-subscribe()), fetch sessions, topic ids in requests, admin APIs beyond CreateTopics, TLS and
+What it does not: the KIP-848 consumer group protocol, group deletion and offset expiry,
+group.max.size, fetch sessions, topic ids in requests, admin APIs beyond CreateTopics, TLS and
 SASL, transaction timeouts, replication (every replica is in sync; acks=all == acks=1),
 LogAppendTime topics, retention. A request for an API or version it does not advertise is
 answered as Kafka answers a request it cannot parse: the connection is closed (ApiVersions

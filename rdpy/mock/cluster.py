@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from rdpy.mock.classic_group import GroupSnapshot
 from rdpy.mock.faults import Fault, TrackedRequest
 from rdpy.mock.server import MockServer
 from rdpy.mock.state import COORDINATOR_GROUP, COORDINATOR_TRANSACTION, ClusterState
@@ -19,8 +20,10 @@ class MockCluster:
             Producer({"bootstrap.servers": cluster.bootstrap_servers})
 
     Topics requested through Metadata are auto-created with `default_partitions` partitions
-    (4, like librdkafka's mock) unless `auto_create_topics` is False. Every method is safe to
-    call from any thread; each returns once the brokers see the change.
+    (4, like librdkafka's mock) unless `auto_create_topics` is False. Group coordinators use
+    Kafka's group.initial.rebalance.delay.ms, group.min.session.timeout.ms and
+    group.max.session.timeout.ms as given (defaults 0, 1 and 1800000 ms: fast tests). Every
+    method is safe to call from any thread; each returns once the brokers see the change.
     """
 
     def __init__(
@@ -31,12 +34,19 @@ class MockCluster:
         default_replication_factor: int = 3,
         auto_create_topics: bool = True,
         host: str = "127.0.0.1",
+        group_initial_rebalance_delay_ms: int = 0,
+        group_min_session_timeout_ms: int = 1,
+        group_max_session_timeout_ms: int = 1_800_000,
     ) -> None:
         if num_brokers < 1:
             raise ValueError(f"num_brokers must be at least 1, not {num_brokers}")
-        self._state = ClusterState(default_partitions=default_partitions,
-                                   default_replication_factor=default_replication_factor,
-                                   auto_create_topics=auto_create_topics)
+        self._state = ClusterState(
+            default_partitions=default_partitions,
+            default_replication_factor=default_replication_factor,
+            auto_create_topics=auto_create_topics,
+            group_initial_rebalance_delay_ms=group_initial_rebalance_delay_ms,
+            group_min_session_timeout_ms=group_min_session_timeout_ms,
+            group_max_session_timeout_ms=group_max_session_timeout_ms)
         self._server = MockServer(self._state, num_brokers, host)
         self._server.start()
         with self._state.lock:
@@ -129,6 +139,26 @@ class MockCluster:
             raise ValueError(f"key_type must be 'group' or 'transaction', not {key_type!r}")
         with self._state.lock:
             return self._state.coordinator(types[key_type], key)
+
+    # --- groups -------------------------------------------------------------------------------
+
+    def group_initial_rebalance_delay_ms(self, delay_ms: int) -> None:
+        """librdkafka's rd_kafka_mock_group_initial_rebalance_delay_ms: how long a new (or
+        emptied) group's first join phase waits for more members, from its next rebalance."""
+        if delay_ms < 0:
+            raise ValueError(f"delay must not be negative: {delay_ms}")
+        with self._state.lock:
+            self._state.group_initial_rebalance_delay_ms = delay_ms
+            for group in self._state.groups.values():
+                group.membership.initial_rebalance_delay_ms = delay_ms
+
+    def group_snapshot(self, group_id: str) -> GroupSnapshot | None:
+        """The classic group's membership now (state, generation, protocol, leader, members
+        and their assignments, rebalances so far), or None for a group the coordinator does
+        not know."""
+        with self._state.lock:
+            group = self._state.groups.get(group_id)
+            return group.membership.snapshot() if group is not None else None
 
     # --- faults -------------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
-"""A consumer group as the mock cluster's group coordinator keeps it: committed offsets, and the
-transactional offsets (TxnOffsetCommit) that wait for their producer's transaction to end.
+"""A consumer group as the mock cluster's group coordinator keeps it: committed offsets, the
+transactional offsets (TxnOffsetCommit) that wait for their producer's transaction to end, and
+its membership (classic_group.py: members, generations, rebalances), which decides whose
+commits are valid (`offset_commit_error`).
 
-Group membership (JoinGroup, SyncGroup, Heartbeat: members, generations, rebalances) is not
-served yet; it belongs here when it comes, and `check_generation` is the rule it will replace.
 No sockets: the cluster state (state.py) owns the groups by id, and its lock guards everything
 here (held by the server thread while it serves a request, by the test thread in control calls).
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rdpy.errors import ErrorCode
-from rdpy.mock.log import BrokerError
+from rdpy.mock.classic_group import ClassicGroup
 
-__all__ = ["CommittedOffset", "Group", "check_generation"]
+__all__ = ["CommittedOffset", "Group", "missing_group_commit_error"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class CommittedOffset:
 
 @dataclass
 class Group:
+    membership: ClassicGroup
     committed: dict[tuple[str, int], CommittedOffset] = field(default_factory=dict)
     #: Transactional offsets (TxnOffsetCommit) by producer id, applied when its transaction
     #: commits and dropped when it aborts.
@@ -42,10 +43,10 @@ class Group:
             self.committed.update(offsets)
 
 
-def check_generation(generation_id: int) -> None:
-    """This mock has no group membership (JoinGroup is not served): only the commits of
-    consumers outside a group (generation -1, as assign()-only consumers send) are valid,
-    like Kafka's answer for a group it has no members for."""
+def missing_group_commit_error(generation_id: int) -> int:
+    """The error of an offset commit to a group the coordinator does not know: generation -1
+    creates it (a "simple" group: assign() consumers, admin clients); a generation is
+    ILLEGAL_GENERATION (Kafka's answer before OffsetCommit v9)."""
     if generation_id >= 0:
-        raise BrokerError(ErrorCode.ILLEGAL_GENERATION,
-                          f"generation {generation_id}: the group has no members")
+        return ErrorCode.ILLEGAL_GENERATION
+    return 0

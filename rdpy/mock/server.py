@@ -2,8 +2,10 @@
 
 Each broker is a listening socket on loopback. A connection's requests are served strictly in
 order, one at a time, as Kafka does (it mutes a connection while a request is in progress):
-a held Fetch delays the requests pipelined behind it. Responses leave after the broker's
-injected round-trip time, still in order.
+a held Fetch, or a JoinGroup/SyncGroup waiting for the rest of its group (a handler's
+`Pending`), delays the requests pipelined behind it. Responses leave after the broker's
+injected round-trip time, still in order. Group timers (session and rebalance timeouts) are
+fired from the loop with the same monotonic clock (`ClusterState.tick_groups`).
 
 Threads: everything here runs on the server thread except `start`, `wake`, `call` and `close`,
 which the owner (MockCluster, on the test's thread) calls. Cluster state is read and changed
@@ -24,7 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rdpy.mock.faults import TRANSPORT
-from rdpy.mock.handlers import HANDLERS, SUPPORTED, RequestContext, Wait, api_versions_error
+from rdpy.mock.handlers import (
+    HANDLERS,
+    SUPPORTED,
+    Pending,
+    RequestContext,
+    Wait,
+    api_versions_error,
+)
 from rdpy.mock.state import ClusterState
 from rdpy.protocol import (
     API_NAMES,
@@ -70,6 +79,18 @@ class _Held:
     seen_version: int
 
 
+@dataclass
+class _Waiting:
+    """A request whose answer the group coordinator completes later (handlers.Pending)."""
+
+    api_key: int
+    api_version: int
+    correlation_id: int
+    pending: Pending
+    #: Extra delay injected for this request's response, in seconds.
+    delay_s: float
+
+
 class _Conn:
     """One client connection. Server thread only."""
 
@@ -80,6 +101,7 @@ class _Conn:
         self.decoder = FrameDecoder()
         self.inbox: deque[bytes | bytearray] = deque()  # request frames not yet served
         self.held: _Held | None = None
+        self.waiting: _Waiting | None = None
         self.outq: deque[tuple[float, bytes]] = deque()  # (send no earlier than, frame)
         self.wbuf = bytearray()
         self.last_ready = 0.0
@@ -211,8 +233,13 @@ class MockServer:
                 done.set()
 
     def _select_timeout(self, now: float) -> float | None:
-        """Server thread. Until the next held Fetch deadline or delayed response, or None."""
+        """Server thread. Until the next held Fetch deadline, delayed response or group timer,
+        or None."""
         due: float | None = None
+        with self.state.lock:
+            group_due = self.state.next_group_deadline()
+        if group_due is not None:
+            due = group_due / 1000.0
         for conn in self._conns:
             if conn.held is not None:
                 due = conn.held.deadline if due is None else min(due, conn.held.deadline)
@@ -294,6 +321,7 @@ class MockServer:
         (a Produce on one connection may complete a Fetch held on another), then send."""
         with self.state.lock:
             while True:
+                self.state.tick_groups(now * 1000.0)
                 version = self.state.version
                 for conn in list(self._conns):
                     self._serve(conn, now)
@@ -303,7 +331,8 @@ class MockServer:
             self._flush(conn, now)
 
     def _serve(self, conn: _Conn, now: float) -> None:
-        """Server thread, state.lock held. The held Fetch first, then queued requests."""
+        """Server thread, state.lock held. The held Fetch or pending answer first, then queued
+        requests."""
         if conn not in self._conns:
             return
         if not self.state.broker(conn.broker_id).up:
@@ -316,7 +345,15 @@ class MockServer:
             conn.held = None
             self._answer(conn, held.api_key, held.api_version, held.correlation_id,
                          held.request, held.injected_error, held.delay_s, now, held.deadline)
-        while conn.held is None and conn.inbox and conn in self._conns:
+        waiting = conn.waiting
+        if waiting is not None:
+            response = waiting.pending.response()
+            if response is None:
+                return
+            conn.waiting = None
+            self._respond(conn, waiting.api_key, waiting.api_version, waiting.correlation_id,
+                          response, now + waiting.delay_s)
+        while conn.held is None and conn.waiting is None and conn.inbox and conn in self._conns:
             self._dispatch(conn, conn.inbox.popleft(), now)
 
     def _dispatch(self, conn: _Conn, frame: bytes | bytearray, now: float) -> None:
@@ -354,18 +391,23 @@ class MockServer:
             self._drop(conn, f"injected transport error on {name}")
             return
         self._answer(conn, api_key, api_version, header.correlation_id, request, fault.code,
-                     fault.delay_s, now, None)
+                     fault.delay_s, now, None, header.client_id or "")
 
     def _answer(self, conn: _Conn, api_key: int, api_version: int, correlation_id: int,
                 request: Any, injected: int, delay_s: float, now: float,
-                deadline: float | None) -> None:
+                deadline: float | None, client_id: str = "") -> None:
         """Server thread, state.lock held. Run the handler; respond (`delay_s` later than the
-        broker's rtt alone), or hold a Fetch."""
+        broker's rtt alone), hold a Fetch, or wait for a pending group answer."""
         ctx = RequestContext(self.state, conn.broker_id, api_version, injected,
-                             int(time.time() * 1000), may_wait=deadline is None or now < deadline)
+                             int(time.time() * 1000), may_wait=deadline is None or now < deadline,
+                             clock_ms=now * 1000.0, client_id=client_id,
+                             client_host="/" + conn.peer.rsplit(":", 1)[0])
         try:
             reply = HANDLERS[api_key](ctx, request)
-            if isinstance(reply, Wait):
+            if isinstance(reply, Pending):
+                conn.waiting = _Waiting(api_key, api_version, correlation_id, reply, delay_s)
+                self.state.changed()  # look at it again in this pass: it may be complete
+            elif isinstance(reply, Wait):
                 conn.held = _Held(api_key, api_version, correlation_id, request, injected,
                                   delay_s, now + reply.max_wait_ms / 1000 if deadline is None else deadline,
                                   self.state.version)

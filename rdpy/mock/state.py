@@ -1,5 +1,5 @@
 """The mock cluster's state: brokers, topics and partitions, coordinators, producer ids,
-transactions, group offsets and injected faults. No sockets: unit-testable on its own. A group's
+transactions, groups (offsets and classic membership) and injected faults. No sockets: unit-testable on its own. A group's
 own state is in groups.py, a transaction's in transactions.py, the injected request faults and
 the request record in faults.py; what crosses them (fencing, markers on partitions, offsets
 applied when a transaction ends) is here.
@@ -8,8 +8,10 @@ One lock (`ClusterState.lock`) guards everything here: the server thread holds i
 serves a request, the test thread while it calls MockCluster's control API. Every method below
 expects the caller to hold it, except the constructor.
 
-`version` counts changes a held Fetch may be waiting for (appends, markers, leadership, topics,
-brokers going down): the server re-evaluates held fetches when it moves.
+`version` counts changes a held Fetch or a pending JoinGroup/SyncGroup answer may be waiting for
+(appends, markers, leadership, topics, brokers going down, group membership): the server
+re-evaluates held requests when it moves. Group timers (session and rebalance timeouts) fire in
+`tick_groups`, which the server calls with its monotonic clock.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 
 from rdpy.errors import ErrorCode
 from rdpy.mock.faults import RequestFaults
+from rdpy.mock.classic_group import ClassicGroup
 from rdpy.mock.groups import Group
 from rdpy.mock.log import BrokerError, PartitionLog
 from rdpy.mock.transactions import Transaction, TxnState
@@ -82,8 +85,16 @@ class ClusterState:
         default_replication_factor: int = 3,
         auto_create_topics: bool = True,
         cluster_id: str = "rdpy-mock-cluster",
+        group_initial_rebalance_delay_ms: int = 0,
+        group_min_session_timeout_ms: int = 1,
+        group_max_session_timeout_ms: int = 1_800_000,
     ) -> None:
         self.lock = threading.Lock()
+        #: Kafka's group.initial.rebalance.delay.ms and group.min/max.session.timeout.ms
+        #: (Kafka's defaults are 3000, 6000 and 1800000; the mock's keep tests fast).
+        self.group_initial_rebalance_delay_ms = group_initial_rebalance_delay_ms
+        self.group_min_session_timeout_ms = group_min_session_timeout_ms
+        self.group_max_session_timeout_ms = group_max_session_timeout_ms
         self.default_partitions = default_partitions
         self.default_replication_factor = default_replication_factor
         self.auto_create_topics = auto_create_topics
@@ -332,8 +343,25 @@ class ClusterState:
             raise BrokerError(ErrorCode.NOT_COORDINATOR, f"not the coordinator of {group_id!r}")
 
     def group(self, group_id: str) -> Group:
-        """Caller holds lock. The group's offset store, created on first use."""
+        """Caller holds lock. The group (offsets and membership), created on first use."""
         group = self.groups.get(group_id)
         if group is None:
-            group = self.groups[group_id] = Group()
+            group = self.groups[group_id] = Group(ClassicGroup(
+                group_id,
+                initial_rebalance_delay_ms=self.group_initial_rebalance_delay_ms,
+                min_session_timeout_ms=self.group_min_session_timeout_ms,
+                max_session_timeout_ms=self.group_max_session_timeout_ms))
         return group
+
+    def tick_groups(self, now_ms: float) -> None:
+        """Caller holds lock. Fire the groups' due timers (monotonic milliseconds); a change
+        moves `version` so pending answers are looked at again."""
+        for group in self.groups.values():
+            if group.membership.tick(now_ms):
+                self.changed()
+
+    def next_group_deadline(self) -> float | None:
+        """Caller holds lock. The earliest group timer (monotonic milliseconds), or None."""
+        due = [d for g in self.groups.values()
+               if (d := g.membership.next_deadline()) is not None]
+        return min(due, default=None)

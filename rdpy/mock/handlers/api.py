@@ -14,15 +14,21 @@ from rdpy.protocol.messages import api_versions as m_av
 from rdpy.protocol.messages.add_offsets_to_txn import AddOffsetsToTxnRequest
 from rdpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnRequest
 from rdpy.protocol.messages.create_topics import CreateTopicsRequest
+from rdpy.protocol.messages.describe_groups import DescribeGroupsRequest
 from rdpy.protocol.messages.end_txn import EndTxnRequest
 from rdpy.protocol.messages.fetch import FetchRequest
 from rdpy.protocol.messages.find_coordinator import FindCoordinatorRequest
+from rdpy.protocol.messages.heartbeat import HeartbeatRequest
 from rdpy.protocol.messages.init_producer_id import InitProducerIdRequest
+from rdpy.protocol.messages.join_group import JoinGroupRequest
+from rdpy.protocol.messages.leave_group import LeaveGroupRequest
+from rdpy.protocol.messages.list_groups import ListGroupsRequest
 from rdpy.protocol.messages.list_offsets import ListOffsetsRequest
 from rdpy.protocol.messages.metadata import MetadataRequest
 from rdpy.protocol.messages.offset_commit import OffsetCommitRequest
 from rdpy.protocol.messages.offset_fetch import OffsetFetchRequest
 from rdpy.protocol.messages.produce import ProduceRequest
+from rdpy.protocol.messages.sync_group import SyncGroupRequest
 from rdpy.protocol.messages.txn_offset_commit import TxnOffsetCommitRequest
 
 __all__ = ["SUPPORTED", "api_versions_error", "handle_api_versions"]
@@ -40,6 +46,12 @@ SUPPORTED: dict[int, tuple[int, int]] = {
     OffsetCommitRequest.API_KEY: (0, 8),
     OffsetFetchRequest.API_KEY: (0, 7),
     FindCoordinatorRequest.API_KEY: (0, 3),
+    JoinGroupRequest.API_KEY: (0, 9),
+    HeartbeatRequest.API_KEY: (0, 4),
+    LeaveGroupRequest.API_KEY: (0, 5),
+    SyncGroupRequest.API_KEY: (0, 5),
+    DescribeGroupsRequest.API_KEY: (0, 5),
+    ListGroupsRequest.API_KEY: (0, 5),
     m_av.ApiVersionsRequest.API_KEY: (0, 3),
     CreateTopicsRequest.API_KEY: (0, 7),
     InitProducerIdRequest.API_KEY: (0, 4),

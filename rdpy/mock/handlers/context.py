@@ -1,7 +1,8 @@
 """What every mock handler is given and may return, and the partition checks several share.
 
 A handler gets a `RequestContext` and the decoded request and returns a `Reply`: the response
-message, `None` when Kafka sends no response, or `Wait` to have a Fetch held. `leader_error` and
+message, `None` when Kafka sends no response, `Wait` to have a Fetch held, or `Pending` for an
+answer the group coordinator completes later (JoinGroup, SyncGroup). `leader_error` and
 `epoch_error` are Kafka's leader-only and leader-epoch (KIP-320) checks, here because Produce,
 Fetch and ListOffsets all make them. Runs on the server thread with `state.lock` held.
 """
@@ -16,7 +17,8 @@ from rdpy.errors import ErrorCode
 from rdpy.mock.state import ClusterState, Partition
 from rdpy.protocol.base import Message
 
-__all__ = ["Handler", "Reply", "RequestContext", "Wait", "epoch_error", "leader_error"]
+__all__ = ["Handler", "Pending", "Reply", "RequestContext", "Wait", "epoch_error",
+           "leader_error"]
 
 
 @dataclass
@@ -32,6 +34,11 @@ class RequestContext:
     now_ms: int
     #: False once a held Fetch reached its max wait: answer with what there is.
     may_wait: bool = True
+    #: Monotonic clock in milliseconds (group session and rebalance timers).
+    clock_ms: float = 0.0
+    #: The request header's client id and the peer's address (group members show them).
+    client_id: str = ""
+    client_host: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,16 @@ class Wait:
     max_wait_ms: int
 
 
-Reply = Message | Wait | None
+@dataclass(frozen=True)
+class Pending:
+    """An answer that comes later: the server keeps the connection's request in progress and
+    calls `response()` whenever the cluster changes, answering once it returns a message (the
+    handler is not run again)."""
+
+    response: Callable[[], Message | None]
+
+
+Reply = Message | Wait | Pending | None
 Handler = Callable[[RequestContext, Any], Reply]
 
 

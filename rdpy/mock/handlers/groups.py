@@ -1,7 +1,8 @@
 """The group coordinator's APIs: FindCoordinator (for groups and transactions alike) and the
-offsets of groups, OffsetCommit and OffsetFetch. Group membership (JoinGroup, SyncGroup,
-Heartbeat, LeaveGroup) comes here. `group_error` and `store_offsets` are shared with
-TxnOffsetCommit (txn.py). Runs on the server thread with `state.lock` held.
+offsets of groups, OffsetCommit and OffsetFetch, with commits checked against the group's
+membership (generation, member id, group instance id). Membership itself is membership.py.
+`group_error` and `store_offsets` are shared with TxnOffsetCommit (txn.py). Runs on the server
+thread with `state.lock` held.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rdpy.errors import ErrorCode
-from rdpy.mock.groups import CommittedOffset, Group, check_generation
+from rdpy.mock.groups import CommittedOffset, Group, missing_group_commit_error
 from rdpy.mock.handlers.context import Reply, RequestContext
 from rdpy.mock.log import BrokerError
 from rdpy.mock.state import COORDINATOR_GROUP, COORDINATOR_TRANSACTION
@@ -46,18 +47,24 @@ def handle_find_coordinator(ctx: RequestContext, req: m_fc.FindCoordinatorReques
 # --- Offsets of groups ------------------------------------------------------------------------
 
 
-def group_error(ctx: RequestContext, group_id: str, generation: int | None) -> int:
-    """The error for an offset commit to `group_id` (injected, not its coordinator, or a
-    stale `generation`; None: the request version carries no generation), else 0."""
+def group_error(ctx: RequestContext, group_id: str, generation: int, member_id: str,
+                group_instance_id: str | None, transactional: bool) -> int:
+    """The error for an offset commit to `group_id` (injected, not its coordinator, or refused
+    by the group: Kafka's validateOffsetCommit), else 0. Request versions without a
+    generation pass -1 and no member id (a commit from outside the group)."""
     err = ctx.injected_error
     try:
         if not err:
             ctx.state.check_group_coordinator(group_id, ctx.broker_id)
-            if generation is not None:
-                check_generation(generation)
     except BrokerError as e:
         err = e.code
-    return err
+    if err:
+        return err
+    group = ctx.state.groups.get(group_id)
+    if group is None:
+        return missing_group_commit_error(generation)
+    return group.membership.offset_commit_error(member_id, group_instance_id, generation,
+                                                transactional)
 
 
 def store_offsets(ctx: RequestContext, err: int, topics: Any,
@@ -80,8 +87,11 @@ def store_offsets(ctx: RequestContext, err: int, topics: Any,
 
 
 def handle_offset_commit(ctx: RequestContext, req: m_oc.OffsetCommitRequest) -> Reply:
+    version = ctx.api_version
     err = group_error(ctx, req.group_id,
-                       req.generation_id_or_member_epoch if ctx.api_version >= 1 else None)
+                      req.generation_id_or_member_epoch if version >= 1 else -1,
+                      req.member_id if version >= 1 else "",
+                      req.group_instance_id if version >= 7 else None, transactional=False)
     committed = ctx.state.group(req.group_id).committed if not err else {}
     return m_oc.OffsetCommitResponse(topics=[
         m_oc.OffsetCommitResponseTopic(name=name, partitions=[

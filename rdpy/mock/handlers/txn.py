@@ -94,7 +94,10 @@ def handle_end_txn(ctx: RequestContext, req: m_et.EndTxnRequest) -> Reply:
 
 def handle_txn_offset_commit(ctx: RequestContext, req: m_toc.TxnOffsetCommitRequest) -> Reply:
     """Offsets wait in the group as pending until the producer's transaction ends."""
-    err = group_error(ctx, req.group_id, req.generation_id if ctx.api_version >= 3 else None)
+    v3 = ctx.api_version >= 3
+    err = group_error(ctx, req.group_id, req.generation_id if v3 else -1,
+                      req.member_id if v3 else "", req.group_instance_id if v3 else None,
+                      transactional=True)
     pending = (ctx.state.group(req.group_id).pending.setdefault(req.producer_id, {})
                if not err else {})
     return m_toc.TxnOffsetCommitResponse(topics=[

@@ -15,9 +15,9 @@ from rdpy.errors import ErrorCode
 from rdpy.mock import MockCluster
 from rdpy.mock.handlers import SUPPORTED
 from rdpy.protocol.messages.api_versions import ApiVersionsRequest
+from rdpy.protocol.messages.delete_groups import DeleteGroupsRequest
 from rdpy.protocol.messages.fetch import FetchPartition, FetchRequest, FetchTopic
 from rdpy.protocol.messages.find_coordinator import FindCoordinatorRequest
-from rdpy.protocol.messages.join_group import JoinGroupRequest
 from rdpy.protocol.messages.metadata import MetadataRequest, MetadataRequestTopic
 from rdpy.protocol.messages.produce import PartitionProduceData, ProduceRequest, TopicProduceData
 from rdpy.records import RecordBatchBuilder, read_batches
@@ -61,7 +61,7 @@ def test_api_versions_advertises_what_is_served_and_refuses_newer_versions(rdpy_
 
 
 @pytest.mark.parametrize("request_obj, version", [
-    (JoinGroupRequest(group_id="g", session_timeout_ms=6000, member_id="", protocol_type="consumer"), 5),
+    (DeleteGroupsRequest(groups_names=["g"]), 2),
     (FetchRequest(), 3),  # Fetch is served, but not v3
 ])
 def test_requests_not_advertised_close_the_connection(rdpy_mock: MockCluster, request_obj: Any, version: int) -> None:
