@@ -27,7 +27,7 @@ import time
 from types import ModuleType
 from typing import Any
 
-from tests.integration.kafka._util import QUIET, create_topic, unique_name
+from tests.integration.kafka._util import QUIET, create_topic, leaders_moved, unique_name
 from tests.integration.producer._util import consume_all
 from tests.support.invariants import Ledger
 from tests.support.kafka import KafkaCluster
@@ -75,7 +75,7 @@ def test_leader_killed_and_restarted_under_load(client: ModuleType, cluster: Kaf
                 # Wait (producing meanwhile) until the controller fenced the dead broker and
                 # moved leadership off it; then bring it back.
                 next_look = time.monotonic() + 0.5
-                moved = _leaders_moved(cluster, topic, victim, led)
+                moved = leaders_moved(cluster, topic, victim, led)
                 if moved is not None:
                     timeline["fenced after s"] = round(time.monotonic() - killed_at, 1)
                     timeline["leaders while down"] = moved
@@ -89,7 +89,7 @@ def test_leader_killed_and_restarted_under_load(client: ModuleType, cluster: Kaf
                 producer.poll(0.05)
     timeline["produce() s"] = round(time.monotonic() - t0, 1)
     if restarted is None:  # produced faster than the controller fenced it: restart now
-        while (moved := _leaders_moved(cluster, topic, victim, led)) is None:
+        while (moved := leaders_moved(cluster, topic, victim, led)) is None:
             producer.poll(0.2)
             assert time.monotonic() - (killed_at or t0) < 60, "leadership never moved off the killed broker"
         timeline["leaders while down"] = moved
@@ -119,12 +119,3 @@ def test_leader_killed_and_restarted_under_load(client: ModuleType, cluster: Kaf
           f"{round(time.monotonic() - t0, 1)} s in all")
 
 
-def _leaders_moved(cluster: KafkaCluster, topic: str, victim: int, led: list[int]) -> dict[int, int] | None:
-    """The partitions' leaders once none is the killed broker and each has one; else None."""
-    try:
-        leaders = cluster.leaders(topic, timeout=2)
-    except Exception:  # noqa: BLE001 -- metadata may be unavailable for a moment
-        return None
-    if any(leaders.get(p, -1) in (victim, -1) for p in led):
-        return None
-    return leaders

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from tests.integration.kafka._util import QUIET, create_topic, unique_name
+from tests.integration.kafka._util import QUIET, create_topic, leaders_moved, unique_name
 from tests.integration.producer._util import consume_all
 from tests.support.invariants import Ledger
 from tests.support.kafka import KafkaCluster
@@ -176,7 +176,7 @@ def _two_kill_cycles(cluster: KafkaCluster, topic: str, progress: Progress, ledg
         timeline[f"kill {n}"] = {"at s": round(killed - t0, 1), "node": victim, "led": led,
                                  "produced": produced, "unreported": produced - reported}
         assert reported < produced, "nothing was waiting for acknowledgement when the leader was killed"
-        moved = _wait_for(lambda: _leaders_moved(cluster, topic, victim, led), "leadership moved off the killed node")
+        moved = _wait_for(lambda: leaders_moved(cluster, topic, victim, led), "leadership moved off the killed node")
         timeline[f"kill {n}"]["fenced after s"] = round(time.monotonic() - killed, 1)
         timeline[f"kill {n}"]["leaders while down"] = moved
         cluster.start_node(victim, wait=False)
@@ -209,17 +209,6 @@ def _pick_victim(leaders: dict[int, int], avoid: list[int], partition: int) -> i
         return leader
     others = sorted({b for b in leaders.values() if b >= 0 and b not in avoid})
     return others[0] if others else leader
-
-
-def _leaders_moved(cluster: KafkaCluster, topic: str, victim: int, led: list[int]) -> dict[int, int] | None:
-    """The partitions' leaders once none is the killed broker and each has one; else None."""
-    try:
-        leaders = cluster.leaders(topic, timeout=2)
-    except Exception:  # noqa: BLE001 -- metadata may be unavailable for a moment
-        return None
-    if any(leaders.get(p, -1) in (victim, -1) for p in led):
-        return None
-    return leaders
 
 
 def _wait_for(condition: Callable[[], Any], what: str, timeout: float = STEP_TIMEOUT) -> Any:
