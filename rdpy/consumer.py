@@ -14,8 +14,9 @@ sockets.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 from rdpy.admin import ClusterMetadata
@@ -24,7 +25,8 @@ from rdpy.client.consume.engine import ConsumerEngine, StoreItem
 from rdpy.client.events import ClientEvents
 from rdpy.client.group.metadata import GroupMetadata
 from rdpy.client.startup import refuse_unimplemented
-from rdpy.client.ops import CommitResult, ReplyOp
+from rdpy.client.group.assignors import RebalanceProtocol
+from rdpy.client.ops import CommitResult, Rebalance, ReplyOp
 from rdpy.client.sync import deadline_for, list_topics
 from rdpy.client.toppar import Toppar
 from rdpy.config import Conf
@@ -32,6 +34,10 @@ from rdpy.constants import OFFSET_STORED
 from rdpy.errors import ErrorCode, KafkaError, KafkaException, err2str, is_retriable
 from rdpy.message import Message
 from rdpy.topic_partition import TopicPartition
+
+
+#: on_assign/on_revoke/on_lost(consumer, partitions).
+RebalanceCallback = Callable[["Consumer", list[TopicPartition]], object]
 
 
 class Consumer:
@@ -63,6 +69,14 @@ class Consumer:
             callbacks.get("on_commit"))  # type: ignore[assignment]  # checked by Conf
         self._queue: ConsumerQueue = engine.queue
         self._reply_pending = handle.reply_q.pending
+        self._membership = engine.membership
+        self._group_protocol = (settings.get_enum("group.protocol") or "classic").lower()
+        self._on_assign: RebalanceCallback | None = None
+        self._on_revoke: RebalanceCallback | None = None
+        self._on_lost: RebalanceCallback | None = None
+        #: assign()/unassign() calls (incremental ones too) since the last rebalance callback
+        #: began (confluent-kafka assigns itself when the callback made none).
+        self._rebalance_calls = 0
         handle.start()
 
     # --- assignment (app thread) --------------------------------------------------------------
@@ -71,6 +85,8 @@ class Consumer:
         """Replace the assignment with `partitions` (offsets as given, or logical)."""
         self._check_open()
         _check_partitions(partitions)
+        self._rebalance_calls += 1
+        self._check_assign_method(incremental=False, what="Failed to set assignment")
         engine = self._engine
         engine.unassign_all()
         try:
@@ -80,23 +96,52 @@ class Consumer:
             code = exc.args[0].code()
             raise KafkaException(KafkaError(
                 code, f"Failed to set assignment: {KafkaError(code).str()}")) from None
+        engine.membership.app_assigned()
 
     def incremental_assign(self, partitions: list[TopicPartition]) -> None:
         """Add `partitions` to the assignment."""
         self._check_open()
         _check_partitions(partitions)
+        self._rebalance_calls += 1
+        self._check_assign_method(incremental=True, what=None)
         self._engine.incremental_assign(partitions)
+        self._engine.membership.app_assigned()
 
     def unassign(self) -> None:
         """Drop the whole assignment."""
         self._check_open()
-        self._engine.unassign_all()
+        self._rebalance_calls += 1
+        self._check_assign_method(incremental=False, what="Failed to remove assignment")
+        engine = self._engine
+        engine.membership.app_unassigned(False, engine.unassign_all())
 
     def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
         """Remove `partitions` from the assignment."""
         self._check_open()
         _check_partitions(partitions)
-        self._engine.incremental_unassign(partitions)
+        self._rebalance_calls += 1
+        self._check_assign_method(incremental=True, what=None)
+        engine = self._engine
+        engine.membership.app_unassigned(True, engine.incremental_unassign(partitions))
+
+    def _check_assign_method(self, incremental: bool, what: str | None) -> None:
+        """App thread. As librdkafka: once the group chose its assignor, the assignment
+        changes with the calls of its rebalance protocol only (_STATE otherwise)."""
+        protocol = self._engine.membership.protocol
+        if protocol is RebalanceProtocol.COOPERATIVE and not incremental:
+            text = ("Changes to the current assignment must be made using "
+                    "incremental_assign() or incremental_unassign() when rebalance protocol "
+                    "type is COOPERATIVE")
+        elif protocol is RebalanceProtocol.EAGER and incremental:
+            text = ("Changes to the current assignment must be made using assign() when "
+                    "rebalance protocol type is EAGER")
+        else:
+            return
+        self._handle.log(4, "ASSIGN", f"Group \"{self._engine.group_id}\": application "
+                         f"*assign() call failed: {text}")
+        if what is None:
+            raise KafkaException(KafkaError(ErrorCode._STATE, text))
+        raise KafkaException(KafkaError(ErrorCode._STATE, f"{what}: {err2str(ErrorCode._STATE)}"))
 
     def assignment(self) -> list[TopicPartition]:
         """The assigned partitions, ordered by topic and partition (as librdkafka keeps them)."""
@@ -124,6 +169,8 @@ class Consumer:
         if self._engine.closed:
             raise RuntimeError("Consumer closed")
         queue = self._queue
+        membership = self._membership
+        membership.last_poll = time.monotonic()
         deadline: float | None = None
         while True:
             if self._reply_pending:
@@ -138,7 +185,12 @@ class Consumer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            queue.wait(remaining)
+            membership.in_poll = True
+            try:
+                queue.wait(remaining)
+            finally:
+                membership.in_poll = False
+                membership.last_poll = time.monotonic()
 
     def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[Message]:
         """Up to `num_messages` messages/events; waits up to `timeout` s for that many."""
@@ -148,6 +200,8 @@ class Consumer:
         deadline = deadline_for(timeout)
         queue = self._queue
         deliver = self._deliver
+        membership = self._membership
+        membership.last_poll = time.monotonic()
         out: list[Message] = []
         while True:
             if self._reply_pending:
@@ -172,7 +226,12 @@ class Consumer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return out
-            queue.wait(remaining)
+            membership.in_poll = True
+            try:
+                queue.wait(remaining)
+            finally:
+                membership.in_poll = False
+                membership.last_poll = time.monotonic()
 
     def _deliver(self, msg: Message, tp: Toppar | None) -> Message:
         if tp is not None and msg._error is None:
@@ -191,8 +250,43 @@ class Consumer:
             case CommitResult(err, partitions):
                 if self._on_commit is not None:
                     self._on_commit(err, partitions)
+            case Rebalance():
+                self._serve_rebalance(op)
             case _:
                 self._events.serve(op)
+
+    def _serve_rebalance(self, op: Rebalance) -> None:
+        """App thread. As confluent-kafka's rebalance callback: on_assign, on_lost (when the
+        assignment was lost and on_lost is set) or on_revoke runs with the partitions; if it
+        did not change the assignment itself (or there is none, or it raised), the assignment
+        changes here: incrementally under the COOPERATIVE protocol, else assign()/unassign().
+        An exception from the callback is raised after that."""
+        callback: RebalanceCallback | None
+        if op.assign:
+            callback = self._on_assign
+        elif op.lost and self._on_lost is not None:
+            callback = self._on_lost
+        else:
+            callback = self._on_revoke
+        self._rebalance_calls = 0
+        failure: BaseException | None = None
+        if callback is not None:
+            try:
+                callback(self, list(op.partitions))
+            except BaseException as exc:  # re-raised below, after the fallback
+                failure = exc
+        if self._rebalance_calls == 0 and not self._engine.closed:
+            if op.incremental:
+                if op.assign:
+                    self.incremental_assign(op.partitions)
+                else:
+                    self.incremental_unassign(op.partitions)
+            elif op.assign:
+                self.assign(op.partitions)
+            else:
+                self.unassign()
+        if failure is not None:
+            raise failure
 
     # --- positions -----------------------------------------------------------------------------
 
@@ -332,18 +426,67 @@ class Consumer:
             self._engine.assignment.know_topic(topic)
         return list_topics(self._handle, topic, timeout)
 
-    def subscribe(self, topics: Sequence[str], **kwargs: Any) -> None:
-        raise NotImplementedError("rdpy does not implement consumer groups (subscribe) yet; "
-                                  "use assign()")
+    def subscribe(self, topics: list[str], on_assign: RebalanceCallback | None = None,
+                  on_revoke: RebalanceCallback | None = None,
+                  on_lost: RebalanceCallback | None = None) -> None:
+        """Join the group with `topics` (names, or patterns starting with '^'), replacing
+        any earlier subscription. The rebalance callbacks run from poll()/consume()/close()
+        as on_assign(consumer, partitions) etc.; without them the assignment changes as the
+        group says."""
+        self._check_open()
+        if not isinstance(topics, list):
+            raise TypeError("expected list of topic unicode strings")
+        for name, cb in (("on_assign", on_assign), ("on_revoke", on_revoke),
+                         ("on_lost", on_lost)):
+            if cb is not None and not callable(cb):
+                raise TypeError(f"{name} expects a callable")
+        if not all(isinstance(t, str) for t in topics):
+            raise TypeError("expected list of unicode strings")
+        if self._group_protocol == "consumer":
+            raise KafkaException(KafkaError(
+                ErrorCode._NOT_IMPLEMENTED, "Failed to set subscription: rdpy does not "
+                "implement group.protocol=consumer (KIP-848) yet; use group.protocol=classic"))
+        for topic in topics:
+            if topic.startswith("^"):
+                try:
+                    re.compile(topic)
+                except re.error:
+                    raise KafkaException(KafkaError(
+                        ErrorCode._INVALID_ARG, "Failed to set subscription: "
+                        f"{err2str(ErrorCode._INVALID_ARG)}")) from None
+        self._on_assign, self._on_revoke, self._on_lost = on_assign, on_revoke, on_lost
+        membership = self._engine.membership
+        if topics:
+            membership.subscribe(topics)
+        else:
+            membership.unsubscribe()
 
     def unsubscribe(self) -> None:
-        raise NotImplementedError("rdpy does not implement consumer groups (subscribe) yet")
+        """Leave the group (after on_revoke, served by poll())."""
+        self._check_open()
+        self._engine.membership.unsubscribe()
+
+    def memberid(self) -> str | None:
+        """The member id the group coordinator gave this consumer, None before it joined."""
+        self._check_open()
+        return self._engine.membership.member_id
+
+    def rebalance_protocol(self) -> str:
+        """The group's rebalance protocol: "NONE" before it joined, then "EAGER" or
+        "COOPERATIVE" (librdkafka's rd_kafka_rebalance_protocol())."""
+        self._check_open()
+        return self._engine.membership.protocol.name
 
     def close(self) -> None:
         """Commit stored offsets (if auto commit is on), then stop the client's threads."""
         engine = self._engine
         if engine.closed:
             return
+        try:
+            self._leave_group()
+        except BaseException:
+            engine.shut_down()
+            raise
         commits = engine.commits
         if commits.auto_commit:
             try:
@@ -360,6 +503,22 @@ class Consumer:
             self._serve_events()
         finally:  # an on_commit that raises still gets the client stopped
             engine.shut_down()
+
+    def _leave_group(self) -> None:
+        """App thread, close(). As rd_kafka_consumer_close(): the group member revokes its
+        partitions (on_revoke runs here), commits them (auto commit) and leaves the group
+        (not a static member), serving events meanwhile; bounded by the session timeout, so
+        an unreachable coordinator cannot hang close()."""
+        membership = self._engine.membership
+        if not membership.subscribed and membership.member_id is None:
+            return
+        membership.close()
+        deadline = time.monotonic() + max(self._handle.request_timeout, 10.0)
+        q = self._handle.reply_q
+        while not membership.terminated and time.monotonic() < deadline:
+            self._serve_events()
+            q.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+        self._serve_events()
 
     def _check_open(self) -> None:
         if self._engine.closed:

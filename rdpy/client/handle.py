@@ -68,6 +68,10 @@ class Handle:
         self.metadata = MetadataCache()
         self.brokers: dict[int, Broker] = {}
         self.bootstrap: list[Broker] = []
+        #: Connections of their own to a broker for one component's requests (librdkafka's
+        #: logical brokers: the consumer group coordinator's, so that JoinGroup, SyncGroup and
+        #: heartbeats never wait behind a long-polling Fetch). Handle lock.
+        self.logical: list[Broker] = []
         self.topics: dict[str, Topic] = {}
         self.flushing = False
         self.terminating = False
@@ -142,7 +146,7 @@ class Handle:
         # Never block forever here: at interpreter exit a frozen daemon thread may hold it.
         locked = self.lock.acquire(timeout=timeout)
         try:
-            brokers = self.bootstrap + list(self.brokers.values())
+            brokers = self.bootstrap + list(self.brokers.values()) + self.logical
         finally:
             if locked:
                 self.lock.release()
@@ -168,7 +172,7 @@ class Handle:
             self.terminating = True
             return
         current = threading.current_thread()
-        brokers = self.bootstrap + list(self.brokers.values())
+        brokers = self.bootstrap + list(self.brokers.values()) + self.logical
         if current is self.main_thread.thread or any(b.thread is current for b in brokers):
             # Collected on one of the client's own threads, which may be holding one of its
             # locks right now: tell every thread to stop without a lock or a wait (the main
@@ -190,6 +194,25 @@ class Handle:
             broker.start()
         return broker
 
+    def add_logical_broker(self, name: str, node_id: int, host: str, port: int) -> Broker:
+        """Any thread, takes the handle lock. A connection of its own to broker `node_id`
+        (see `logical`), its thread started unless the client is closing."""
+        broker = Broker(self, node_id, host, port)
+        broker.logical = True
+        broker.name = f"{name}/{node_id}"
+        with self.lock:
+            if not self.terminating:
+                self.logical.append(broker)
+                broker.start()
+        return broker
+
+    def remove_logical_broker(self, broker: Broker) -> None:
+        """Any thread. Stop a logical broker's thread (its requests fail as on destroy)."""
+        with self.lock:
+            if broker in self.logical:
+                self.logical.remove(broker)
+        broker.terminate()
+
     def all_brokers(self) -> list[Broker]:
         """Any thread, takes the handle lock. Learned brokers, then bootstrap ones."""
         with self.lock:
@@ -209,7 +232,10 @@ class Handle:
     def broker_state_changed(self, broker: Broker, previous: BrokerState) -> None:
         """Broker thread. A connection up refreshes the metadata through it; a connection
         lost refreshes the known topics elsewhere (librdkafka's "broker down", so a moved
-        leader is found at once); all of them down is reported once (_ALL_BROKERS_DOWN)."""
+        leader is found at once); all of them down is reported once (_ALL_BROKERS_DOWN).
+        A logical broker's connection concerns only its owner."""
+        if broker.logical:
+            return
         if broker.state == BrokerState.UP:
             self._all_down_reported = False
             self.refresher.broker_up(broker)

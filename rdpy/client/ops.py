@@ -75,8 +75,19 @@ class CommitResult:
     partitions: list[TopicPartition]
 
 
+@dataclass(slots=True)
+class Rebalance:
+    """Consumer group: partitions given (`assign`) or taken away; poll() runs on_assign,
+    on_revoke or (`lost`: the group already moved them) on_lost, or assigns/unassigns itself
+    when the application has no callback (incrementally when `incremental`)."""
+    assign: bool
+    partitions: list[TopicPartition]
+    lost: bool
+    incremental: bool
+
+
 ReplyOp = Union[DeliveryReports, ErrorEvent, LogLine, Throttled, StatsReady, PlaceUnassigned,
-                CommitResult]
+                CommitResult, Rebalance]
 
 
 # --- to a broker's thread (Broker.post) ---------------------------------------------------------
@@ -136,5 +147,5 @@ def unknown_op(op: object) -> NoReturn:
 
 
 __all__ = ["BrokerOp", "CommitResult", "ConnectNow", "DeliveryReports", "ErrorEvent", "LogLine",
-           "PlaceUnassigned", "Purge", "ReplyOp", "SendRequest", "StatsReady", "Terminate",
+           "PlaceUnassigned", "Purge", "Rebalance", "ReplyOp", "SendRequest", "StatsReady", "Terminate",
            "Throttled", "TopparJoin", "TopparLeave", "TopparRemove", "unknown_op"]

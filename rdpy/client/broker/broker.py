@@ -62,6 +62,8 @@ class Broker:
         self.host = host
         self.port = port
         self.name = (f"{host}:{port}/{node_id}" if node_id >= 0 else f"{host}:{port}/bootstrap")
+        #: A logical broker: a connection of its own for one component (Handle.logical).
+        self.logical = False
         settings = handle.settings
         self.clock = handle.clock
         #: How the thread waits for its sockets: select.select, or a test's non-blocking one.

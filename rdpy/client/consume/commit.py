@@ -57,6 +57,8 @@ class _Commit:
     offsets: list[TopicPartition]
     auto: bool
     retries: int = 0
+    #: Called once it ended, whatever the outcome (the group's revoke waits for it).
+    on_done: Callable[[], None] | None = None
     not_before: float = 0.0
     coordinator_deadline: float = 0.0
 
@@ -135,6 +137,16 @@ class Committer:
             self._start_async(_Commit(offsets, auto))
             return None
         return self._commit_sync(offsets, auto)
+
+    def commit_revoked(self, offsets: list[TopicPartition], on_done: Callable[[], None]
+                       ) -> bool:
+        """Main thread. The group's commit of revoked partitions' offsets before it rejoins
+        (librdkafka's commit of removed partitions with enable.auto.commit): asynchronous,
+        told to on_commit, `on_done` called when it ended. False: nothing to send."""
+        if not any(p.offset >= 0 for p in offsets):
+            return False
+        self._start_async(_Commit(offsets, auto=False, on_done=on_done))
+        return True
 
     def _nothing_to_commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
         """App thread. _NO_OFFSET: told to on_commit, or raised."""
@@ -240,6 +252,8 @@ class Committer:
             self.inflight -= 1
             if commit.auto:
                 self.committing = False
+        if commit.on_done is not None:
+            commit.on_done()
 
     # --- the main thread ----------------------------------------------------------------------
 

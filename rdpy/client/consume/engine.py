@@ -30,13 +30,14 @@ from rdpy.client.consume.logical import offset_name
 from rdpy.client.consume.lookups import OffsetLookups
 from rdpy.client.consume.offsets import OffsetResolver, forget_position
 from rdpy.client.coordinators import CoordinatorType
-from rdpy.client.group.membership import GroupMembership, NotAMember
+from rdpy.client.group.assignors import StrategyError, configured_assignors
+from rdpy.client.group.classic import ClassicMember, RevokedOffsets
 from rdpy.client.handle import Handle
 from rdpy.client.startup import engine_settings
 from rdpy.client.toppar import FetchState, Topic, Toppar
 from rdpy.config import Conf, Settings
 from rdpy.constants import OFFSET_INVALID
-from rdpy.errors import KafkaError, err2str
+from rdpy.errors import ErrorCode, KafkaError, KafkaException, err2str
 from rdpy.topic_partition import TopicPartition
 
 #: What store_offsets() stores: (topic, partition, offset, metadata).
@@ -47,18 +48,27 @@ class ConsumerEngine:
     """One consumer's engine (see the module docstring)."""
 
     def __init__(self, conf: Conf, settings: Settings, group_id: str) -> None:
+        try:  # refused before any thread starts, as librdkafka's rd_kafka_new() refuses it
+            configured_assignors(settings.get_str("partition.assignment.strategy") or "")
+        except StrategyError as exc:
+            raise KafkaException(KafkaError(ErrorCode._INVALID_ARG,
+                                            f"Failed to create consumer: {exc}")) from None
         self.group_id = group_id
         self.auto_store = settings.get_bool("enable.auto.offset.store")
         self.queue = ConsumerQueue(settings.get_int("queued.max.messages.kbytes") * 1024,
                                    settings.get_int("queued.min.messages"))
         self.assignment = Assignment()
-        self.membership: GroupMembership = NotAMember()
         self._fetch_target = FetchTarget(self.queue, settings.get_bool("enable.partition.eof"),
                                          self._out_of_range)
         self.handle = handle = Handle(engine_settings(conf, "consumer"), "consumer",
                                       self._fetch_role)
         self.coordinator = handle.coordinators.get(CoordinatorType.GROUP, group_id)
         self.coordinator.error_listener = self._coordinator_lookup_failed
+        self.membership = ClassicMember(
+            handle, settings, group_id, self.coordinator,
+            lambda offsets, done: self.commits.commit_revoked(offsets, done),
+            self.queue.put_consumer_error)
+        self.membership.set_poll_progress(self._poll_progress)
         self.offsets = OffsetResolver(handle, settings, self.queue, self.coordinator,
                                       self.membership, group_id)
         self.lookups = OffsetLookups(handle, settings, self.coordinator, self.membership,
@@ -68,6 +78,7 @@ class ConsumerEngine:
         #: Set by close() or the facade's __del__: no more work, no more messages.
         self.closed = False
         handle.main_work.append(self)
+        handle.main_work.append(self.membership)
         handle.consumer_stats = self
 
     def _coordinator_lookup_failed(self, code: int, _asked: str, message: str) -> None:
@@ -134,22 +145,33 @@ class ConsumerEngine:
                 self.offsets.start_at(tp, p.offset)
         handle.wake_main()
 
-    def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
+    def incremental_unassign(self, partitions: list[TopicPartition]) -> RevokedOffsets:
         """App thread. Remove `partitions` (checked first: nothing changes if one is not
-        assigned)."""
+        assigned); returns what the group's revoke commit needs of them."""
         self.assignment.check_removals(partitions)
+        removed: list[Toppar] = []
         for p in partitions:
             with self.handle.lock:  # the main thread's auto commit reads the assignment
                 tp = self.assignment.remove(p.topic, p.partition)
             if tp is not None:
                 self._stop(tp)
+                removed.append(tp)
+        return _revoked_offsets(removed)
 
-    def unassign_all(self) -> None:
-        """App thread. Drop the whole assignment."""
+    def unassign_all(self) -> RevokedOffsets:
+        """App thread. Drop the whole assignment; returns what the group's revoke commit
+        needs of it."""
         with self.handle.lock:  # the main thread's auto commit reads the assignment
             stopping = self.assignment.clear()
         for tp in stopping:
             self._stop(tp)
+        return _revoked_offsets(stopping)
+
+    def _poll_progress(self) -> object:
+        """Main thread (the group's max.poll.interval.ms check). Changes whenever the
+        application takes a message out, poll()'s fast path included."""
+        q = self.queue
+        return (id(q.cur), q.cur_i, q.deq_bytes)
 
     def _stop(self, tp: Toppar) -> None:
         """App thread. `tp` is no longer assigned: nothing more is fetched or handed out."""
@@ -225,6 +247,18 @@ class ConsumerEngine:
         self.closed = True
         self.queue.drop_current()
         self.handle.destroy()
+
+
+def _revoked_offsets(toppars: list[Toppar]) -> RevokedOffsets:
+    """App thread. The stored offsets (what the next commit of stored offsets would send)
+    and committed offsets of partitions just unassigned."""
+    partitions = []
+    committed = {}
+    for tp in toppars:
+        offset, metadata = tp.stored_position()
+        partitions.append(TopicPartition(tp.topic, tp.partition, offset, metadata))
+        committed[(tp.topic, tp.partition)] = tp.committed_offset
+    return RevokedOffsets(partitions, committed)
 
 
 def _toppar_for(topic: Topic, partition: int) -> Toppar:
