@@ -1,10 +1,12 @@
-"""Consumer: confluent-kafka-python's API for manually assigned partitions, librdkafka semantics.
+"""Consumer: confluent-kafka-python's API, librdkafka semantics: assigned partitions and
+consumer groups (subscribe(), the classic protocol).
 
 This module is the facade: it checks arguments as confluent-kafka does, words errors as it does,
-runs the poll()/consume() loops (and the callbacks they serve) on the application's thread, and
-closes. The engine underneath is rdpy/client/consume/ (ConsumerEngine: assignment, prefetch by
-broker threads, logical offsets and commits resolved on the main and broker threads). Group
-membership (subscribe) is not implemented yet.
+runs the poll()/consume() loops (and the callbacks they serve: rebalance callbacks included) on
+the application's thread, and closes. The engine underneath is rdpy/client/consume/
+(ConsumerEngine: assignment, prefetch by broker threads, logical offsets and commits resolved on
+the main and broker threads) and rdpy/client/group/classic.py (the group membership, on the
+main thread). group.protocol=consumer (KIP-848) is not implemented yet: subscribe() says so.
 
 Lifetime: the engine (handle, threads, their hooks and request callbacks) never refers to the
 Consumer, and gets settings without the application's callables; so a Consumer dropped without
@@ -41,7 +43,7 @@ RebalanceCallback = Callable[["Consumer", list[TopicPartition]], object]
 
 
 class Consumer:
-    """A Kafka consumer (confluent_kafka.Consumer's API) for manually assigned partitions.
+    """A Kafka consumer (confluent_kafka.Consumer's API): assign() or subscribe().
 
     Its state and the work background threads do for it live in a ConsumerEngine, which holds
     no reference back: only the application refers to the Consumer, so dropping it without

@@ -7,7 +7,8 @@ It creates the Handle with the consumer's role factory (each broker's FetchServe
 registers itself as the main thread's work (offset lookups, commits waiting and auto commit)
 and as the statistics' ConsumerStatsSource, and holds the parts: the assignment, the
 OffsetResolver (background offset resolution and resets), the OffsetLookups (the application's
-blocking lookups), the Committer and the group membership (NotAMember until subscribe()).
+blocking lookups), the Committer and the group membership (ClassicMember, idle until
+subscribe()).
 
 Lifetime: nothing here refers to the Consumer facade, and the Handle gets settings whose
 application callables are replaced by a marker (engine_settings), so a Consumer dropped without

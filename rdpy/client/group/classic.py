@@ -545,9 +545,12 @@ class ClassicMember:
         self._subscribed_topics = self._matching_topics(response)
         self._set_join_state(JoinState.INIT)
         if not self._subscribed_topics:
+            # Ask again: a pattern at the metadata refresh interval (librdkafka's), a topic
+            # name each second (a topic the application expects usually appears soon).
+            retry = self._metadata_interval if self._patterns else _JOIN_INTERVAL
+            self._next_join_at = self._handle.clock() + retry
             self._dbg("JOIN", f"Group \"{self._group_id}\": no matching topics based on "
-                      "metadata: next metadata refresh in "
-                      f"{int(self._metadata_interval * 1000)}ms")
+                      f"metadata: next metadata refresh in {int(retry * 1000)}ms")
             return
         coordinator = self._coordinator_connection()
         if coordinator is None or self._subscription is None:
@@ -816,6 +819,12 @@ class ClassicMember:
         self._set_join_state(JoinState.STEADY)
         self._session_deadline = max(self._session_deadline,
                                      self._handle.clock() + self._session_timeout)
+        if self._terminating:  # close() came while the application was being asked
+            self._incr_assignment = None
+            self._rebalance_rejoin = False
+            self._revoke_all_rejoin(lost=False, reason="consumer close")
+            self._try_terminate()
+            return
         if self._trigger_waiting_subscribe_maybe():
             return
         if self._rebalance_rejoin:

@@ -3,11 +3,9 @@ OffsetCommit builder (rdpy/client/consume/commit.py) and the committed-offset lo
 (rdpy/client/consume/offsets.py, lookups.py). No thread of its own; each method says who calls
 it.
 
-Today's only implementation is `NotAMember`: an assign()-only consumer, which commits with
-generation -1 and an empty member id (Kafka accepts those for a group without members), never
-rejoins and has no rebalances to report.
-
-What the consumer-groups issue implements here (subscribe(); librdkafka's rdkafka_cgrp.c):
+The implementation is `ClassicMember` (rdpy/client/group/classic.py), every consumer's: idle
+(and NOT_A_MEMBER, so commits carry generation -1 and an empty member id, which Kafka accepts for
+a group without members) until subscribe().
 
 - Classic protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup): a `GroupMembership` whose
   `identity()` is the member id JoinGroup gave (kept across rejoins, reset after
@@ -17,7 +15,8 @@ What the consumer-groups issue implements here (subscribe(); librdkafka's rdkafk
   `max.poll.interval.ms`), its requests go to `handle.coordinators.get(GROUP, group_id)`, the
   partitions it is given go through ConsumerEngine.incremental_assign/_unassign, and rebalance
   callbacks reach the application as reply ops served by poll() (never on a background thread).
-- KIP-848 (ConsumerGroupHeartbeat, `group.protocol=consumer`): `identity().generation_id` is then
+- KIP-848 (ConsumerGroupHeartbeat, `group.protocol=consumer`, not implemented yet):
+  `identity().generation_id` is then
   the member epoch, which OffsetCommit v9+ sends in the same field
   (`generation_id_or_member_epoch`) and OffsetFetch v9+ sends as `member_epoch` with the member id
   (rdpy caps OffsetFetch at v7 today, which names no member).
@@ -35,9 +34,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
-
-#: librdkafka's join state of a consumer that never joins (rkcg_join_state INIT).
-_JOIN_STATE_INIT = "init"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,28 +78,4 @@ class GroupMembership(Protocol):
         ...
 
 
-class NotAMember:
-    """The membership of an assign()-only consumer: never a member, nothing to rejoin."""
-
-    def identity(self) -> MemberIdentity:
-        """Any thread. Always NOT_A_MEMBER."""
-        return NOT_A_MEMBER
-
-    def request_refused(self, err: int) -> None:
-        """Any thread. Nothing to do: a consumer that is not a member has nothing to rejoin
-        (the failed request reports its error itself)."""
-
-    def statistics(self, now: float) -> dict[str, object]:
-        """Main thread. No joins or rebalances ever happen, so the join state stays "init";
-        the group's assignment is empty (librdkafka reports rkcg_group_assignment, not the
-        partitions given to assign(), so 0 here too)."""
-        return {
-            "join_state": _JOIN_STATE_INIT,
-            "rebalance_age": 0,
-            "rebalance_cnt": 0,
-            "rebalance_reason": "",
-            "assignment_size": 0,
-        }
-
-
-__all__ = ["GroupMembership", "MemberIdentity", "NOT_A_MEMBER", "NotAMember"]
+__all__ = ["GroupMembership", "MemberIdentity", "NOT_A_MEMBER"]
