@@ -52,7 +52,7 @@ def machine_notes() -> str:
 
 @dataclass
 class Broker:
-    """The cluster a benchmark talks to: a local Tansu it started, or an external one."""
+    """The cluster a benchmark talks to: a local Tansu or Kafka it started, or an external one."""
 
     bootstrap: str
     description: str
@@ -64,10 +64,17 @@ class Broker:
             self._endpoint = None
 
 
-def open_broker(bootstrap: Optional[str]) -> Broker:
-    """`bootstrap` if given (nothing started), else a local in-memory Tansu (rdpy.testing)."""
+def open_broker(bootstrap: Optional[str], kind: str = "tansu") -> Broker:
+    """`bootstrap` if given (nothing started), else a local broker of `kind`: "tansu" (an
+    in-memory Tansu, rdpy.testing) or "kafka" (Apache Kafka in KRaft mode, one node, from
+    tests.support.kafka: jars cached in ~/.cache/rdpy-kafka, java needed; its data lives in a
+    temporary directory removed by stop())."""
     if bootstrap:
         return Broker(bootstrap, f"external cluster {bootstrap}")
+    if kind == "kafka":
+        return _open_kafka()
+    if kind != "tansu":
+        raise ValueError(f"unknown broker kind {kind!r} (tansu or kafka)")
     from rdpy.testing.tansu import start_tansu, tansu_binary
 
     version = "tansu"
@@ -81,6 +88,45 @@ def open_broker(bootstrap: Optional[str]) -> Broker:
         endpoint.bootstrap_servers,
         f"local {version} (memory storage, single broker) at {endpoint.bootstrap_servers}",
         endpoint,
+    )
+
+
+class _KafkaEndpoint:
+    """Stops a tests.support.kafka broker and deletes its temporary directory."""
+
+    def __init__(self, broker: Any, directory: str) -> None:
+        self.broker, self.directory = broker, directory
+
+    def stop(self) -> None:
+        import shutil
+
+        try:
+            self.broker.stop()
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _open_kafka() -> Broker:
+    """Apache Kafka (tests.support.kafka.start_kafka_broker): one KRaft node on this machine,
+    group.initial.rebalance.delay.ms=0, coordinators loaded before it returns."""
+    import tempfile
+
+    from tests.support.kafka.server import start_kafka_broker
+
+    directory = tempfile.mkdtemp(prefix="rdpy-bench-kafka-")
+    t0 = time.perf_counter()
+    try:
+        kb = start_kafka_broker(Path(directory))
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return Broker(
+        kb.bootstrap_servers,
+        f"local Apache Kafka {kb.version} (KRaft, one node, group.initial.rebalance.delay.ms=0, "
+        f"started in {time.perf_counter() - t0:.0f} s) at {kb.bootstrap_servers}",
+        _KafkaEndpoint(kb, directory),
     )
 
 

@@ -430,12 +430,14 @@ class Consumer:
 
     def subscribe(self, topics: list[str], on_assign: RebalanceCallback | None = None,
                   on_revoke: RebalanceCallback | None = None,
-                  on_lost: RebalanceCallback | None = None) -> None:
+                  on_lost: RebalanceCallback | None = None, **unknown: object) -> None:
         """Join the group with `topics` (names, or patterns starting with '^'), replacing
         any earlier subscription. The rebalance callbacks run from poll()/consume()/close()
         as on_assign(consumer, partitions) etc.; without them the assignment changes as the
         group says."""
         self._check_open()
+        for name in unknown:  # CPython's argument parser words it so for confluent-kafka
+            raise TypeError(f"'{name}' is an invalid keyword argument for this function")
         if not isinstance(topics, list):
             raise TypeError("expected list of topic unicode strings")
         for name, cb in (("on_assign", on_assign), ("on_revoke", on_revoke),
@@ -448,20 +450,13 @@ class Consumer:
             raise KafkaException(KafkaError(
                 ErrorCode._NOT_IMPLEMENTED, "Failed to set subscription: rdpy does not "
                 "implement group.protocol=consumer (KIP-848) yet; use group.protocol=classic"))
-        for topic in topics:
-            if topic.startswith("^"):
-                try:
-                    re.compile(topic)
-                except re.error:
-                    raise KafkaException(KafkaError(
-                        ErrorCode._INVALID_ARG, "Failed to set subscription: "
-                        f"{err2str(ErrorCode._INVALID_ARG)}")) from None
+        if not topics or not all(_valid_subscription(t) for t in topics):
+            # As rd_kafka_subscribe(): an empty list or a pattern that does not compile.
+            raise KafkaException(KafkaError(
+                ErrorCode._INVALID_ARG,
+                f"Failed to set subscription: {err2str(ErrorCode._INVALID_ARG)}"))
         self._on_assign, self._on_revoke, self._on_lost = on_assign, on_revoke, on_lost
-        membership = self._engine.membership
-        if topics:
-            membership.subscribe(topics)
-        else:
-            membership.unsubscribe()
+        self._engine.membership.subscribe(topics)
 
     def unsubscribe(self) -> None:
         """Leave the group (after on_revoke, served by poll())."""
@@ -535,6 +530,17 @@ class Consumer:
         if engine is not None:
             engine.closed = True
             engine.handle.destroy_on_gc()
+
+
+def _valid_subscription(topic: str) -> bool:
+    """A topic name, or a '^' pattern that compiles."""
+    if not topic.startswith("^"):
+        return True
+    try:
+        re.compile(topic)
+    except re.error:
+        return False
+    return True
 
 
 def _raise_lookup_error(code: int, what: str) -> None:
