@@ -72,12 +72,20 @@ class Coordinator:
         #: callers that ask on every tick or poll do not flood the cluster.
         self._next_ask_at = 0.0
         self._ask_interval = handle.settings.get_int("retry.backoff.ms") / 1000.0
+        #: A logical broker (Handle.add_logical_broker) its owner talks to the coordinator
+        #: through, so that commits and offset fetches too avoid the shared connection's
+        #: long-polling Fetch (a consumer group member's; librdkafka's rkcg_coord).
+        self.dedicated: Broker | None = None
 
     def current(self) -> Broker | None:
-        """Any thread. The coordinator's broker if it is known, without asking anyone."""
+        """Any thread. The coordinator's broker if it is known, without asking anyone: the
+        owner's dedicated connection to it when there is one (see `dedicated`)."""
         node_id = self.node_id
         if node_id < 0:
             return None
+        dedicated = self.dedicated
+        if dedicated is not None and dedicated.node_id == node_id:
+            return dedicated
         with self.handle.lock:
             return self.handle.brokers.get(node_id)
 

@@ -1164,7 +1164,7 @@ class ClassicMember:
         "GroupCoordinator" logical broker): group requests never queue behind a Fetch that
         the broker holds for fetch.wait.max.ms on the shared connection. A new one when the
         coordinator moved; None while it is unknown."""
-        known = self._coordinator.current()
+        known = self._coordinator.current()  # the dedicated one while it is current
         conn = self._conn
         if known is None:
             return None
@@ -1175,6 +1175,7 @@ class ClassicMember:
             self._handle.remove_logical_broker(conn)
         self._conn = self._handle.add_logical_broker("GroupCoordinator", known.node_id,
                                                      known.host, known.port)
+        self._coordinator.dedicated = self._conn
         return self._conn
 
     def _set_member(self, member_id: str, generation: int) -> None:
