@@ -205,9 +205,13 @@ class Consumer:
         membership = self._membership
         membership.last_poll = time.monotonic()
         out: list[Message] = []
+        #: The partitions `out` holds messages of, with their version when taken.
+        sources: dict[int, tuple[Toppar, int]] = {}
         while True:
             if self._reply_pending:
                 self._serve_events()
+                if out:
+                    out = _drop_outdated(out, sources)
             while len(out) < num_messages:
                 # Whole slices of the current batch at a time, then the queue's next entry.
                 i, n = queue.cur_i, queue.cur_n
@@ -216,12 +220,18 @@ class Consumer:
                     chunk = queue.cur[i:k]
                     queue.cur_i = k
                     out += chunk
-                    queue.cur_tp.app_pos = chunk[-1]._offset + 1  # type: ignore[operator]
+                    tp = queue.cur_tp
+                    tp.app_pos = chunk[-1]._offset + 1  # type: ignore[operator]
+                    if id(tp) not in sources:
+                        sources[id(tp)] = (tp, tp.version)
                     continue
                 item = queue.pop_nowait()
                 if item is None:
                     break
                 out.append(deliver(item[0], item[1]))
+                owner = item[1]
+                if owner is not None and id(owner) not in sources:
+                    sources[id(owner)] = (owner, owner.version)
             # As librdkafka's consume_batch: wait for a full batch until the timeout.
             if len(out) >= num_messages:
                 return out
@@ -512,10 +522,18 @@ class Consumer:
         membership.close()
         deadline = time.monotonic() + max(self._handle.request_timeout, 10.0)
         q = self._handle.reply_q
-        while not membership.terminated and time.monotonic() < deadline:
-            self._serve_events()
+        failure: BaseException | None = None
+        while True:
+            try:  # a callback that raises must not keep the member in the group
+                self._serve_events()
+            except BaseException as exc:
+                failure = failure or exc
+                continue
+            if membership.terminated or time.monotonic() >= deadline:
+                break
             q.wait(min(0.05, max(0.0, deadline - time.monotonic())))
-        self._serve_events()
+        if failure is not None:
+            raise failure
 
     def _check_open(self) -> None:
         if self._engine.closed:
@@ -530,6 +548,21 @@ class Consumer:
         if engine is not None:
             engine.closed = True
             engine.handle.destroy_on_gc()
+
+
+def _drop_outdated(out: list[Message], sources: dict[int, tuple[Toppar, int]]
+                   ) -> list[Message]:
+    """App thread, consume(). Events served in the middle of a batch (a rebalance callback's
+    unassign, a seek) moved some partitions on: their messages taken before are dropped, as
+    librdkafka's consume_batch purges outdated messages at a version barrier, so the
+    application never gets a revoked partition's messages after on_revoke."""
+    outdated = {(tp.topic, tp.partition) for tp, version in sources.values()
+                if tp.version != version}
+    if not outdated:
+        return out
+    for key in [k for k, (tp, _) in sources.items() if (tp.topic, tp.partition) in outdated]:
+        del sources[key]
+    return [m for m in out if m._error is not None or (m._topic, m._partition) not in outdated]
 
 
 def _valid_subscription(topic: str) -> bool:

@@ -20,7 +20,7 @@ MAX_BLOCK_SLICE = 0.2
 class OpQueue(Generic[T]):
     """A FIFO of ops with a condition for waiting (any thread pushes, any thread pops)."""
 
-    __slots__ = ("_items", "pending", "_cond")
+    __slots__ = ("_items", "pending", "_cond", "on_push")
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
@@ -28,6 +28,9 @@ class OpQueue(Generic[T]):
         #: of a deque is atomic in CPython).
         self.pending = self._items
         self._cond = threading.Condition(threading.Lock())
+        #: Called after each push: wakes whoever waits elsewhere for these ops too (a
+        #: consumer's poll() waits on its consumer queue; librdkafka forwards both to one).
+        self.on_push: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         # No lock: len() of a deque is atomic, and callers only use it as a hint.
@@ -38,6 +41,8 @@ class OpQueue(Generic[T]):
         with self._cond:
             self._items.append(op)
             self._cond.notify()
+        if self.on_push is not None:
+            self.on_push()
 
     def push_front(self, ops: list[T]) -> None:
         """Any thread. Puts `ops` back ahead of everything queued, in their order."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sized
 
 from rdpy.client.consume.fetched import FetchedData, consumer_error, error_event
 from rdpy.client.queue import MAX_BLOCK_SLICE
@@ -72,6 +73,9 @@ class ConsumerQueue:
         self.cur_tp: Toppar = _NO_TOPPAR
         self._data: FetchedData | None = None
         self._data_version = 0
+        #: What else poll() serves (the handle's reply queue, set by the engine): wait()
+        #: does not sleep while it holds something.
+        self.events: Sized = ()
 
     def __len__(self) -> int:
         data = self._data
@@ -124,9 +128,10 @@ class ConsumerQueue:
 
     def wait(self, timeout: float) -> None:
         """App thread. Wait up to `timeout` s (at most MAX_BLOCK_SLICE, so that signals are
-        handled) for something to be queued."""
+        handled) for something to be queued, here or in `events` (the handle's reply queue,
+        whose pushes call wake())."""
         with self._cond:
-            if not self._items:
+            if not self._items and not self.events:
                 self._cond.wait(min(timeout, MAX_BLOCK_SLICE))
 
     def pop_nowait(self) -> tuple[Message, Toppar | None] | None:

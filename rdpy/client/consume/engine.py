@@ -78,6 +78,10 @@ class ConsumerEngine:
                                  self.membership, self.assignment)
         #: Set by close() or the facade's __del__: no more work, no more messages.
         self.closed = False
+        # poll() waits on the consumer queue: events for it (rebalances, commit results,
+        # logs) wake it at once.
+        self.queue.events = handle.reply_q.pending
+        handle.reply_q.on_push = self.queue.wake
         handle.main_work.append(self)
         handle.main_work.append(self.membership)
         handle.consumer_stats = self

@@ -56,7 +56,7 @@ from rdpy.client.handle import Handle
 from rdpy.client.ops import Rebalance
 from rdpy.client.request import Request
 from rdpy.config import Settings
-from rdpy.errors import ErrAction, ErrorCode, KafkaError, err2str
+from rdpy.errors import ErrAction, ErrorCode, KafkaError, RequestKind, err2str, err_action
 from rdpy.protocol.errors import ProtocolError
 from rdpy.protocol.messages.heartbeat import HeartbeatRequest, HeartbeatResponse
 from rdpy.protocol.messages.join_group import (
@@ -85,12 +85,23 @@ _JOIN_GROUP_MAX = 5
 _SYNC_GROUP_MAX = 3
 _HEARTBEAT_MAX = 3
 _LEAVE_GROUP_MAX = 1
+#: LeaveGroup's timeout (librdkafka's): it may wait behind a JoinGroup the coordinator holds,
+#: and close() must not wait for that rebalance.
+_LEAVE_TIMEOUT = 5.0
 #: librdkafka joins at most once a second (rkcg_join_intvl), except where it resets the
 #: interval ("skip the join backoff").
 _JOIN_INTERVAL = 1.0
 #: JoinGroup may be held by the coordinator for the whole rebalance timeout: its request
 #: timeout is that plus a grace period (librdkafka: 3 s).
 _JOIN_GRACE = 3.0
+#: rd_kafka_cgrp_handle_JoinGroup's own actions (the rest from the default table): a
+#: PERMANENT error is also told to the application as a consumer error.
+_JOIN_GROUP_ACTIONS = {
+    ErrorCode.UNKNOWN_MEMBER_ID: ErrAction.IGNORE,
+    ErrorCode.MEMBER_ID_REQUIRED: ErrAction.IGNORE,
+    ErrorCode.ILLEGAL_GENERATION: ErrAction.IGNORE,
+    ErrorCode.FENCED_INSTANCE_ID: ErrAction.PERMANENT,
+}
 #: Errors meaning the coordinator is gone or moved: look it up again.
 _COORDINATOR_ERRORS = frozenset({
     ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE,
@@ -642,9 +653,7 @@ class ClassicMember:
         elif code == ErrorCode.MEMBER_ID_REQUIRED and response is not None:
             self._set_member(response.member_id, self._generation)
             self._next_join_at = 0.0  # KIP-394: join again at once with the id
-        elif code not in _COORDINATOR_ERRORS and code not in (
-                ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.UNKNOWN_MEMBER_ID,
-                ErrorCode.ILLEGAL_GENERATION, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS):
+        elif err_action(code, RequestKind.OTHER, _JOIN_GROUP_ACTIONS) & ErrAction.PERMANENT:
             self._consumer_error(KafkaError(code, f"JoinGroup failed: {err2str(code)}"))
         if (self.protocol is RebalanceProtocol.COOPERATIVE
                 and code in (ErrorCode.ILLEGAL_GENERATION, ErrorCode.MEMBER_ID_REQUIRED)):
@@ -929,13 +938,18 @@ class ClassicMember:
             self._leave_maybe()
         self._set_join_state(JoinState.INIT)
 
-    def _revoke_all_rejoin(self, lost: bool, reason: str) -> None:
-        """Main thread. rd_kafka_cgrp_revoke_all_rejoin(_maybe): revoke everything held (the
-        application's callback), then rejoin; nothing held: rejoin at once."""
-        if self._rebalancing() and not self._terminating:
+    def _revoke_all_rejoin_maybe(self, lost: bool, reason: str) -> None:
+        """Main thread. rd_kafka_cgrp_revoke_all_rejoin_maybe: as _revoke_all_rejoin unless
+        a rebalance is under way already (it ends with a rejoin anyway)."""
+        if self._rebalancing():
             self._dbg("REBALANCE", f"Group \"{self._group_id}\": rebalance already in "
                       f"progress, skipping in join-state {self.join_state.value}: {reason}")
             return
+        self._revoke_all_rejoin(lost, reason)
+
+    def _revoke_all_rejoin(self, lost: bool, reason: str) -> None:
+        """Main thread. rd_kafka_cgrp_revoke_all_rejoin: revoke everything held (the
+        application's callback), then rejoin; nothing held: rejoin at once."""
         self._rebalance_reason = reason
         held = self._group_assignment
         self._dbg("REBALANCE", f"Group \"{self._group_id}\" initiating rebalance "
@@ -965,7 +979,7 @@ class ClassicMember:
     def _group_is_rebalancing(self) -> None:
         """Main thread. A heartbeat said REBALANCE_IN_PROGRESS."""
         if self.protocol is not RebalanceProtocol.COOPERATIVE:
-            self._revoke_all_rejoin(lost=False, reason="rebalance in progress")
+            self._revoke_all_rejoin_maybe(lost=False, reason="rebalance in progress")
         elif not self._rebalancing():
             self._rejoin("Group is rebalancing")
 
@@ -978,10 +992,10 @@ class ClassicMember:
                 self._group_is_rebalancing()
         elif err == ErrorCode.UNKNOWN_MEMBER_ID:
             self._set_member("", self._generation)
-            self._revoke_all_rejoin(lost=True, reason=f"{what}: resetting member-id")
+            self._revoke_all_rejoin_maybe(lost=True, reason=f"{what}: resetting member-id")
         elif err == ErrorCode.ILLEGAL_GENERATION:
             self._set_member(self._member_id, -1)
-            self._revoke_all_rejoin(lost=True, reason=f"{what}: illegal generation")
+            self._revoke_all_rejoin_maybe(lost=True, reason=f"{what}: illegal generation")
 
     # --- heartbeats, session and poll interval -----------------------------------------------
 
@@ -1041,7 +1055,7 @@ class ClassicMember:
         self._handle.log(4, "SESSTMOUT", f"{text}: revoking assignment and rejoining group")
         self._session_deadline = 0.0
         self._set_member("", self._generation)
-        self._revoke_all_rejoin(lost=True, reason=text)
+        self._revoke_all_rejoin_maybe(lost=True, reason=text)
 
     def app_polled(self, now: float) -> None:
         """App thread. poll()/consume() was called (the slow path) at `now`."""
@@ -1077,7 +1091,7 @@ class ClassicMember:
         if self._instance_id is None:
             self._leave()
         self._set_member("", self._generation)
-        self._revoke_all_rejoin(lost=True, reason="max.poll.interval.ms exceeded")
+        self._revoke_all_rejoin_maybe(lost=True, reason="max.poll.interval.ms exceeded")
 
     # --- leaving and terminating -------------------------------------------------------------
 
@@ -1106,7 +1120,7 @@ class ClassicMember:
         coordinator.enqueue_request(Request(
             LeaveGroupResponse, lambda v: request,
             lambda b, err, r, req: self._post(lambda: self._on_leave(err, r)),
-            self._handle.request_timeout, max_version=_LEAVE_GROUP_MAX))
+            _LEAVE_TIMEOUT, max_version=_LEAVE_GROUP_MAX))
 
     def _on_leave(self, err: int, response: LeaveGroupResponse | None) -> None:
         """Main thread. rd_kafka_cgrp_handle_LeaveGroup."""
@@ -1142,6 +1156,7 @@ class ClassicMember:
             if not self.terminated:
                 self._dbg("CGRPTERM", f"Group \"{self._group_id}\": consumer group terminated")
             self.terminated = True
+            self._handle.reply_q.wake()  # close() waits on it
 
     def _fenced(self, code: int) -> None:
         """Main thread. FENCED_INSTANCE_ID: another instance took our group.instance.id; a
