@@ -543,9 +543,36 @@ class ClassicMember:
                   f"{len(self._subscribed_topics)} subscribed topic(s)")
         self._join_seq += 1
         seq = self._join_seq
+        cached = self._topics_from_cache()
+        if cached is not None:
+            # As librdkafka: metadata the client already holds for every subscribed name
+            # saves a round trip (members subscribing together then join in one generation).
+            self._subscribed_topics = cached
+            coordinator = self._coordinator_connection()
+            if coordinator is not None:
+                self._send_join_group(coordinator)
+            return
         if self._request_metadata(lambda r: self._join_with_metadata(seq, r)):
             self._awaiting = "metadata"
             self._set_join_state(JoinState.WAIT_METADATA)
+
+    def _topics_from_cache(self) -> list[_TopicInfo] | None:
+        """Main thread. The subscribed topics from the client's metadata cache when it holds
+        every subscribed name without an error and younger than metadata.max.age.ms (None:
+        ask; a pattern always asks, as only a full listing can match it)."""
+        if self._patterns or not self._subscription:
+            return None
+        handle = self._handle
+        oldest = handle.clock() - handle.refresher.max_age
+        found: list[_TopicInfo] = []
+        with handle.lock:
+            for name in set(self._subscription):
+                info = handle.metadata.topics.get(name)
+                if info is None or info.error or info.updated_at < oldest or not info.partitions:
+                    return None
+                found.append(_TopicInfo(name, len(info.partitions)))
+        self._errored_topics = {}
+        return sorted(found, key=lambda i: (i.name, i.partition_count))
 
     def _join_with_metadata(self, seq: int, response: MetadataResponse) -> None:
         """Main thread. The subscription's metadata is in: JoinGroup with the topics that
@@ -768,6 +795,11 @@ class ClassicMember:
             self._set_member(self._member_id, -1)
         elif code == ErrorCode.UNKNOWN_MEMBER_ID:
             self._set_member("", self._generation)
+        elif code == ErrorCode.REBALANCE_IN_PROGRESS:
+            # Members joined while this one synced (members subscribing together race so):
+            # the next generation is forming now, so join it at once rather than after
+            # librdkafka's one-second join interval.
+            self._next_join_at = 0.0
         if (self.protocol is RebalanceProtocol.COOPERATIVE
                 and code in (ErrorCode.ILLEGAL_GENERATION, ErrorCode.UNKNOWN_MEMBER_ID)):
             self._revoke_all_rejoin(lost=True, reason="SyncGroup error")
