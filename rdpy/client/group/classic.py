@@ -547,7 +547,7 @@ class ClassicMember:
         if cached is not None:
             # As librdkafka: metadata the client already holds for every subscribed name
             # saves a round trip (members subscribing together then join in one generation).
-            self._subscribed_topics = cached
+            self._update_subscribed_topics(cached)
             coordinator = self._coordinator_connection()
             if coordinator is not None:
                 self._send_join_group(coordinator)
@@ -555,6 +555,15 @@ class ClassicMember:
         if self._request_metadata(lambda r: self._join_with_metadata(seq, r)):
             self._awaiting = "metadata"
             self._set_join_state(JoinState.WAIT_METADATA)
+
+    def _update_subscribed_topics(self, topics: list[_TopicInfo]) -> None:
+        """Main thread. The effective subscription before a join. A change is librdkafka's
+        rd_kafka_cgrp_metadata_update_check, whose rejoin (EAGER, or before any assignor
+        was chosen) names the reason the statistics show."""
+        if (topics != self._subscribed_topics
+                and self.protocol is not RebalanceProtocol.COOPERATIVE):
+            self._rebalance_reason = "Metadata for subscribed topic(s) has changed"
+        self._subscribed_topics = topics
 
     def _topics_from_cache(self) -> list[_TopicInfo] | None:
         """Main thread. The subscribed topics from the client's metadata cache when it holds
@@ -580,7 +589,7 @@ class ClassicMember:
         if seq != self._join_seq or self.join_state is not JoinState.WAIT_METADATA:
             return
         self._awaiting = None
-        self._subscribed_topics = self._matching_topics(response)
+        self._update_subscribed_topics(self._matching_topics(response))
         self._set_join_state(JoinState.INIT)
         if not self._subscribed_topics:
             # Ask again: a pattern at the metadata refresh interval (librdkafka's), a topic
