@@ -147,5 +147,5 @@ def unknown_op(op: object) -> NoReturn:
 
 
 __all__ = ["BrokerOp", "CommitResult", "ConnectNow", "DeliveryReports", "ErrorEvent", "LogLine",
-           "PlaceUnassigned", "Purge", "Rebalance", "ReplyOp", "SendRequest", "StatsReady", "Terminate",
-           "Throttled", "TopparJoin", "TopparLeave", "TopparRemove", "unknown_op"]
+           "PlaceUnassigned", "Purge", "Rebalance", "ReplyOp", "SendRequest", "StatsReady",
+           "Terminate", "Throttled", "TopparJoin", "TopparLeave", "TopparRemove", "unknown_op"]

@@ -13,7 +13,8 @@ refused whatever an ACL does not grant her); both have PLAIN passwords and SCRAM
 the latter created when the storage is formatted (``StorageTool format --add-scram``). The
 authorizer is the StandardAuthorizer; User:ANONYMOUS is a super user too, because the
 PLAINTEXT and SSL listeners, and the node itself on its controller listener, authenticate
-nobody. Internal topics have replication factor 1, ``group.initial.rebalance.delay.ms=0`` and
+nobody. Internal topics have replication factor 1, ``group.initial.rebalance.delay.ms=0``,
+``group.min.session.timeout.ms=500`` (short sessions for the group suite) and
 ``group.coordinator.rebalance.protocols=classic,consumer``.
 
 ``start_kafka_cluster(directory)`` -- three nodes (ids 1, 2, 3), each broker and controller
@@ -140,6 +141,9 @@ def _common_props(node_id: int, directory: Path) -> dict[str, object]:
         "num.partitions": 1,
         "auto.create.topics.enable": "true",
         "group.initial.rebalance.delay.ms": 0,
+        # Short session timeouts for the consumer group suite (tests/integration/groups): the
+        # default minimum is 6000 ms.
+        "group.min.session.timeout.ms": 500,
         # As issue 13 asks: both consumer group protocols (classic and KIP-848). Kafka 4.4 logs
         # that this setting is deprecated (removed in 5.0) and that it disables "streams" groups.
         "group.coordinator.rebalance.protocols": "classic,consumer",
