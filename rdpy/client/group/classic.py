@@ -10,10 +10,16 @@ the session timeout, max.poll.interval.ms, LeaveGroup, and the "cgrp" statistics
 fields.
 
 Threads: everything here runs on the main thread's tick (`main_tick`), except the entry points
-the application's thread calls (`subscribe`, `unsubscribe`, `app_assigned`, `app_unassigned`,
-`close`, `app_polled`, `identity`, `request_refused`): those only post a continuation to the
-inbox (a deque, atomic in CPython) and wake the main thread. Request answers arrive on broker
-threads and are posted the same way, so the state machine has one thread and no lock.
+other threads call (`subscribe`, `unsubscribe`, `app_assigned`, `app_unassigned`, `close`,
+`request_refused`): those only post a continuation to the inbox (a deque, atomic in CPython)
+and wake the main thread. Request answers arrive on broker threads and are posted the same
+way, so the state machine has one thread and no lock; `identity()` and the properties read
+values that are replaced whole.
+
+Group requests (and, through `Coordinator.dedicated`, commits and offset fetches) go over a
+connection of their own to the coordinator (librdkafka's "GroupCoordinator" logical broker):
+on the shared connection they would wait behind Fetch requests the broker holds for
+fetch.wait.max.ms.
 
 How partitions reach the application: a rebalance is a `Rebalance` reply op (rdpy/client/ops.py)
 served by poll()/consume()/close() on the application's thread, which runs on_assign /
@@ -184,7 +190,6 @@ class ClassicMember:
         self._member_id = ""
         self._generation = -1
         self.join_state = JoinState.INIT
-        self._join_state_since = handle.clock()
         #: The subscription as given (None: not subscribed) and its effective topics.
         self._subscription: list[str] | None = None
         self._patterns: list[re.Pattern[str]] = []
@@ -202,8 +207,9 @@ class ClassicMember:
         #: and whether to rejoin after the current incremental operation.
         self._incr_assignment: list[TopicPartitionKey] | None = None
         self._rebalance_rejoin = False
+        #: The assignment now being revoked was lost (on_lost rather than on_revoke).
         self._assignment_lost = False
-        #: Set by a rebalance op until the application's assign/unassign call comes back.
+        #: Leave the group once the revoke now under way completed (unsubscribe, close).
         self._leave_on_unassign_done = False
         self._terminating = False
         self.terminated = False
@@ -271,11 +277,6 @@ class ClassicMember:
         if self._assignor is not None:
             return self._assignor.protocol
         return RebalanceProtocol.NONE
-
-    @property
-    def assignment_lost(self) -> bool:
-        """Any thread. Whether the current assignment was lost (on_lost, not on_revoke)."""
-        return self._assignment_lost
 
     @property
     def member_id(self) -> str | None:
@@ -1098,10 +1099,6 @@ class ClassicMember:
         self._set_member("", self._generation)
         self._revoke_all_rejoin_maybe(lost=True, reason=text)
 
-    def app_polled(self, now: float) -> None:
-        """App thread. poll()/consume() was called (the slow path) at `now`."""
-        self.last_poll = now
-
     def _poll_exceeded_by(self, now: float) -> float:
         """Main thread. How far past max.poll.interval.ms the application is (<= 0: not)."""
         progress = self._poll_progress()
@@ -1251,7 +1248,6 @@ class ClassicMember:
         self._dbg("CGRPJOINSTATE", f"Group \"{self._group_id}\" changed join state "
                   f"{self.join_state.value} -> {state.value} (state up)")
         self.join_state = state
-        self._join_state_since = self._handle.clock()
         if state is JoinState.STEADY and self._subscription is not None:
             self._max_poll_started = True
             self._session_deadline = self._session_deadline or (
