@@ -171,8 +171,7 @@ class Consumer:
         if self._engine.closed:
             raise RuntimeError("Consumer closed")
         queue = self._queue
-        membership = self._membership
-        membership.last_poll = time.monotonic()
+        self._membership.last_poll = time.monotonic()
         deadline: float | None = None
         while True:
             if self._reply_pending:
@@ -187,12 +186,7 @@ class Consumer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            membership.in_poll = True
-            try:
-                queue.wait(remaining)
-            finally:
-                membership.in_poll = False
-                membership.last_poll = time.monotonic()
+            self._wait(remaining)
 
     def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[Message]:
         """Up to `num_messages` messages/events; waits up to `timeout` s for that many."""
@@ -202,8 +196,7 @@ class Consumer:
         deadline = deadline_for(timeout)
         queue = self._queue
         deliver = self._deliver
-        membership = self._membership
-        membership.last_poll = time.monotonic()
+        self._membership.last_poll = time.monotonic()
         out: list[Message] = []
         #: The partitions `out` holds messages of, with their version when taken.
         sources: dict[int, tuple[Toppar, int]] = {}
@@ -238,12 +231,18 @@ class Consumer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return out
-            membership.in_poll = True
-            try:
-                queue.wait(remaining)
-            finally:
-                membership.in_poll = False
-                membership.last_poll = time.monotonic()
+            self._wait(remaining)
+
+    def _wait(self, timeout: float) -> None:
+        """App thread. Wait (at most a slice of `timeout`) for messages or events; the group
+        counts the time as polling (max.poll.interval.ms)."""
+        membership = self._membership
+        membership.in_poll = True
+        try:
+            self._queue.wait(timeout)
+        finally:
+            membership.in_poll = False
+            membership.last_poll = time.monotonic()
 
     def _deliver(self, msg: Message, tp: Toppar | None) -> Message:
         if tp is not None and msg._error is None:
