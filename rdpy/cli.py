@@ -18,12 +18,12 @@ from typing import TextIO
 
 from rdpy._version import __version__
 from rdpy.constants import libversion
+from rdpy.protocol.messages import API_MODULES, API_NAMES, request_type
+from rdpy.testing import broker as local_broker
 
 
 def supported_apis() -> list[tuple[int, str, int, int]]:
     """(api_key, name, min_version, max_version) for every API rdpy can encode, by key."""
-    from rdpy.protocol.messages import API_MODULES, API_NAMES, request_type
-
     rows = []
     for api_key in sorted(API_MODULES):
         cls = request_type(api_key)
@@ -50,8 +50,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("version", help="print rdpy's version and the Kafka APIs it speaks")
     broker = commands.add_parser("broker", help="start a local Kafka-compatible broker (Tansu)")
-    from rdpy.testing import broker as local_broker
-
     local_broker.add_arguments(broker)
     args = parser.parse_args(argv)
     try:
