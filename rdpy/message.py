@@ -146,29 +146,27 @@ class Message:
     def __init__(
         self,
         topic: str | None = None,
-        partition: int | None = _PARTITION_UA,
-        offset: int | None = _OFFSET_INVALID,
+        partition: int = _PARTITION_UA,
+        offset: int = _OFFSET_INVALID,
         key: bytes | str | None = None,
         value: bytes | str | None = None,
         headers: HeadersType | None = None,
         error: KafkaError | None = None,
         timestamp: tuple[int, int] | None = None,
-        latency: float | None = -1.0,
-        leader_epoch: int | None = -1,
-        delivery_count: int | None = -1,
+        latency: float = -1.0,
+        leader_epoch: int = -1,
+        delivery_count: int = -1,
     ) -> None:
         if not isinstance(self, Message):
             raise TypeError(f"descriptor '__init__' requires a '{_QUALNAME}' object but "
                             f"received a '{type(self).__name__}'")
-        # Every argument is checked before a slot is written, in the C parser's order.
-        # None is also taken for "unknown" (confluent-kafka's parser refuses it): rdpy's own
-        # code and tests pass the values they hold, None included.
-        partition = -1 if partition is None else _c_int(partition, _INT32, *_INT_TEXTS)
-        offset = -1 if offset is None else _c_int(offset, _INT64, *_LONG_TEXTS)
-        seconds = None if latency is None else _latency(latency)
-        leader_epoch = -1 if leader_epoch is None else _c_int(leader_epoch, _INT32, *_INT_TEXTS)
-        delivery_count = (-1 if delivery_count is None
-                          else _c_int(delivery_count, _INT16, *_SHORT_TEXTS))
+        # Every argument is checked before a slot is written, in the C parser's order; like
+        # that parser, None is refused for the numbers (their "unknown" is -1).
+        partition = _c_int(partition, _INT32, *_INT_TEXTS)
+        offset = _c_int(offset, _INT64, *_LONG_TEXTS)
+        seconds = _latency(latency)
+        leader_epoch = _c_int(leader_epoch, _INT32, *_INT_TEXTS)
+        delivery_count = _c_int(delivery_count, _INT16, *_SHORT_TEXTS)
         ts = (TIMESTAMP_NOT_AVAILABLE, 0) if timestamp is None else _timestamp(timestamp)
         self._topic = topic
         self._partition = partition if partition >= 0 else None

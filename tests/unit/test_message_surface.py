@@ -59,10 +59,15 @@ def test_argument_errors_match_confluent(kwargs: dict[str, Any]) -> None:
     assert ours == theirs
 
 
-def test_none_means_unknown_in_rdpy() -> None:
-    """rdpy also takes None for the numbers (its own code passes what it holds)."""
-    m = rdpy.Message("t", None, None, None, None, None, None, None, None, None, None)
-    assert _view(m) == _view(confluent_kafka.Message("t"))
+@pytest.mark.parametrize("argument", ["partition", "offset", "latency", "leader_epoch",
+                                      "delivery_count"])
+def test_none_is_refused_for_numbers(client: ModuleType, argument: str) -> None:  # noqa: F811
+    with pytest.raises(TypeError):
+        client.Message("t", **{argument: None})
+
+
+def test_none_timestamp_means_not_available(client: ModuleType) -> None:  # noqa: F811
+    assert client.Message("t", timestamp=None).timestamp() == (client.TIMESTAMP_NOT_AVAILABLE, 0)
 
 
 def test_too_many_arguments(client: ModuleType) -> None:  # noqa: F811

@@ -448,7 +448,8 @@ def _as_message(rec: Record, topic: str, partition: int, leader_epoch: int | Non
     """What the consumer must hand out for `rec`, built with the public constructor."""
     return Message(topic, partition, rec.offset, rec.key, rec.value,
                    list(rec.headers) if rec.headers else None, None,
-                   (rec.timestamp_type + 1, rec.timestamp), None, leader_epoch)
+                   (rec.timestamp_type + 1, rec.timestamp), -1.0,
+                   -1 if leader_epoch is None else leader_epoch)
 
 
 @pytest.mark.parametrize("codec", ALL_CODECS)

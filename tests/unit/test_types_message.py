@@ -123,7 +123,7 @@ def test_unhashable_like_confluent() -> None:
 
 def test_hot_path_constructor_equals_public_one() -> None:
     fast = _new_message("t", 2, 41, b"k", b"value", [("h", b"1")], (rdpy.TIMESTAMP_CREATE_TIME, 1700), 5)
-    public = Message("t", 2, 41, b"k", b"value", [("h", b"1")], None, (1, 1700), None, 5)
+    public = Message("t", 2, 41, b"k", b"value", [("h", b"1")], None, (1, 1700), -1.0, 5)
     assert _view(fast) == _view(public)
     assert fast == public
     no_headers = _new_message("t", 0, 0, None, None, None, (0, 0), None)
