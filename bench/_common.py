@@ -241,7 +241,8 @@ def client_versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     parts = []
-    for dist in ("rdpy", "confluent-kafka", "kafka-python", "aiokafka"):
+    # rdpy's distribution is rdpy-kafka (PyPI's "rdpy" is an unrelated package).
+    for dist in ("rdpy-kafka", "confluent-kafka", "kafka-python", "aiokafka"):
         try:
             v = version(dist)
         except PackageNotFoundError:

@@ -40,6 +40,7 @@ from typing import Any, Callable, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import (  # noqa: E402
+    client_versions,
     create_topics,
     emit_result,
     format_table,
@@ -433,17 +434,6 @@ def worker_main(a: argparse.Namespace) -> int:
 
 
 # --- driver ------------------------------------------------------------------------------------
-
-
-def client_versions() -> str:
-    from importlib.metadata import version
-
-    import confluent_kafka
-
-    parts = [f"rdpy {version('rdpy')}", f"confluent-kafka {confluent_kafka.version()[0]} (librdkafka {confluent_kafka.libversion()[0]})"]
-    for dist in ("kafka-python", "aiokafka"):
-        parts.append(f"{dist} {version(dist)}")
-    return ", ".join(parts)
 
 
 def load_average() -> str:

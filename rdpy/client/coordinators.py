@@ -21,13 +21,11 @@ from typing import TYPE_CHECKING
 from rdpy.client.broker.broker import Broker
 from rdpy.client.request import Request
 from rdpy.errors import ErrAction, ErrorCode, KafkaError, RequestKind, err2str, err_action
-from rdpy.protocol.messages.find_coordinator import (
-    FindCoordinatorRequest,
-    FindCoordinatorResponse,
-)
+from rdpy.protocol.messages import find_coordinator as find_coordinator_msgs
 
 if TYPE_CHECKING:
     from rdpy.client.handle import Handle
+    from rdpy.protocol.messages.find_coordinator import FindCoordinatorResponse
 
 #: FindCoordinator v4 batches keys (coordinator_keys); we ask for one key at a time.
 FIND_COORDINATOR_MAX = 3
@@ -122,8 +120,8 @@ class Coordinator:
         self._looking = True
         key, key_type = self.key, int(self.key_type)
         broker.enqueue_request(Request(
-            FindCoordinatorResponse,
-            lambda v: FindCoordinatorRequest(key=key, key_type=key_type),
+            find_coordinator_msgs.FindCoordinatorResponse,
+            lambda v: find_coordinator_msgs.FindCoordinatorRequest(key=key, key_type=key_type),
             self._on_found, handle.request_timeout, max_version=FIND_COORDINATOR_MAX))
 
     def _on_found(self, broker: Broker, err: int, response: FindCoordinatorResponse | None,

@@ -35,10 +35,10 @@ from rdpy.client.startup import parse_bootstrap, start_mock_cluster
 from rdpy.client.toppar import Topic
 from rdpy.config.conf import ClientType, Settings
 from rdpy.errors import ErrorCode, KafkaError, err2name, err2str
-from rdpy.protocol.messages.metadata import MetadataResponse
 
 if TYPE_CHECKING:
     from rdpy.mock import MockCluster
+    from rdpy.protocol.messages.metadata import MetadataResponse
 
 __all__ = ["Handle"]
 
@@ -67,7 +67,13 @@ class Handle:
         self.reply_q: OpQueue[ReplyOp] = OpQueue()
         self.metadata = MetadataCache()
         self.brokers: dict[int, Broker] = {}
+        #: The bootstrap.servers brokers, until a Metadata answer names the cluster's own
+        #: brokers (then decommissioned, and added again by a re-bootstrap). Handle lock.
         self.bootstrap: list[Broker] = []
+        self._bootstrap_addresses: list[tuple[str, int]] = []
+        #: Decommissioned brokers whose threads may still be ending (joined by destroy()).
+        self._decommissioned: list[Broker] = []
+        self._rebootstrap = settings.get_enum("metadata.recovery.strategy") == "rebootstrap"
         #: Connections of their own to a broker for one component's requests (librdkafka's
         #: logical brokers: the consumer group coordinator's, so that JoinGroup, SyncGroup and
         #: heartbeats never wait behind a long-polling Fetch). Handle lock.
@@ -130,10 +136,8 @@ class Handle:
             self.log(5, "CONFWARN", "No `bootstrap.servers` configured: "
                                     "client will not be able to connect to Kafka cluster")
         with self.lock:
-            for i, (host, port) in enumerate(addresses):
-                broker = Broker(self, -1 - i, host, port)
-                self.bootstrap.append(broker)
-                broker.start()
+            self._bootstrap_addresses = addresses
+            self._add_bootstrap_brokers()
         self.main_thread.start()
         self.request_metadata(reason="bootstrap")
 
@@ -146,7 +150,8 @@ class Handle:
         # Never block forever here: at interpreter exit a frozen daemon thread may hold it.
         locked = self.lock.acquire(timeout=timeout)
         try:
-            brokers = self.bootstrap + list(self.brokers.values()) + self.logical
+            brokers = (self.bootstrap + list(self.brokers.values()) + self.logical
+                       + self._decommissioned)
         finally:
             if locked:
                 self.lock.release()
@@ -186,6 +191,58 @@ class Handle:
 
     # --- the broker table ----------------------------------------------------------------------
 
+    def _add_bootstrap_brokers(self) -> None:
+        """Handle lock. A broker (and its thread) per bootstrap.servers address."""
+        for i, (host, port) in enumerate(self._bootstrap_addresses):
+            broker = Broker(self, -1 - i, host, port)
+            self.bootstrap.append(broker)
+            broker.start()
+
+    def decommission_unavailable(self, listed: set[int]) -> None:
+        """Handle lock; the thread applying a Metadata answer that named the brokers `listed`.
+        librdkafka (>= 2.10) keeps only the brokers the cluster names: once some are known,
+        every broker that is neither logical nor one of them is decommissioned, the
+        bootstrap ones first of all (they leave the statistics then), and learned ones the
+        cluster stopped listing. A broker listed again later is added again."""
+        if not self.brokers or self.terminating:
+            return
+        self._decommission(self.bootstrap
+                           + [b for node_id, b in self.brokers.items() if node_id not in listed])
+
+    def _decommission(self, brokers: list[Broker]) -> None:
+        """Handle lock. Take `brokers` out of the broker table, their partitions delegated
+        to no broker, and end their threads: what they still hold fails with _DESTROY_BROKER,
+        which the owners retry elsewhere (librdkafka's rd_kafka_broker_decommission)."""
+        if not brokers:
+            return
+        self._decommissioned = [b for b in self._decommissioned if b.thread.is_alive()]
+        gone = set(map(id, brokers))
+        self.bootstrap = [b for b in self.bootstrap if id(b) not in gone]
+        for broker in brokers:
+            if self.brokers.get(broker.node_id) is broker:
+                del self.brokers[broker.node_id]
+                self.refresher.undelegate(broker)
+            self.dbg("broker", "DESTROY", f"Sending TERMINATE to {broker.name}")
+            broker.decommission()
+            self._decommissioned.append(broker)
+
+    def rebootstrap(self) -> None:
+        """Takes the handle lock; the broker thread that found every broker down. With
+        metadata.recovery.strategy=rebootstrap, librdkafka's re-bootstrap sequence: the
+        learned brokers are decommissioned and the bootstrap.servers brokers added again, so
+        that a cluster whose brokers all moved is found again; the next Metadata answer
+        naming the cluster's brokers decommissions the bootstrap ones again. Bootstrap
+        brokers still there are kept, with their reconnect backoff (librdkafka 2.16 replaces
+        them with new ones; 2.15's rd_kafka_find_or_add_broker() kept them)."""
+        with self.lock:
+            if not self._rebootstrap or self.terminating:
+                return
+            if self.debug:  # librdkafka's ALL context: logged with any debug context
+                self.log(7, "REBOOTSTRAP", "Starting re-bootstrap sequence")
+            self._decommission(list(self.brokers.values()))
+            if not self.bootstrap:
+                self._add_bootstrap_brokers()
+
     def add_broker(self, node_id: int, host: str, port: int) -> Broker:
         """Handle lock. The broker with `node_id`, its thread started if it is new."""
         broker = self.brokers.get(node_id)
@@ -199,6 +256,7 @@ class Handle:
         (see `logical`), its thread started unless the client is closing."""
         broker = Broker(self, node_id, host, port)
         broker.logical = True
+        broker.logical_name = name
         broker.name = f"{name}/{node_id}"
         with self.lock:
             if not self.terminating:
@@ -233,8 +291,9 @@ class Handle:
         """Broker thread. A connection up refreshes the metadata through it; a connection
         lost refreshes the known topics elsewhere (librdkafka's "broker down", so a moved
         leader is found at once); all of them down is reported once (_ALL_BROKERS_DOWN).
-        A logical broker's connection concerns only its owner."""
-        if broker.logical:
+        A logical broker's connection concerns only its owner, a decommissioned broker's
+        nobody."""
+        if broker.logical or broker.decommissioned:
             return
         if broker.state == BrokerState.UP:
             self._all_down_reported = False
@@ -253,6 +312,7 @@ class Handle:
             attempted = [b for b in brokers if b.connects or b.state == BrokerState.DOWN]
             if len(attempted) == len(brokers) or broker.node_id < 0:
                 self._all_down_reported = True
+                self.rebootstrap()  # before the error, as librdkafka
                 self.report_error(ErrorCode._ALL_BROKERS_DOWN,
                                   f"{down}/{len(brokers)} brokers are down")
 

@@ -7,11 +7,14 @@ the record is ``log(level, "%s [%s] %s", facility, client name, "[thrd:T]: text"
 format confluent-kafka passes to a logger, so handlers and filters written for it keep working.
 `debug` contexts turn on level-7 lines per subsystem; any context also raises log_level to 7,
 as librdkafka does.
+
+The `logging` module is imported by the first line that goes to the "rdpy" fallback logger,
+not with rdpy: a quiet client, or one with its own `logger`, never needs it (logging and the
+modules it imports would otherwise cost about 4 ms of importing the clients).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Protocol
 
@@ -24,10 +27,8 @@ class AppLogger(Protocol):
     def log(self, level: int, msg: str, /, *args: object) -> object: ...
 
 # confluent-kafka's syslog -> logging table: EMERG/ALERT/CRIT are CRITICAL, NOTICE is INFO.
-_LEVELS = (logging.CRITICAL, logging.CRITICAL, logging.CRITICAL, logging.ERROR,
-           logging.WARNING, logging.INFO, logging.INFO, logging.DEBUG)
-
-_FALLBACK = logging.getLogger("rdpy")
+# The values of logging.CRITICAL, ERROR, WARNING, INFO and DEBUG (fixed by the logging API).
+_LEVELS = (50, 50, 50, 40, 30, 20, 20, 10)
 
 
 def python_level(level: int) -> int:
@@ -54,5 +55,8 @@ def emit(logger: AppLogger | None, client_name: str, level: int, facility: str,
          text: str) -> None:
     """Hand one line (`text` already prefixed with its thread tag) to `logger` (the
     application's, or the "rdpy" fallback when None)."""
-    target: AppLogger = _FALLBACK if logger is None else logger
-    target.log(python_level(level), "%s [%s] %s", facility, client_name, text)
+    if logger is None:
+        import logging
+
+        logger = logging.getLogger("rdpy")
+    logger.log(python_level(level), "%s [%s] %s", facility, client_name, text)

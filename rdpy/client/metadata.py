@@ -24,13 +24,13 @@ from rdpy.client.produce import unassigned
 from rdpy.client.request import Request
 from rdpy.client.toppar import Topic, Toppar
 from rdpy.errors import ErrAction, ErrorCode, RequestKind, actions_str, err2str, err_action
-from rdpy.protocol.messages import MetadataRequest
-from rdpy.protocol.messages.metadata import MetadataRequestTopic, MetadataResponse
+from rdpy.protocol.messages import metadata as metadata_msgs
 from rdpy.stats.counters import TopicCounters
 
 if TYPE_CHECKING:
     from rdpy.client.broker.broker import Broker
     from rdpy.client.handle import Handle
+    from rdpy.protocol.messages.metadata import MetadataRequest, MetadataResponse
 
 __all__ = ["BrokerInfo", "MetadataAsk", "MetadataCache", "MetadataRefresher", "PartitionInfo",
            "TopicInfo"]
@@ -231,15 +231,16 @@ class MetadataRefresher:
         def build(version: int) -> MetadataRequest:
             if ask.full:
                 ask.topics = self._topics_for_full_refresh()
-            return MetadataRequest(topics=[MetadataRequestTopic(name=t) for t in ask.topics],
-                                   allow_auto_topic_creation=allow)
+            return metadata_msgs.MetadataRequest(
+                topics=[metadata_msgs.MetadataRequestTopic(name=t) for t in ask.topics],
+                allow_auto_topic_creation=allow)
 
         what = (f"{len(ask.topics)} topic(s)" if ask.topics
                 else "known topics" if ask.full else "brokers only")
         self.handle.dbg("metadata", "METADATA",
                         f"{broker.name}: Request metadata for {what}: {reason}")
         broker.enqueue_request(Request(
-            MetadataResponse, build,
+            metadata_msgs.MetadataResponse, build,
             lambda b, err, response, request: self._on_metadata(ask, b, err, response, request),
             self.handle.request_timeout))
 
@@ -359,13 +360,23 @@ class MetadataRefresher:
     def _apply_cluster(self, response: MetadataResponse, now: float) -> None:
         """Any thread applying an answer, handle lock. Its cluster id, controller, brokers."""
         cache = self.cache
-        cache.cluster_id = response.cluster_id
+        # The cluster id sticks: an answer without one (Metadata v0/v1) does not forget it,
+        # and another one means the client talks to two clusters (librdkafka warns too).
+        if response.cluster_id and response.cluster_id != cache.cluster_id:
+            if cache.cluster_id is not None:
+                self.handle.log(4, "CLUSTERID", f"Broker reports different ClusterId "
+                                f'"{response.cluster_id}" than previously known '
+                                f'"{cache.cluster_id}": a client must not be simultaneously '
+                                "connected to multiple clusters")
+            cache.cluster_id = response.cluster_id
         cache.controller_id = response.controller_id
         cache.updated_at = now
         for b in response.brokers:
             cache.brokers[b.node_id] = BrokerInfo(b.node_id, b.host, b.port, b.rack)
             if not self.handle.terminating:
                 self.handle.add_broker(b.node_id, b.host, b.port)
+        if response.brokers:
+            self.handle.decommission_unavailable({b.node_id for b in response.brokers})
 
     def apply_topic(self, topic: Topic, error: int, partitions: list[PartitionInfo],
                     now: float) -> list[ProducerMessage]:
@@ -445,6 +456,14 @@ class MetadataRefresher:
         self.removed.append(tp)
         if old is not None:
             old.post(TopparRemove(tp))
+
+    def undelegate(self, broker: Broker) -> None:
+        """Handle lock. `broker` is being decommissioned: its partitions have no leader until
+        a Metadata answer names one (what it transmitted goes back to their queues)."""
+        for topic in self.handle.topics.values():
+            for tp in topic.partitions:
+                if tp.leader is broker:
+                    self._set_leader(tp, -1)
 
     def _set_leader(self, tp: Toppar, leader_id: int) -> None:
         """Any thread applying metadata, handle lock. Delegate a partition to its (new)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from rdpy.admin import BrokerMetadata, ClusterMetadata, PartitionMetadata, TopicMetadata
 from rdpy.client.broker.broker import Broker
@@ -17,8 +18,10 @@ from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.request import R, Request, RequestFuture
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.protocol.base import Message as ProtocolMessage
-from rdpy.protocol.messages import MetadataRequest
-from rdpy.protocol.messages.metadata import MetadataRequestTopic, MetadataResponse
+from rdpy.protocol.messages import metadata as metadata_msgs
+
+if TYPE_CHECKING:
+    from rdpy.protocol.messages.metadata import MetadataRequest, MetadataResponse
 
 
 def deadline_for(timeout: float | None) -> float:
@@ -67,19 +70,19 @@ def list_topics(handle: Handle, topic: str | None, timeout: float | None) -> Clu
     last_err = 0
 
     def build(version: int) -> MetadataRequest:
-        topics = None if topic is None else [MetadataRequestTopic(name=topic)]
-        return MetadataRequest(topics=topics,
-                               allow_auto_topic_creation=handle.refresher.allow_auto_create)
+        topics = None if topic is None else [metadata_msgs.MetadataRequestTopic(name=topic)]
+        return metadata_msgs.MetadataRequest(
+            topics=topics, allow_auto_topic_creation=handle.refresher.allow_auto_create)
 
     while True:
         with handle.lock:
             broker = handle.any_broker()
         if broker is not None:
-            err, response = request_sync(broker, MetadataResponse, build, deadline,
+            err, response = request_sync(broker, metadata_msgs.MetadataResponse, build, deadline,
                                          handle.request_timeout)
             if response is not None:
                 handle.refresher.apply(response, None if topic is None else [topic])
-                return cluster_metadata(response, broker)
+                return cluster_metadata(handle, response, broker)
             if err != ErrorCode._TIMED_OUT:
                 last_err = err
         if time.monotonic() >= deadline:
@@ -92,11 +95,15 @@ def list_topics(handle: Handle, topic: str | None, timeout: float | None) -> Clu
         time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
 
-def cluster_metadata(response: MetadataResponse, broker: Broker) -> ClusterMetadata:
-    """A Metadata response as confluent's ClusterMetadata."""
+def cluster_metadata(handle: Handle, response: MetadataResponse, broker: Broker) -> ClusterMetadata:
+    """App thread. A Metadata response, already applied, as confluent's ClusterMetadata.
+
+    The cluster id and controller are the client's, as confluent-kafka reads them
+    (rd_kafka_clusterid() and rd_kafka_controllerid() without waiting): the answer's, except
+    that a cluster id once known stays when an answer has none (see MetadataRefresher)."""
     md = ClusterMetadata()
-    md.cluster_id = response.cluster_id
-    md.controller_id = response.controller_id
+    md.cluster_id = cluster_id(handle, 0)
+    md.controller_id = controller_id(handle, 0)
     md.orig_broker_id = broker.node_id if broker.node_id >= 0 else -1
     md.orig_broker_name = broker.name
     for b in response.brokers:
@@ -117,3 +124,34 @@ def cluster_metadata(response: MetadataResponse, broker: Broker) -> ClusterMetad
             tm.partitions[p.partition_index] = pm
         md.topics[t.name] = tm
     return md
+
+
+def _known_cluster(handle: Handle, timeout: float | None, known: Callable[[], bool]) -> None:
+    """App thread. Wait (sliced, up to `timeout` s; None or negative: forever) until
+    `known()` (read under the handle lock) or any Metadata answer has been applied, as
+    rd_kafka_clusterid()/rd_kafka_controllerid() wait for a metadata update."""
+    deadline = deadline_for(timeout)
+    while True:
+        with handle.lock:
+            if known() or handle.metadata.updated_at > 0:
+                return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or handle.terminating:
+            return
+        time.sleep(min(0.05, remaining))
+
+
+def cluster_id(handle: Handle, timeout: float | None) -> str | None:
+    """App thread. The cluster id (Metadata v2+), waiting up to `timeout` s for the first
+    Metadata answer; None if it did not come or had none (librdkafka's rd_kafka_clusterid())."""
+    _known_cluster(handle, timeout, lambda: handle.metadata.cluster_id is not None)
+    with handle.lock:
+        return handle.metadata.cluster_id
+
+
+def controller_id(handle: Handle, timeout: float | None) -> int:
+    """App thread. The controller's node id (Metadata v1+), waiting up to `timeout` s for the
+    first Metadata answer; -1 if it did not come or had none (rd_kafka_controllerid())."""
+    _known_cluster(handle, timeout, lambda: handle.metadata.controller_id != -1)
+    with handle.lock:
+        return handle.metadata.controller_id

@@ -9,16 +9,18 @@
   a wrong frame header checksum (computed over the magic bytes too); `decompress(...,
   legacy_lz4=True)` repairs it before decoding, and `compress(..., legacy_lz4=True)` reproduces it.
 - zstd: cramjam's streaming decoder, so frames without a content size decode.
+
+The codec libraries (cramjam, lz4) are imported when a batch first needs them, by the function
+that uses them: importing both costs more than the rest of rdpy.records, and a client uses one
+codec or none. After the first use such an import is a dictionary lookup in sys.modules.
 """
 
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
 from typing import Optional, Union
-
-import cramjam
-import lz4.frame as _lz4f  # type: ignore[import-untyped]
 
 from rdpy.records.errors import CorruptRecordError, UnsupportedCodecError
 
@@ -142,6 +144,8 @@ def _lz4_set_header_checksum(frame: bytes, broken: bool) -> bytes:
 
 def snappy_xerial_compress(data: BytesLike, block_size: int = _XERIAL_BLOCK) -> bytes:
     """Xerial-framed snappy, as the Java client writes it (used by tests and legacy writers)."""
+    import cramjam
+
     out = bytearray(_XERIAL_HEADER)
     mv = memoryview(data)
     for i in range(0, len(mv), block_size):
@@ -152,6 +156,8 @@ def snappy_xerial_compress(data: BytesLike, block_size: int = _XERIAL_BLOCK) -> 
 
 
 def _snappy_decompress(data: bytes) -> bytes:
+    import cramjam
+
     if data[:8] == _XERIAL_MAGIC and len(data) >= 16:
         out = bytearray()
         pos = 16
@@ -174,11 +180,22 @@ def _snappy_decompress(data: bytes) -> bytes:
 # --- public API ----------------------------------------------------------------------------------
 
 
+def _is_codec_error(e: Exception) -> bool:
+    """Whether `e` is a codec library's complaint about its input (cramjam's error class is
+    only looked at when cramjam was imported: otherwise it cannot have raised it)."""
+    if isinstance(e, (zlib.error, RuntimeError, ValueError)):
+        return True
+    cramjam = sys.modules.get("cramjam")
+    return cramjam is not None and isinstance(e, cramjam.DecompressionError)
+
+
 def compress(
     codec: int, data: BytesLike, level: Optional[int] = None, *, legacy_lz4: bool = False
 ) -> bytes:
     """Compress `data` with codec id `codec`; `level` None means the codec's default."""
     if codec == LZ4:
+        import lz4.frame as _lz4f  # type: ignore[import-untyped]
+
         kw = {} if level is None else {"compression_level": level}
         out: bytes = _lz4f.compress(
             data,
@@ -195,8 +212,12 @@ def compress(
         c = zlib.compressobj(-1 if level is None else level, zlib.DEFLATED, 31)
         return c.compress(data) + c.flush()
     if codec == SNAPPY:
+        import cramjam
+
         return bytes(cramjam.snappy.compress_raw(bytes(data)))
     if codec == ZSTD:
+        import cramjam
+
         return bytes(
             cramjam.zstd.compress(bytes(data), level=_ZSTD_DEFAULT_LEVEL if level is None else level)
         )
@@ -214,6 +235,8 @@ def decompress(codec: int, data: BytesLike, *, legacy_lz4: bool = False) -> byte
         data = bytes(data)
     try:
         if codec == LZ4:
+            import lz4.frame as _lz4f
+
             if legacy_lz4:
                 data = _lz4_set_header_checksum(data, broken=False)
             return bytes(_lz4f.decompress(data))
@@ -230,11 +253,15 @@ def decompress(codec: int, data: BytesLike, *, legacy_lz4: bool = False) -> byte
         if codec == SNAPPY:
             return _snappy_decompress(data)
         if codec == ZSTD:
+            import cramjam
+
             return bytes(cramjam.zstd.decompress(data))
         if codec == NONE:
             return data
     except CorruptRecordError:
         raise
-    except (zlib.error, cramjam.DecompressionError, RuntimeError, ValueError) as e:
+    except Exception as e:
+        if not _is_codec_error(e):
+            raise
         raise CorruptRecordError(f"{CODEC_NAMES[codec]}: cannot decompress: {e}") from e
     raise UnsupportedCodecError(f"unsupported compression codec id {codec}")

@@ -2,6 +2,9 @@
 
 CRC-32C comes from the `google_crc32c` C extension (hardware instructions where available).
 The `crc32c` wheel is deliberately not used: importing it loads socket and threading.
+`google_crc32c` is imported by the first checksum rather than with rdpy: its import (a C
+extension, ~1.5 ms) is paid by a client that writes or checks a batch; after that the import
+statement is a sys.modules lookup.
 """
 
 from __future__ import annotations
@@ -9,28 +12,27 @@ from __future__ import annotations
 import zlib
 from typing import Union
 
-import google_crc32c
-
 __all__ = ["crc32c", "crc32c_extend", "crc32"]
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
-_value = google_crc32c.value
-_extend = google_crc32c.extend
-
 
 def crc32c(data: BytesLike) -> int:
     """CRC-32C of `data` as an unsigned 32-bit int."""
+    import google_crc32c
+
     if type(data) is not bytes:
         data = bytes(data)  # the extension accepts only read-only `bytes`
-    return int(_value(data))
+    return int(google_crc32c.value(data))
 
 
 def crc32c_extend(crc: int, data: BytesLike) -> int:
     """CRC-32C of the data hashed so far (`crc`) followed by `data`."""
+    import google_crc32c
+
     if type(data) is not bytes:
         data = bytes(data)
-    return int(_extend(crc, data))
+    return int(google_crc32c.extend(crc, data))
 
 
 def crc32(data: BytesLike) -> int:

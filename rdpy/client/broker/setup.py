@@ -50,12 +50,13 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from rdpy._version import __version__
 from rdpy.client.request import QueuedRequest, Request
 from rdpy.errors import ErrorCode
-from rdpy.protocol.messages import API_NAMES, ApiVersionsRequest
-from rdpy.protocol.messages.api_versions import ApiVersionsResponse
+from rdpy.protocol.messages import API_NAMES
+from rdpy.protocol.messages import api_versions as api_versions_msgs
 from rdpy.protocol.versions import negotiate
 
 if TYPE_CHECKING:
     from rdpy.config import Settings
+    from rdpy.protocol.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
 
 
 class BrokerState(Enum):
@@ -208,7 +209,7 @@ class ApiVersionQuery(SetupStep):
 
     def _send(self, link: SetupLink, version: int, now: float) -> None:
         """Broker thread. Ask with `version`; the answer comes to _answered."""
-        request = Request(ApiVersionsResponse, _api_versions_request,
+        request = Request(api_versions_msgs.ApiVersionsResponse, _api_versions_request,
                           lambda broker, err, response, req: self._answered(
                               link, err, response, req.version, broker.clock()),
                           self.timeout)
@@ -223,7 +224,8 @@ class ApiVersionQuery(SetupStep):
             return  # the connection failure was already handled
         if response.error_code == ErrorCode.UNSUPPORTED_VERSION and version > 0:
             theirs = {k.api_key: k.max_version for k in response.api_keys}
-            self._send(link, min(theirs.get(ApiVersionsRequest.API_KEY, 0), version - 1), now)
+            ours = api_versions_msgs.ApiVersionsRequest.API_KEY
+            self._send(link, min(theirs.get(ours, 0), version - 1), now)
             return
         if response.error_code:
             link.setup_failed(ErrorCode._TRANSPORT,
@@ -309,7 +311,8 @@ class SetupPlan:
 
 def _api_versions_request(version: int) -> ApiVersionsRequest:
     """Any version: the client's name and version (v3+ fields; older versions omit them)."""
-    return ApiVersionsRequest(client_software_name="rdpy", client_software_version=__version__)
+    return api_versions_msgs.ApiVersionsRequest(client_software_name="rdpy",
+                                                client_software_version=__version__)
 
 
 def api_name(api_key: int) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rdpy.client.broker.broker import Broker
 from rdpy.client.consume.assignment import Assignment
@@ -33,13 +34,15 @@ from rdpy.client.sync import deadline_for, request_sync
 from rdpy.config import Settings
 from rdpy.constants import OFFSET_INVALID
 from rdpy.errors import ErrAction, ErrorCode, KafkaError, KafkaException, RequestKind, err_action
-from rdpy.protocol.messages.offset_commit import (
-    OffsetCommitRequest,
-    OffsetCommitRequestPartition,
-    OffsetCommitRequestTopic,
-    OffsetCommitResponse,
-)
+from rdpy.protocol.messages import offset_commit as offset_commit_msgs
 from rdpy.topic_partition import TopicPartition
+
+if TYPE_CHECKING:
+    from rdpy.protocol.messages.offset_commit import (
+        OffsetCommitRequest,
+        OffsetCommitRequestPartition,
+        OffsetCommitResponse,
+    )
 
 #: An asynchronous commit waits this long for its coordinator to be found, then fails with
 #: _TIMED_OUT; an automatic commit from close() waits as long in all.
@@ -167,7 +170,7 @@ class Committer:
             coordinator = self._coordinator.broker(deadline)
             if coordinator is None:
                 return self._commit_failed(offsets, ErrorCode._TIMED_OUT, report=auto)
-            err, response = request_sync(coordinator, OffsetCommitResponse,
+            err, response = request_sync(coordinator, offset_commit_msgs.OffsetCommitResponse,
                                          self._builder(offsets), deadline,
                                          self._handle.request_timeout)
             outcome = self._outcome(offsets, err, response)
@@ -222,7 +225,7 @@ class Committer:
     def _send(self, coordinator: Broker, commit: _Commit) -> None:
         """Any thread. The OffsetCommit request; _on_answer completes it."""
         coordinator.enqueue_request(Request(
-            OffsetCommitResponse, self._builder(commit.offsets),
+            offset_commit_msgs.OffsetCommitResponse, self._builder(commit.offsets),
             lambda b, err, response, r: self._on_answer(commit, err, response),
             self._handle.request_timeout))
 
@@ -302,7 +305,7 @@ class Committer:
         for p in offsets:
             if p.offset < 0:
                 continue
-            by_topic.setdefault(p.topic, []).append(OffsetCommitRequestPartition(
+            by_topic.setdefault(p.topic, []).append(offset_commit_msgs.OffsetCommitRequestPartition(
                 partition_index=p.partition, committed_offset=p.offset,
                 committed_leader_epoch=p.leader_epoch if p.leader_epoch is not None else -1,
                 commit_timestamp=-1, committed_metadata=p.metadata))
@@ -310,11 +313,12 @@ class Committer:
 
         def build(version: int) -> OffsetCommitRequest:
             member = membership.identity()
-            return OffsetCommitRequest(
+            return offset_commit_msgs.OffsetCommitRequest(
                 group_id=group, generation_id_or_member_epoch=member.generation_id,
                 member_id=member.member_id, group_instance_id=member.group_instance_id,
-                retention_time_ms=-1, topics=[OffsetCommitRequestTopic(name=t, partitions=parts)
-                                              for t, parts in by_topic.items()])
+                retention_time_ms=-1,
+                topics=[offset_commit_msgs.OffsetCommitRequestTopic(name=t, partitions=parts)
+                        for t, parts in by_topic.items()])
 
         return build
 

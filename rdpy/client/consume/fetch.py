@@ -25,14 +25,7 @@ from rdpy.client.consume.fetched import FetchedData
 from rdpy.client.ops import Purge
 from rdpy.client.request import Request
 from rdpy.errors import ErrAction, ErrorCode, KafkaError, RequestKind, err2str, err_action
-from rdpy.protocol.messages.fetch import (
-    AbortedTransaction,
-    FetchPartition,
-    FetchRequest,
-    FetchResponse,
-    FetchTopic,
-    PartitionData,
-)
+from rdpy.protocol.messages import fetch as fetch_msgs
 from rdpy.protocol.primitives import Buffer
 from rdpy.records import Batch, RecordBatch, RecordError, crc32c, read_batches
 from rdpy.records.transactions import committed_batches
@@ -40,8 +33,13 @@ from rdpy.records.transactions import committed_batches
 if TYPE_CHECKING:
     from rdpy.client.broker.broker import Broker
     from rdpy.client.toppar import Toppar
+    from rdpy.protocol.messages.fetch import (
+        AbortedTransaction,
+        FetchPartition,
+        FetchResponse,
+        PartitionData,
+    )
 
-_FETCH = FetchRequest.API_KEY
 #: Fetch v4 brings isolation levels and aborted transactions; above v12 topics go by id only.
 FETCH_MIN_VERSION = 4
 FETCH_MAX_VERSION = 12
@@ -115,7 +113,7 @@ class FetchServer:
             fetchable.append(tp)
         if not fetchable:
             return wakeup
-        version = self.broker.version_for(_FETCH)
+        version = self.broker.version_for(fetch_msgs.FetchRequest.API_KEY)
         if version is None or version < FETCH_MIN_VERSION:
             for tp in fetchable:
                 self.target.queue.put_error(tp, tp.version, KafkaError(
@@ -137,7 +135,7 @@ class FetchServer:
         by_topic: dict[str, list[FetchPartition]] = {}
         fetched: Asked = {}
         for tp, offset, tp_version in asked:
-            by_topic.setdefault(tp.topic, []).append(FetchPartition(
+            by_topic.setdefault(tp.topic, []).append(fetch_msgs.FetchPartition(
                 partition=tp.partition,
                 current_leader_epoch=-1,
                 fetch_offset=offset,
@@ -149,7 +147,7 @@ class FetchServer:
             for tp, offset, tp_version in asked:
                 self.handle.dbg("fetch", "FETCH", f"{self.broker.name}: Fetch topic {tp.topic} "
                                 f"[{tp.partition}] at offset {offset} (v{tp_version})")
-        request_obj = FetchRequest(
+        request_obj = fetch_msgs.FetchRequest(
             replica_id=-1,
             max_wait_ms=self.wait_max,
             min_bytes=self.min_bytes,
@@ -157,12 +155,13 @@ class FetchServer:
             isolation_level=1 if self.read_committed else 0,
             session_id=0,
             session_epoch=-1,
-            topics=[FetchTopic(topic=name, partitions=parts) for name, parts in by_topic.items()],
+            topics=[fetch_msgs.FetchTopic(topic=name, partitions=parts)
+                    for name, parts in by_topic.items()],
         )
         # The broker may hold the request for fetch.wait.max.ms before answering.
         timeout = self.timeout + self.wait_max / 1000.0
         request = Request(
-            FetchResponse, lambda v: request_obj,
+            fetch_msgs.FetchResponse, lambda v: request_obj,
             lambda b, err, response, _r: self._on_response(fetched, b, err, response), timeout)
         self.inflight = True
         self.broker.send_request(request, version, now)

@@ -34,8 +34,8 @@ from rdpy.client.toppar import Toppar
 from rdpy.config import Settings
 from rdpy.constants import OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID
 from rdpy.errors import ErrAction, ErrorCode, KafkaError
-from rdpy.protocol.messages.list_offsets import ListOffsetsResponse
-from rdpy.protocol.messages.offset_fetch import OffsetFetchResponse
+from rdpy.protocol.messages import list_offsets as list_offsets_msgs
+from rdpy.protocol.messages import offset_fetch as offset_fetch_msgs
 from rdpy.topic_partition import TopicPartition
 
 #: How often to look at the metadata again while waiting for a partition's leader.
@@ -160,7 +160,7 @@ class OffsetLookups:
             [(broker, list_offsets_builder(self._isolation, [
                 (queries[i][0].topic, queries[i][0].partition, queries[i][1]) for i in members]))
              for broker, members in groups],
-            ListOffsetsResponse, deadline, self._handle.request_timeout)
+            list_offsets_msgs.ListOffsetsResponse, deadline, self._handle.request_timeout)
         for (_, members), (err, response) in zip(groups, answers):
             keys = [(queries[i][0].topic, queries[i][0].partition) for i in members]
             found = list_offsets_answers(err, response, keys)
@@ -221,7 +221,7 @@ class OffsetLookups:
         coordinator = self._coordinator.broker(deadline)
         if coordinator is None:
             return None
-        err, response = request_sync(coordinator, OffsetFetchResponse,
+        err, response = request_sync(coordinator, offset_fetch_msgs.OffsetFetchResponse,
                                      offset_fetch_builder(self._group_id, keys),
                                      deadline, self._handle.request_timeout,
                                      max_version=OFFSET_FETCH_MAX_VERSION)

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rdpy.constants import OFFSET_INVALID
 from rdpy.errors import ErrAction, ErrorCode, RequestKind, err_action
-from rdpy.protocol.messages.list_offsets import (
-    ListOffsetsPartition,
-    ListOffsetsPartitionResponse,
-    ListOffsetsRequest,
-    ListOffsetsResponse,
-    ListOffsetsTopic,
-)
-from rdpy.protocol.messages.offset_fetch import (
-    OffsetFetchRequest,
-    OffsetFetchRequestTopic,
-    OffsetFetchResponse,
-)
+from rdpy.protocol.messages import list_offsets as list_offsets_msgs
+from rdpy.protocol.messages import offset_fetch as offset_fetch_msgs
+
+if TYPE_CHECKING:
+    from rdpy.protocol.messages.list_offsets import (
+        ListOffsetsPartition,
+        ListOffsetsPartitionResponse,
+        ListOffsetsRequest,
+        ListOffsetsResponse,
+    )
+    from rdpy.protocol.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
 
 #: OffsetFetch above v7 changes the request layout (batched groups; member id and epoch).
 OFFSET_FETCH_MAX_VERSION = 7
@@ -64,13 +64,15 @@ def list_offsets_builder(isolation: int, queries: Iterable[tuple[str, int, int]]
     partition at most once, grouped by topic in the order first asked."""
     by_topic: dict[str, list[ListOffsetsPartition]] = {}
     for topic, partition, timestamp in queries:
-        by_topic.setdefault(topic, []).append(ListOffsetsPartition(
+        by_topic.setdefault(topic, []).append(list_offsets_msgs.ListOffsetsPartition(
             partition_index=partition, current_leader_epoch=-1, timestamp=timestamp,
             max_num_offsets=1))
 
     def build(version: int) -> ListOffsetsRequest:
-        return ListOffsetsRequest(replica_id=-1, isolation_level=isolation, topics=[
-            ListOffsetsTopic(name=t, partitions=parts) for t, parts in by_topic.items()])
+        return list_offsets_msgs.ListOffsetsRequest(
+            replica_id=-1, isolation_level=isolation,
+            topics=[list_offsets_msgs.ListOffsetsTopic(name=t, partitions=parts)
+                    for t, parts in by_topic.items()])
     return build
 
 
@@ -106,8 +108,8 @@ def offset_fetch_builder(group_id: str, partitions: Sequence[tuple[str, int]]
         by_topic.setdefault(topic, []).append(partition)
 
     def build(version: int) -> OffsetFetchRequest:
-        return OffsetFetchRequest(group_id=group_id, topics=[
-            OffsetFetchRequestTopic(name=t, partition_indexes=parts)
+        return offset_fetch_msgs.OffsetFetchRequest(group_id=group_id, topics=[
+            offset_fetch_msgs.OffsetFetchRequestTopic(name=t, partition_indexes=parts)
             for t, parts in by_topic.items()], require_stable=version >= 7)
 
     return build

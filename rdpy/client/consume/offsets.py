@@ -17,6 +17,8 @@ read and changed under the handle lock.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rdpy.client.broker.broker import Broker
 from rdpy.client.consume.cqueue import ConsumerQueue
 from rdpy.client.consume.logical import (
@@ -43,8 +45,12 @@ from rdpy.client.toppar import FetchState, Toppar
 from rdpy.config import Settings
 from rdpy.constants import OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID
 from rdpy.errors import ErrAction, ErrorCode, KafkaError, err2str
-from rdpy.protocol.messages.list_offsets import ListOffsetsResponse
-from rdpy.protocol.messages.offset_fetch import OffsetFetchResponse
+from rdpy.protocol.messages import list_offsets as list_offsets_msgs
+from rdpy.protocol.messages import offset_fetch as offset_fetch_msgs
+
+if TYPE_CHECKING:
+    from rdpy.protocol.messages.list_offsets import ListOffsetsResponse
+    from rdpy.protocol.messages.offset_fetch import OffsetFetchResponse
 
 #: librdkafka's rd_kafka_offset_reset(): after a failed lookup, the reset's own lookup is sent
 #: 100 ms later.
@@ -173,7 +179,7 @@ class OffsetResolver:
                 self._query_done(tp, 0.0, wake=False)
             return
         coordinator.enqueue_request(Request(
-            OffsetFetchResponse,
+            offset_fetch_msgs.OffsetFetchResponse,
             offset_fetch_builder(self._group_id, [(tp.topic, tp.partition) for tp, _ in items]),
             lambda b, err, response, request: self._on_committed(items, err, response),
             self._handle.request_timeout, max_version=OFFSET_FETCH_MAX_VERSION))
@@ -262,7 +268,7 @@ class OffsetResolver:
             (tp.topic, tp.partition, OFFSET_END if is_tail(logical) else logical)
             for tp, logical, _ in items])
         leader.enqueue_request(Request(
-            ListOffsetsResponse, build,
+            list_offsets_msgs.ListOffsetsResponse, build,
             lambda b, err, response, request: self._on_offsets(items, b, err, response),
             self._handle.request_timeout))
 

@@ -38,6 +38,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rdpy.client.broker.broker import Broker
 from rdpy.client.coordinators import Coordinator
@@ -64,24 +65,23 @@ from rdpy.client.request import Request
 from rdpy.config import Settings
 from rdpy.errors import ErrAction, ErrorCode, KafkaError, RequestKind, err2str, err_action
 from rdpy.protocol.errors import ProtocolError
-from rdpy.protocol.messages.heartbeat import HeartbeatRequest, HeartbeatResponse
-from rdpy.protocol.messages.join_group import (
-    JoinGroupRequest,
-    JoinGroupRequestProtocol,
-    JoinGroupResponse,
-)
-from rdpy.protocol.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
-from rdpy.protocol.messages.metadata import (
-    MetadataRequest,
-    MetadataRequestTopic,
-    MetadataResponse,
-)
-from rdpy.protocol.messages.sync_group import (
-    SyncGroupRequest,
-    SyncGroupRequestAssignment,
-    SyncGroupResponse,
-)
+from rdpy.protocol.messages import heartbeat as heartbeat_msgs
+from rdpy.protocol.messages import join_group as join_group_msgs
+from rdpy.protocol.messages import leave_group as leave_group_msgs
+from rdpy.protocol.messages import metadata as metadata_msgs
+from rdpy.protocol.messages import sync_group as sync_group_msgs
 from rdpy.topic_partition import TopicPartition
+
+if TYPE_CHECKING:
+    from rdpy.protocol.messages.heartbeat import HeartbeatResponse
+    from rdpy.protocol.messages.join_group import JoinGroupRequest, JoinGroupResponse
+    from rdpy.protocol.messages.leave_group import LeaveGroupResponse
+    from rdpy.protocol.messages.metadata import MetadataRequest, MetadataResponse
+    from rdpy.protocol.messages.sync_group import (
+        SyncGroupRequest,
+        SyncGroupRequestAssignment,
+        SyncGroupResponse,
+    )
 
 __all__ = ["ClassicMember", "JoinState"]
 
@@ -433,8 +433,9 @@ class ClassicMember:
         self._next_metadata_at = self._handle.clock() + self._metadata_interval
 
         def build(version: int) -> MetadataRequest:
-            return MetadataRequest(
-                topics=None if asked is None else [MetadataRequestTopic(name=t) for t in asked],
+            return metadata_msgs.MetadataRequest(
+                topics=None if asked is None
+                else [metadata_msgs.MetadataRequestTopic(name=t) for t in asked],
                 allow_auto_topic_creation=allow)
 
         def done(b: Broker, err: int, response: MetadataResponse | None,
@@ -443,7 +444,7 @@ class ClassicMember:
                 self._handle.apply_metadata(response, asked)
             self._post(lambda: self._metadata_answered(err, response, then))
 
-        broker.enqueue_request(Request(MetadataResponse, build, done,
+        broker.enqueue_request(Request(metadata_msgs.MetadataResponse, build, done,
                                        self._handle.request_timeout))
         return True
 
@@ -609,7 +610,7 @@ class ClassicMember:
         """Main thread. JoinGroup with a protocol per enabled assignor."""
         topics = [t.name for t in self._subscribed_topics]
         owned = list(self._group_assignment or ())
-        protocols = [JoinGroupRequestProtocol(
+        protocols = [join_group_msgs.JoinGroupRequestProtocol(
             name=a.name, metadata=member_metadata(a, topics, owned, self._rack,
                                                   self._sticky if a.sticky_user_data else None))
             for a in self.assignors]
@@ -625,14 +626,14 @@ class ClassicMember:
         self._set_join_state(JoinState.WAIT_JOIN)
 
         def build(version: int) -> JoinGroupRequest:
-            return JoinGroupRequest(
+            return join_group_msgs.JoinGroupRequest(
                 group_id=group, session_timeout_ms=session_ms, rebalance_timeout_ms=rebalance_ms,
                 member_id=member_id, group_instance_id=instance, protocol_type=PROTOCOL_TYPE,
                 protocols=protocols, reason=None)
 
         timeout = max(self._session_timeout, self._max_poll_interval) + _JOIN_GRACE
         coordinator.enqueue_request(Request(
-            JoinGroupResponse, build,
+            join_group_msgs.JoinGroupResponse, build,
             lambda b, err, r, req: self._post(lambda: self._on_join_group(seq, err, r)),
             timeout, max_version=_JOIN_GROUP_MAX))
 
@@ -731,7 +732,7 @@ class ClassicMember:
         self._dbg("ASSIGNOR", f"Group \"{self._group_id}\": \"{assignor.name}\" assignor run "
                   f"for {len(members)} member(s)")
         self._send_sync_group([
-            SyncGroupRequestAssignment(
+            sync_group_msgs.SyncGroupRequestAssignment(
                 member_id=m.member_id,
                 assignment=encode_assignment(result.get(m.member_id, {}), m.user_data))
             for m in members])
@@ -751,14 +752,14 @@ class ClassicMember:
         self._set_join_state(JoinState.WAIT_SYNC)
 
         def build(version: int) -> SyncGroupRequest:
-            return SyncGroupRequest(group_id=group, generation_id=generation,
-                                    member_id=member_id, group_instance_id=instance,
-                                    protocol_type=PROTOCOL_TYPE, protocol_name=protocol,
-                                    assignments=assignments)
+            return sync_group_msgs.SyncGroupRequest(
+                group_id=group, generation_id=generation, member_id=member_id,
+                group_instance_id=instance, protocol_type=PROTOCOL_TYPE, protocol_name=protocol,
+                assignments=assignments)
 
         timeout = max(self._session_timeout, self._max_poll_interval) + _JOIN_GRACE
         coordinator.enqueue_request(Request(
-            SyncGroupResponse, build,
+            sync_group_msgs.SyncGroupResponse, build,
             lambda b, err, r, req: self._post(lambda: self._on_sync_group(seq, err, r)),
             timeout, max_version=_SYNC_GROUP_MAX))
 
@@ -1048,11 +1049,11 @@ class ClassicMember:
         self._heartbeat_inflight = True
         self._next_heartbeat_at = now + self._heartbeat_interval
         self._handle.wake_main_at(self._next_heartbeat_at)
-        request = HeartbeatRequest(group_id=self._group_id, generation_id=self._generation,
-                                   member_id=self._member_id,
-                                   group_instance_id=self._instance_id)
+        request = heartbeat_msgs.HeartbeatRequest(
+            group_id=self._group_id, generation_id=self._generation, member_id=self._member_id,
+            group_instance_id=self._instance_id)
         coordinator.enqueue_request(Request(
-            HeartbeatResponse, lambda v: request,
+            heartbeat_msgs.HeartbeatResponse, lambda v: request,
             lambda b, err, r, req: self._post(lambda: self._on_heartbeat(err, r)),
             self._session_timeout, max_version=_HEARTBEAT_MAX))
 
@@ -1154,9 +1155,10 @@ class ClassicMember:
         if coordinator is None:
             return
         self._wait_leave = True
-        request = LeaveGroupRequest(group_id=self._group_id, member_id=member_id, members=[])
+        request = leave_group_msgs.LeaveGroupRequest(group_id=self._group_id, member_id=member_id,
+                                                     members=[])
         coordinator.enqueue_request(Request(
-            LeaveGroupResponse, lambda v: request,
+            leave_group_msgs.LeaveGroupResponse, lambda v: request,
             lambda b, err, r, req: self._post(lambda: self._on_leave(err, r)),
             _LEAVE_TIMEOUT, max_version=_LEAVE_GROUP_MAX))
 

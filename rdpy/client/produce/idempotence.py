@@ -37,10 +37,7 @@ from rdpy.client.produce.identity import BatchIdentity
 from rdpy.client.request import Request
 from rdpy.client.toppar import TXN_IN
 from rdpy.errors import ErrAction, ErrorCode, RequestKind, err2str, err_action
-from rdpy.protocol.messages.init_producer_id import (
-    InitProducerIdRequest,
-    InitProducerIdResponse,
-)
+from rdpy.protocol.messages import init_producer_id as init_producer_id_msgs
 
 if TYPE_CHECKING:
     from rdpy.client.broker.broker import Broker
@@ -48,6 +45,7 @@ if TYPE_CHECKING:
     from rdpy.client.msg import ProducerMessage
     from rdpy.client.produce.txn import Transactions
     from rdpy.client.toppar import Toppar
+    from rdpy.protocol.messages.init_producer_id import InitProducerIdResponse
 
 __all__ = ["IdempState", "Idempotence", "ProduceErr", "Pid", "MAX_INFLIGHT_BATCHES"]
 
@@ -195,10 +193,10 @@ class Idempotence:
         timeout_ms = txn.timeout_ms if txn is not None else -1
         producer_id, epoch = current if current is not None else (-1, -1)
         broker.enqueue_request(Request(
-            InitProducerIdResponse,
-            lambda v: InitProducerIdRequest(transactional_id=txn_id,
-                                            transaction_timeout_ms=timeout_ms,
-                                            producer_id=producer_id, producer_epoch=epoch),
+            init_producer_id_msgs.InitProducerIdResponse,
+            lambda v: init_producer_id_msgs.InitProducerIdRequest(
+                transactional_id=txn_id, transaction_timeout_ms=timeout_ms,
+                producer_id=producer_id, producer_epoch=epoch),
             self._on_init_producer_id, handle.request_timeout, max_version=_INIT_PID_MAX))
 
     def _on_init_producer_id(self, broker: Broker, err: int,

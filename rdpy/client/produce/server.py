@@ -20,19 +20,14 @@ from rdpy.client.produce.idempotence import Idempotence, Pid, ProduceErr
 from rdpy.client.request import Request, RequestCallback
 from rdpy.constants import OFFSET_INVALID, TIMESTAMP_LOG_APPEND_TIME
 from rdpy.errors import ErrAction, ErrorCode, RequestKind, err_action
-from rdpy.protocol.messages.produce import (
-    PartitionProduceData,
-    ProduceRequest,
-    ProduceResponse,
-    TopicProduceData,
-)
+from rdpy.protocol.messages import produce as produce_msgs
 from rdpy.records import RecordBatchBuilder, codec_id
 
 if TYPE_CHECKING:
     from rdpy.client.broker.broker import Broker
     from rdpy.client.toppar import Toppar
+    from rdpy.protocol.messages.produce import PartitionProduceData, ProduceRequest, ProduceResponse
 
-_PRODUCE = ProduceRequest.API_KEY
 #: Produce v3 is the first to carry RecordBatch v2 (headers, create timestamps).
 _MIN_PRODUCE_VERSION = 3
 
@@ -94,7 +89,7 @@ class InFlight:
         return [m for m in msgs if m is not None]
 
 
-class ProduceCall(Request[ProduceResponse]):
+class ProduceCall(Request["ProduceResponse"]):  # a string: the module loads on first use
     """A ProduceRequest in the broker's queues, with what it carries (scanned for message
     timeouts while it is in flight, and by purge())."""
 
@@ -103,7 +98,7 @@ class ProduceCall(Request[ProduceResponse]):
     def __init__(self, inflight: InFlight, request_obj: ProduceRequest,
                  on_done: RequestCallback[ProduceResponse], timeout: float,
                  expect_response: bool) -> None:
-        super().__init__(ProduceResponse, lambda v: request_obj, on_done, timeout,
+        super().__init__(produce_msgs.ProduceResponse, lambda v: request_obj, on_done, timeout,
                          expect_response=expect_response)
         self.inflight = inflight
 
@@ -236,7 +231,7 @@ class ProduceServer:
         partition; returns the partitions left for the next request."""
         broker = self.broker
         eos = self.eos
-        version = broker.version_for(_PRODUCE)
+        version = broker.version_for(produce_msgs.ProduceRequest.API_KEY)
         if version is None or version < _MIN_PRODUCE_VERSION:
             for tp in ready:
                 msgs = list(tp.xmitq)
@@ -266,7 +261,7 @@ class ProduceServer:
                                 f"MsgId {msgs[0].msgid}, BaseSeq {producer.base_sequence}, "
                                 f"{_pid_str(producer.producer_id, producer.producer_epoch)})")
             by_topic.setdefault(tp.topic, []).append(
-                PartitionProduceData(index=tp.partition, records=records))
+                produce_msgs.PartitionProduceData(index=tp.partition, records=records))
             pid = (Pid(producer.producer_id, producer.producer_epoch)
                    if producer.producer_id >= 0 else None)
             batches[(tp.topic, tp.partition)] = SentBatch(tp, msgs, pid,
@@ -285,11 +280,11 @@ class ProduceServer:
         if not batches:
             return leftover
         acks = self.acks
-        request_obj = ProduceRequest(
+        request_obj = produce_msgs.ProduceRequest(
             transactional_id=self.identity.transactional_id,
             acks=acks,
             timeout_ms=int(self.request_timeout * 1000),
-            topic_data=[TopicProduceData(name=name, partition_data=parts)
+            topic_data=[produce_msgs.TopicProduceData(name=name, partition_data=parts)
                         for name, parts in by_topic.items()],
         )
         # The request itself times out (tearing the connection down) only after

@@ -45,27 +45,23 @@ from rdpy.errors import (
     err2str,
     err_action,
 )
-from rdpy.protocol.messages.add_offsets_to_txn import (
-    AddOffsetsToTxnRequest,
-    AddOffsetsToTxnResponse,
-)
-from rdpy.protocol.messages.add_partitions_to_txn import (
-    AddPartitionsToTxnRequest,
-    AddPartitionsToTxnResponse,
-    AddPartitionsToTxnTopic,
-)
-from rdpy.protocol.messages.end_txn import EndTxnRequest, EndTxnResponse
-from rdpy.protocol.messages.txn_offset_commit import (
-    TxnOffsetCommitRequest,
-    TxnOffsetCommitRequestPartition,
-    TxnOffsetCommitRequestTopic,
-    TxnOffsetCommitResponse,
-)
+from rdpy.protocol.messages import add_offsets_to_txn as add_offsets_to_txn_msgs
+from rdpy.protocol.messages import add_partitions_to_txn as add_partitions_to_txn_msgs
+from rdpy.protocol.messages import end_txn as end_txn_msgs
+from rdpy.protocol.messages import txn_offset_commit as txn_offset_commit_msgs
 
 if TYPE_CHECKING:
     from rdpy.client.broker.broker import Broker
     from rdpy.client.handle import Handle
     from rdpy.client.toppar import Toppar
+    from rdpy.protocol.messages.add_offsets_to_txn import AddOffsetsToTxnResponse
+    from rdpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnResponse
+    from rdpy.protocol.messages.end_txn import EndTxnResponse
+    from rdpy.protocol.messages.txn_offset_commit import (
+        TxnOffsetCommitRequest,
+        TxnOffsetCommitRequestPartition,
+        TxnOffsetCommitResponse,
+    )
 
 __all__ = ["TxnState", "Transactions"]
 
@@ -487,12 +483,13 @@ class Transactions:
                         "transaction")
         txn_id = self.transactional_id
         broker.enqueue_request(Request(
-            AddPartitionsToTxnResponse,
-            lambda v: AddPartitionsToTxnRequest(
+            add_partitions_to_txn_msgs.AddPartitionsToTxnResponse,
+            lambda v: add_partitions_to_txn_msgs.AddPartitionsToTxnRequest(
                 v3_and_below_transactional_id=txn_id, v3_and_below_producer_id=pid.id,
                 v3_and_below_producer_epoch=pid.epoch,
-                v3_and_below_topics=[AddPartitionsToTxnTopic(name=t, partitions=p)
-                                     for t, p in by_topic.items()]),
+                v3_and_below_topics=[
+                    add_partitions_to_txn_msgs.AddPartitionsToTxnTopic(name=t, partitions=p)
+                    for t, p in by_topic.items()]),
             self._on_add_partitions, self.handle.request_timeout,
             max_version=_ADD_PARTITIONS_MAX))
 
@@ -744,10 +741,10 @@ class Transactions:
             job.sent = True
             txn_id, group_id = self.transactional_id, job.group.group_id
             broker.enqueue_request(Request(
-                AddOffsetsToTxnResponse,
-                lambda v: AddOffsetsToTxnRequest(transactional_id=txn_id,
-                                                 producer_id=pid.id, producer_epoch=pid.epoch,
-                                                 group_id=group_id),
+                add_offsets_to_txn_msgs.AddOffsetsToTxnResponse,
+                lambda v: add_offsets_to_txn_msgs.AddOffsetsToTxnRequest(
+                    transactional_id=txn_id, producer_id=pid.id, producer_epoch=pid.epoch,
+                    group_id=group_id),
                 lambda b, e, r, q: self._on_add_offsets(job, b, e, r, q),
                 self.handle.request_timeout, max_version=_ADD_OFFSETS_MAX))
             return
@@ -762,26 +759,27 @@ class Transactions:
         job.sent = True
         request = self._txn_offset_commit(job, pid.id, pid.epoch)
         broker.enqueue_request(Request(
-            TxnOffsetCommitResponse, request, lambda b, e, r, q: self._on_txn_offset_commit(
-                job, b, e, r), self.handle.request_timeout,
-            max_version=_TXN_OFFSET_COMMIT_MAX))
+            txn_offset_commit_msgs.TxnOffsetCommitResponse, request,
+            lambda b, e, r, q: self._on_txn_offset_commit(job, b, e, r),
+            self.handle.request_timeout, max_version=_TXN_OFFSET_COMMIT_MAX))
 
     def _txn_offset_commit(self, job: _OffsetsJob, producer_id: int, epoch: int
                            ) -> Callable[[int], TxnOffsetCommitRequest]:
         by_topic: dict[str, list[TxnOffsetCommitRequestPartition]] = {}
         for topic, partition, offset, metadata, leader_epoch in job.offsets:
-            by_topic.setdefault(topic, []).append(TxnOffsetCommitRequestPartition(
-                partition_index=partition, committed_offset=offset,
-                committed_leader_epoch=leader_epoch, committed_metadata=metadata))
+            by_topic.setdefault(topic, []).append(
+                txn_offset_commit_msgs.TxnOffsetCommitRequestPartition(
+                    partition_index=partition, committed_offset=offset,
+                    committed_leader_epoch=leader_epoch, committed_metadata=metadata))
         group = job.group
         txn_id = self.transactional_id
 
         def build(version: int) -> TxnOffsetCommitRequest:
-            return TxnOffsetCommitRequest(
+            return txn_offset_commit_msgs.TxnOffsetCommitRequest(
                 transactional_id=txn_id, group_id=group.group_id, producer_id=producer_id,
                 producer_epoch=epoch, generation_id=group.generation_id,
                 member_id=group.member_id, group_instance_id=group.group_instance_id,
-                topics=[TxnOffsetCommitRequestTopic(name=t, partitions=p)
+                topics=[txn_offset_commit_msgs.TxnOffsetCommitRequestTopic(name=t, partitions=p)
                         for t, p in by_topic.items()])
         return build
 
@@ -1013,9 +1011,9 @@ class Transactions:
             return
         txn_id = self.transactional_id
         broker.enqueue_request(Request(
-            EndTxnResponse,
-            lambda v: EndTxnRequest(transactional_id=txn_id, producer_id=pid.id,
-                                    producer_epoch=pid.epoch, committed=commit),
+            end_txn_msgs.EndTxnResponse,
+            lambda v: end_txn_msgs.EndTxnRequest(transactional_id=txn_id, producer_id=pid.id,
+                                                 producer_epoch=pid.epoch, committed=commit),
             lambda b, e, r, q: self._on_end_txn(commit, b, e, r),
             self.handle.request_timeout, max_version=_END_TXN_MAX))
 

@@ -4,7 +4,8 @@
 Each API has its own module (``produce``, ``fetch``, ``metadata`` ...) holding the request,
 the response and their nested struct classes. The top-level message classes are also
 importable from here; modules are imported lazily on first use, so importing this package
-stays cheap.
+stays cheap. ``from rdpy.protocol.messages import fetch`` names a module without importing
+it (a ``LazyModule`` until its first attribute is read, see rdpy/protocol/lazy.py).
 """
 # fmt: off
 from __future__ import annotations
@@ -13,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..base import Message
+from ..lazy import LazyModule
 
 if TYPE_CHECKING:
     from .add_offsets_to_txn import AddOffsetsToTxnRequest
@@ -558,11 +560,21 @@ def _load(cls_name: str) -> type[Message]:
     return cls
 
 
+#: The generated modules, each holding at least one top-level class.
+_MODULES = frozenset(_CLASS_MODULES.values())
+
+
 def __getattr__(name: str) -> Any:
     if name in _CLASS_MODULES:
         cls = _load(name)
         globals()[name] = cls
         return cls
+    if name in _MODULES:
+        # Not imported yet (an import would have set the attribute): a proxy that imports
+        # it on first use. A later real import replaces this attribute with the module.
+        module = LazyModule(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -14,23 +14,22 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rdpy.protocol.errors import ProtocolError
-from rdpy.protocol.messages.consumer_protocol_assignment import (
-    ConsumerProtocolAssignment,
-)
-from rdpy.protocol.messages.consumer_protocol_assignment import (
-    TopicPartition as AssignedTopic,
-)
-from rdpy.protocol.messages.consumer_protocol_subscription import (
-    ConsumerProtocolSubscription,
-)
-from rdpy.protocol.messages.consumer_protocol_subscription import (
-    TopicPartition as OwnedTopic,
-)
+from rdpy.protocol.messages import consumer_protocol_assignment as assignment_msgs
+from rdpy.protocol.messages import consumer_protocol_subscription as subscription_msgs
 from rdpy.protocol.primitives import Reader, Writer
 
 from .common import Member, TopicPartitionKey
+
+if TYPE_CHECKING:
+    from rdpy.protocol.messages.consumer_protocol_assignment import (
+        TopicPartition as AssignedTopic,
+    )
+    from rdpy.protocol.messages.consumer_protocol_subscription import (
+        TopicPartition as OwnedTopic,
+    )
 
 __all__ = [
     "ASSIGNMENT_VERSION",
@@ -76,9 +75,10 @@ def encode_subscription(topics: Sequence[str], user_data: bytes | None,
                         rack_id: str | None) -> bytes:
     """A JoinGroup protocol's metadata as librdkafka writes it: v3, no user data written as
     empty bytes (Kafka 0.9 brokers cannot read null), no owned partitions as an empty array."""
-    body = ConsumerProtocolSubscription(
+    body = subscription_msgs.ConsumerProtocolSubscription(
         topics=list(topics), user_data=b"" if user_data is None else user_data,
-        owned_partitions=[OwnedTopic(topic=t, partitions=ps) for t, ps in _runs(owned)],
+        owned_partitions=[subscription_msgs.TopicPartition(topic=t, partitions=ps)
+                          for t, ps in _runs(owned)],
         generation_id=generation, rack_id=rack_id)
     return _S_VERSION.pack(SUBSCRIPTION_VERSION) + body.encode(SUBSCRIPTION_VERSION)
 
@@ -91,8 +91,8 @@ def decode_member(member_id: str, group_instance_id: str | None,
     r = Reader(metadata)
     try:
         version = r.int16()
-        sub = ConsumerProtocolSubscription.read(
-            r, max(0, min(version, ConsumerProtocolSubscription.MAX_VERSION)))
+        sub = subscription_msgs.ConsumerProtocolSubscription.read(
+            r, max(0, min(version, subscription_msgs.ConsumerProtocolSubscription.MAX_VERSION)))
     except ProtocolError:
         return None
     if not 0 < len(sub.topics) <= _MAX_SUBSCRIBED_TOPICS:
@@ -109,8 +109,8 @@ def encode_assignment(partitions: Sequence[TopicPartitionKey] | Mapping[str, Seq
     member's own subscription user data back in it (`Member.user_data`)."""
     if isinstance(partitions, Mapping):
         partitions = [(t, p) for t, ps in partitions.items() for p in ps]
-    body = ConsumerProtocolAssignment(
-        assigned_partitions=[AssignedTopic(topic=t, partitions=ps)
+    body = assignment_msgs.ConsumerProtocolAssignment(
+        assigned_partitions=[assignment_msgs.TopicPartition(topic=t, partitions=ps)
                              for t, ps in _runs(partitions)],
         user_data=user_data)
     return _S_VERSION.pack(ASSIGNMENT_VERSION) + body.encode(ASSIGNMENT_VERSION)
@@ -123,8 +123,8 @@ def decode_assignment(data: bytes) -> tuple[list[TopicPartitionKey], bytes | Non
         return [], None
     r = Reader(data)
     version = r.int16()
-    body = ConsumerProtocolAssignment.read(
-        r, max(0, min(version, ConsumerProtocolAssignment.MAX_VERSION)))
+    body = assignment_msgs.ConsumerProtocolAssignment.read(
+        r, max(0, min(version, assignment_msgs.ConsumerProtocolAssignment.MAX_VERSION)))
     return _flatten(body.assigned_partitions), body.user_data
 
 
