@@ -59,12 +59,14 @@ def main() -> int:
             if msg is None:
                 continue
             err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(msg.partition())
-                    continue
+            if err is not None and err.code() != KafkaError._PARTITION_EOF:
                 raise KafkaException(err)
-            at_end.discard(msg.partition())  # more arrived after the end was reported
+            partition = msg.partition()
+            assert partition is not None  # a partition's record, or the end of one
+            if err is not None:
+                at_end.add(partition)
+                continue
+            at_end.discard(partition)  # more arrived after the end was reported
             read += 1
             # Your processing goes here: msg.key(), msg.value(), msg.headers(), msg.timestamp().
 

@@ -44,18 +44,25 @@ def _version_int(version: str) -> int:
     return (major << 24) | (minor << 16) | (patch << 8) | (0xFF if final else 0x00)
 
 
-def version() -> tuple[str, int]:
-    """rdpy's version as ``(str, int)``, e.g. ``("0.1.0", 0x000100ff)``.
+#: The librdkafka release whose behaviour rdpy follows (its defaults, error codes, wording).
+_LIBRDKAFKA_VERSION = "2.16.0"
 
-    Same shape as ``confluent_kafka.version()``; the int follows librdkafka's ``0xMMmmrrxx`` scheme.
+
+def version() -> str:
+    """rdpy's own version string, e.g. ``"0.1.0"``.
+
+    As ``confluent_kafka.version()`` does since 2.12: the string only (its stub still says a
+    tuple, but the C function returns the string, and code such as
+    ``"version %s" % confluent_kafka.version()`` relies on it).
     """
-    return (__version__, _version_int(__version__))
+    return __version__
 
 
 def libversion() -> tuple[str, int]:
-    """The version of the underlying Kafka library, as ``(str, int)``.
+    """The librdkafka version whose behaviour rdpy follows, as ``(str, int)``:
+    ``("2.16.0", 0x021000ff)``, the int in librdkafka's ``0xMMmmrrxx`` scheme.
 
-    confluent-kafka returns librdkafka's version here. rdpy has no librdkafka underneath: the
-    protocol engine is rdpy itself, so this returns rdpy's own version, same as ``version()``.
+    confluent-kafka returns the linked librdkafka's version here; rdpy has no librdkafka
+    underneath, so it names the release it mirrors (its semantics and configuration defaults).
     """
-    return version()
+    return (_LIBRDKAFKA_VERSION, _version_int(_LIBRDKAFKA_VERSION))

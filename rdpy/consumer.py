@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
 
+from rdpy._clientargs import config_from_args, require_group_id
 from rdpy.admin import ClusterMetadata
 from rdpy.client.consume.cqueue import ConsumerQueue
 from rdpy.client.consume.engine import ConsumerEngine, StoreItem
@@ -30,16 +32,27 @@ from rdpy.client.startup import refuse_unimplemented
 from rdpy.client.group.assignors import RebalanceProtocol
 from rdpy.client.ops import CommitResult, Rebalance, ReplyOp
 from rdpy.client.sync import deadline_for, list_topics
-from rdpy.client.toppar import Toppar
+from rdpy.client.toppar import FetchState, Toppar
 from rdpy.config import Conf
-from rdpy.constants import OFFSET_STORED
+from rdpy.constants import OFFSET_INVALID, OFFSET_STORED
 from rdpy.errors import ErrorCode, KafkaError, KafkaException, err2str, is_retriable
-from rdpy.message import Message
+from rdpy.message import FetchedMessage, Message
 from rdpy.topic_partition import TopicPartition
 
 
 #: on_assign/on_revoke/on_lost(consumer, partitions).
 RebalanceCallback = Callable[["Consumer", list[TopicPartition]], object]
+
+_CLOSED = "Consumer closed"
+
+_C = TypeVar("_C", bound="Consumer")
+
+#: What __init__ sets: read on a Consumer whose __init__ never ran (a subclass that skips
+#: it), each is confluent-kafka's RuntimeError("Consumer closed"), not an AttributeError.
+_STATE = frozenset({
+    "_engine", "_handle", "_events", "_on_commit", "_queue", "_reply_pending", "_membership",
+    "_group_protocol", "_on_assign", "_on_revoke", "_on_lost", "_rebalance_calls",
+})
 
 
 class Consumer:
@@ -48,12 +61,19 @@ class Consumer:
     Its state and the work background threads do for it live in a ConsumerEngine, which holds
     no reference back: only the application refers to the Consumer, so dropping it without
     close() runs __del__, which stops the client's threads and closes its sockets (without
-    close()'s final commit, as confluent-kafka).
+    close()'s final commit, as confluent-kafka). Also a context manager: `with Consumer(conf)
+    as c:` closes on the way out.
     """
 
-    def __init__(self, config: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
-        merged: dict[str, Any] = dict(config or {})
-        merged.update(kwargs)
+    @overload
+    def __init__(self, config: dict[str, Any], /, **kwargs: Any) -> None: ...
+
+    @overload
+    def __init__(self, /, **config: Any) -> None: ...
+
+    def __init__(self, /, *args: Any, **kwargs: Any) -> None:
+        merged = config_from_args(args, kwargs)
+        require_group_id(merged)
         conf = Conf.from_dict(merged, "consumer")
         settings = conf.finalize("consumer")
         group_id = settings.get_str("group.id")
@@ -80,6 +100,26 @@ class Consumer:
         #: began (confluent-kafka assigns itself when the callback made none).
         self._rebalance_calls = 0
         handle.start()
+
+    if not TYPE_CHECKING:  # hidden from mypy, which would otherwise accept any attribute
+        def __getattr__(self, name):
+            # Only reached when normal lookup failed: __init__ never ran (a subclass skipped
+            # it) or failed part way. confluent-kafka raises its "closed" RuntimeError then.
+            if name in _STATE:
+                raise RuntimeError(_CLOSED)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        """Close (as close()); returns None, so an exception from the block propagates."""
+        self.close()
+
+    def _initialized(self) -> bool:
+        """Whether __init__ got as far as creating the engine (see __getattr__)."""
+        return "_engine" in self.__dict__
 
     # --- assignment (app thread) --------------------------------------------------------------
 
@@ -169,7 +209,7 @@ class Consumer:
         """App thread. poll() when the current batch is used up: events first, then the next
         queued message or event, waiting until the deadline."""
         if self._engine.closed:
-            raise RuntimeError("Consumer closed")
+            raise RuntimeError(_CLOSED)
         queue = self._queue
         self._membership.last_poll = time.monotonic()
         deadline: float | None = None
@@ -189,11 +229,23 @@ class Consumer:
             self._wait(remaining)
 
     def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[Message]:
-        """Up to `num_messages` messages/events; waits up to `timeout` s for that many."""
+        """Up to `num_messages` messages/events; waits up to `timeout` s for that many.
+
+        A callback that raises (error_cb, on_assign, ...) does not end the wait: as
+        confluent-kafka's, the call goes on until it has the messages or the timeout, then
+        raises the last such exception, and the messages it had are dropped."""
         self._check_open()
         if num_messages < 0 or num_messages > 1_000_000:
             raise ValueError("num_messages must be between 0 and 1000000 (1M)")
-        deadline = deadline_for(timeout)
+        failures: list[Exception] = []
+        out = self._consume(num_messages, deadline_for(timeout), failures)
+        if failures:
+            raise failures[-1]
+        return out
+
+    def _consume(self, num_messages: int, deadline: float, failures: list[Exception]
+                 ) -> list[Message]:
+        """App thread. consume()'s loop; exceptions of callbacks go to `failures`."""
         queue = self._queue
         deliver = self._deliver
         self._membership.last_poll = time.monotonic()
@@ -202,7 +254,7 @@ class Consumer:
         sources: dict[int, tuple[Toppar, int]] = {}
         while True:
             if self._reply_pending:
-                self._serve_events()
+                self._serve_events(failures)
                 if out:
                     out = _drop_outdated(out, sources)
             while len(out) < num_messages:
@@ -249,12 +301,27 @@ class Consumer:
             tp.app_pos = msg._offset + 1  # type: ignore[operator]  # always set on messages
         return msg
 
-    def _serve_events(self) -> None:
-        """Error, commit, throttle and log events, on the application's thread."""
+    def _serve_events(self, failures: list[Exception] | None = None) -> None:
+        """Error, commit, rebalance, throttle and log events, on the application's thread.
+
+        poll() stops at a callback that raises (the events after it wait for the next call),
+        as confluent-kafka's does. consume() passes `failures`: as librdkafka's
+        consume_batch, which ignores rd_kafka_yield() after a callback, it keeps serving, and
+        the exceptions are collected here for it to raise the last one when it returns."""
         q = self._handle.reply_q
         if not q:
             return
-        q.serve_in_order(q.pop_all(), self._serve_op)
+        if failures is None:
+            q.serve_in_order(q.pop_all(), self._serve_op)
+            return
+
+        def serve(op: ReplyOp) -> None:
+            try:
+                self._serve_op(op)
+            except Exception as exc:  # noqa: BLE001 - consume() raises it when it returns
+                failures.append(exc)
+
+        q.serve_in_order(q.pop_all(), serve)
 
     def _serve_op(self, op: ReplyOp) -> None:
         match op:
@@ -311,6 +378,8 @@ class Consumer:
             # librdkafka: a partition of a topic it knows (one of its partitions was assigned)
             # is _STATE, any other _UNKNOWN_PARTITION.
             code = engine.assignment.not_assigned_error(partition.topic)
+        elif not _fetch_started(tp):
+            code = ErrorCode._STATE
         elif partition.offset == OFFSET_STORED:
             code = ErrorCode._INVALID_ARG
         else:
@@ -349,7 +418,7 @@ class Consumer:
         return self._engine.positions(partitions)
 
     def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None,
-                              cached: bool = False) -> tuple[int, int] | None:
+                              cached: bool = False) -> tuple[int, int]:
         """(low, high) watermarks: from the last fetch if `cached`, else asked of the leader."""
         self._check_open()
         _check_partition(partition)
@@ -376,23 +445,39 @@ class Consumer:
 
     def store_offsets(self, message: Message | None = None,
                       offsets: list[TopicPartition] | None = None) -> None:
-        """Store offsets to be committed by the next commit() or auto commit. As librdkafka,
-        partitions that are not assigned are skipped; it raises only when none was stored."""
+        """Store offsets to be committed by the next commit() or auto commit: `message`'s
+        offset + 1, or `offsets`. As librdkafka, partitions that are not assigned are skipped;
+        it raises only when none was stored."""
         self._check_open()
-        if (message is None) == (offsets is None):
-            raise ValueError("expected either message or offsets")
+        if message is not None and offsets is not None:
+            raise ValueError("message and offsets are mutually exclusive")
         if message is not None:
-            _raise_message_error(message)
+            _check_message(message, "store")
             items: list[StoreItem] = [_message_item(message)]
-        else:
-            assert offsets is not None
+        elif offsets is not None:
             _check_partitions(offsets)
             items = [(p.topic, p.partition, p.offset, p.metadata) for p in offsets]
+        else:
+            raise ValueError("expected either message or offsets")
         if self._engine.auto_store:  # librdkafka refuses to store then
             _raise_store_error(ErrorCode._INVALID_ARG)
         stored, last_err = self._engine.store(items)
         if items and not stored:
             _raise_store_error(last_err)
+
+    @overload
+    def commit(self, message: Message | None = None,
+               offsets: list[TopicPartition] | None = None,
+               asynchronous: Literal[True] = True) -> None: ...
+
+    @overload
+    def commit(self, message: Message | None = None,
+               offsets: list[TopicPartition] | None = None, *,
+               asynchronous: Literal[False]) -> list[TopicPartition]: ...
+
+    @overload
+    def commit(self, message: Message | None, offsets: list[TopicPartition] | None,
+               asynchronous: bool) -> list[TopicPartition] | None: ...
 
     def commit(self, message: Message | None = None,
                offsets: list[TopicPartition] | None = None,
@@ -401,10 +486,10 @@ class Consumer:
         As librdkafka, explicit offsets below 0 are not sent (_NO_OFFSET if none is left)."""
         self._check_open()
         if message is not None and offsets is not None:
-            raise ValueError("Commit: message and offsets are mutually exclusive")
+            raise ValueError("message and offsets are mutually exclusive")
         commits = self._engine.commits
         if message is not None:
-            _raise_message_error(message)
+            _check_message(message, "commit")
             topic, partition, offset, _ = _message_item(message)
             to_commit = [TopicPartition(topic, partition, offset)]
         elif offsets is not None:
@@ -429,7 +514,7 @@ class Consumer:
 
     def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
         """Ask the cluster for its brokers and topics (all, or just `topic`)."""
-        if self._engine.closed:
+        if not self._initialized() or self._engine.closed:
             raise RuntimeError("Handle has been closed")  # confluent-kafka's wording here
         if topic is not None:
             # confluent-kafka creates the topic object to ask about it: seek() and
@@ -484,7 +569,10 @@ class Consumer:
         return self._engine.membership.protocol.name
 
     def close(self) -> None:
-        """Commit stored offsets (if auto commit is on), then stop the client's threads."""
+        """Commit stored offsets (if auto commit is on), then stop the client's threads.
+        Closing again (or a Consumer whose __init__ never ran) does nothing."""
+        if not self._initialized():
+            return
         engine = self._engine
         if engine.closed:
             return
@@ -536,17 +624,28 @@ class Consumer:
 
     def _check_open(self) -> None:
         if self._engine.closed:
-            raise RuntimeError("Consumer closed")
+            raise RuntimeError(_CLOSED)
 
     def __del__(self) -> None:
         # Dropped without close(): stop the threads and close the sockets (no final commit,
         # as confluent-kafka). Nothing but the application refers to a Consumer, so this runs
         # when its last reference goes (or from the cyclic GC, if the application's own
         # objects, e.g. its callbacks, refer back to it).
-        engine = getattr(self, "_engine", None)
+        engine: ConsumerEngine | None = self.__dict__.get("_engine")
         if engine is not None:
             engine.closed = True
             engine.handle.destroy_on_gc()
+
+
+def _fetch_started(tp: Toppar) -> bool:
+    """Whether librdkafka would count `tp`'s fetcher as started, which rd_kafka_seek needs
+    (_STATE otherwise): not while the group's committed offset is still being fetched (rdpy
+    resolves it as a lookup of OFFSET_INVALID/OFFSET_STORED), nor once fetching stopped."""
+    state = tp.fetch_state
+    if state is FetchState.NONE:
+        return False
+    return not (state is FetchState.OFFSET_QUERY
+                and tp.query_offset in (OFFSET_INVALID, OFFSET_STORED))
 
 
 def _drop_outdated(out: list[Message], sources: dict[int, tuple[Toppar, int]]
@@ -588,11 +687,22 @@ def _raise_store_error(code: int) -> NoReturn:
     raise KafkaException(KafkaError(code, f"StoreOffsets failed: {err2str(code)}"))
 
 
-def _raise_message_error(message: Message) -> None:
-    """commit(message)/store_offsets(message) of an error event raise its error."""
+#: The types commit(message=)/store_offsets(message=) take: not the application's subclasses.
+_MESSAGE_TYPES = (Message, FetchedMessage)
+
+
+def _check_message(message: object, what: str) -> None:
+    """App thread. commit(message=)/store_offsets(message=) take a Message (not a subclass)
+    without an error, as confluent-kafka: TypeError, or KafkaException(_INVALID_ARG).
+    FetchedMessage is how rdpy builds the messages it consumes: a Message to the application."""
+    if not isinstance(message, Message) or type(message) not in _MESSAGE_TYPES:
+        # confluent-kafka names its type "confluent_kafka.cimpl.Message".
+        raise TypeError("expected rdpy.cimpl.Message")
     error = message.error()
     if error is not None:
-        raise KafkaException(error)
+        raise KafkaException(KafkaError(
+            ErrorCode._INVALID_ARG,
+            f"Cannot {what} offsets for message with error: '{error.str()}'"))
 
 
 def _message_item(message: Message) -> StoreItem:

@@ -11,8 +11,10 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar, Union, overload
 
+from rdpy._clientargs import config_from_args
 from rdpy.admin import ClusterMetadata
 from rdpy.client.events import ClientEvents
 from rdpy.client.handle import Handle
@@ -45,6 +47,17 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _INT32 = (_INT32_MIN, _INT32_MAX)
 _INT64 = (_INT64_MIN, _INT64_MAX)
 
+
+#: What produce() takes as a value or key: str is sent UTF-8 encoded.
+Payload = Union[str, bytes, None]
+#: produce()'s headers: a dict or a list of (key, value) pairs; values str, bytes or None.
+HeadersArg = Union[dict[str, Union[str, bytes, None]], list[tuple[str, Union[str, bytes, None]]]]
+#: on_delivery(err, msg): err is None when the message was delivered.
+DeliveryCallback = Callable[[Union[KafkaError, None], Message], None]
+
+_CLOSED = "Producer has been closed"
+
+_P = TypeVar("_P", bound="Producer")
 
 _AUTHORIZATION_FAILED = ErrorCode.TOPIC_AUTHORIZATION_FAILED
 _UNKNOWN_TOPIC = ErrorCode._UNKNOWN_TOPIC
@@ -105,17 +118,74 @@ def _headers(headers: Any) -> Headers:
     return out or None
 
 
+#: A produce_batch() message once checked: (key, value, its delivery callback, size).
+_BatchMessage = tuple[Union[bytes, None], Union[bytes, None], Union[DeliveryCallback, None], int]
+
+
+def _batch_payload(i: int, what: str, obj: object) -> bytes | None:
+    """A message's 'value' or 'key' as produce_batch() takes it: absent/None, bytes or str."""
+    if obj is None:
+        return None
+    if isinstance(obj, bytes):
+        return bytes(obj)
+    if isinstance(obj, str):
+        return obj.encode("utf-8")
+    raise TypeError(f"Message {what} at index {i} must be bytes or str")
+
+
+def _batch_message(i: int, msg: object, default_cb: DeliveryCallback | None) -> _BatchMessage:
+    """App thread. Check message `i` of a produce_batch() as confluent-kafka does, in its
+    order; nothing is queued until every message passed."""
+    if not isinstance(msg, dict):
+        raise TypeError(f"Message at index {i} must be a dict")
+    value = _batch_payload(i, "value", msg.get("value"))
+    key = _batch_payload(i, "key", msg.get("key"))
+    partition = msg.get("partition")
+    if partition is not None and not isinstance(partition, int):
+        raise TypeError(f"Message partition at index {i} must be int")
+    if msg.get("timestamp") is not None:
+        raise NotImplementedError("Message timestamps are not currently supported in batch mode")
+    on_delivery = msg.get("callback")
+    if on_delivery is None:
+        on_delivery = default_cb
+    elif not callable(on_delivery):
+        # confluent-kafka accepts it and fails when the report is served (a SystemError).
+        raise TypeError(f"Message callback at index {i} must be callable")
+    headers = msg.get("headers")
+    if headers is not None:
+        try:
+            _headers(headers)
+        except (TypeError, ValueError):
+            raise ValueError(f"Invalid headers at index {i}") from None
+    size = (len(value) if value is not None else 0) + (len(key) if key is not None else 0)
+    return key, value, on_delivery, size
+
+
+def _batch_error(code: int) -> KafkaError:
+    """The '_error' produce_batch() puts in the dict of a message it could not queue."""
+    return KafkaError(code, f"Message failed: {KafkaError(code).str()}")
+
+
 class Producer:
     """An asynchronous Kafka producer (confluent_kafka.Producer's API).
 
     `Producer(config: dict, **kwargs)`: configuration properties as librdkafka names them, plus
     the Python callbacks `on_delivery`/`dr_cb`/`dr_msg_cb`, `error_cb`, `throttle_cb`, `logger`.
+    Also a context manager: `with Producer(conf) as p:` flushes and closes on the way out.
     """
 
-    def __init__(self, config: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
-        merged: dict[str, Any] = dict(config or {})
-        merged.update(kwargs)
-        conf = Conf.from_dict(merged, "producer")
+    #: True until __init__ completes, so that a subclass which never calls it gets
+    #: confluent-kafka's RuntimeError from every method instead of an AttributeError.
+    _closed = True
+
+    @overload
+    def __init__(self, config: dict[str, Any], /, **kwargs: Any) -> None: ...
+
+    @overload
+    def __init__(self, /, **config: Any) -> None: ...
+
+    def __init__(self, /, *args: Any, **kwargs: Any) -> None:
+        conf = Conf.from_dict(config_from_args(args, kwargs), "producer")
         settings = conf.finalize("producer")
         _refuse_unimplemented(settings)
         self._settings = settings
@@ -163,28 +233,22 @@ class Producer:
 
     # --- produce -------------------------------------------------------------------------------
 
-    def produce(self, topic: str, value: Any = None, key: Any = None, partition: int = -1,
-                on_delivery: Callable[[Any, Any], None] | None = None, timestamp: int = 0,
-                headers: Any = None, *, callback: Callable[[Any, Any], None] | None = None) -> None:
+    def produce(self, topic: str, value: Payload = None, key: Payload = None,
+                partition: int = -1, callback: DeliveryCallback | None = None,
+                on_delivery: DeliveryCallback | None = None, timestamp: int = 0,
+                headers: HeadersArg | None = None) -> None:
         """Queue one message; its delivery report is served later by poll()/flush().
 
-        Every argument is checked before anything is counted or queued, so a refused call
-        leaves no trace (TypeError/OverflowError as confluent-kafka raises them). Raises
-        BufferError when queue.buffering.max.messages/kbytes is reached, KafkaException for a
-        message larger than message.max.bytes or a partition the topic does not have, and
-        RuntimeError once the producer is closed.
+        Arguments in confluent-kafka's order; `callback` and `on_delivery` are aliases (the
+        former wins), falling back to the configured on_delivery. Every argument is checked
+        before anything is counted or queued, so a refused call leaves no trace
+        (TypeError/OverflowError as confluent-kafka raises them). Raises BufferError when
+        queue.buffering.max.messages/kbytes is reached, KafkaException for a message larger
+        than message.max.bytes or a partition the topic does not have, and RuntimeError once
+        the producer is closed.
         """
         if type(topic) is not str and not isinstance(topic, str):
             raise TypeError(f"argument 1 must be str, not {type(topic).__name__}")
-        if self._closed:
-            raise RuntimeError("Producer has been closed")
-        if self._handle.fatal_error is not None:
-            raise KafkaException(KafkaError(ErrorCode._FATAL,
-                                            "Unable to produce message: Local: Fatal error"))
-        txn = self._txn
-        if txn is not None and not txn.may_enq:
-            raise KafkaException(KafkaError(ErrorCode._STATE,
-                                            "Unable to produce message: Local: Erroneous state"))
         # The hot path: checks inlined, one lock for the counters, none for the partition queue.
         if value is not None and type(value) is not bytes:
             value = _to_bytes(value, "value")
@@ -209,6 +273,31 @@ class Producer:
             hdrs = _headers(headers)
             if hdrs:
                 size += sum(len(k) + (len(v) if v is not None else 0) for k, v in hdrs)
+        # As confluent-kafka: the arguments are parsed before the handle is looked at.
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        code = self._refusal()
+        if code:
+            raise KafkaException(KafkaError(
+                code, f"Unable to produce message: {KafkaError(code).str()}"))
+        self._enqueue(topic, partition, key, value, hdrs, timestamp, on_delivery, size)
+
+    def _refusal(self) -> int:
+        """App thread. The error every produce is refused with right now (a fatal error, or a
+        transaction state that takes no messages: rd_kafka_check_produce()), else 0."""
+        if self._handle.fatal_error is not None:
+            return ErrorCode._FATAL
+        txn = self._txn
+        if txn is not None and not txn.may_enq:
+            return ErrorCode._STATE
+        return 0
+
+    def _enqueue(self, topic: str, partition: int, key: bytes | None, value: bytes | None,
+                 hdrs: Headers, timestamp: int, on_delivery: DeliveryCallback | None,
+                 size: int) -> None:
+        """App thread. Queue one checked message (rd_kafka_msg_new() and its partitioning):
+        KafkaException for a message too large, a topic that cannot take it or a partition
+        it does not have, BufferError when the queue is full; nothing is counted then."""
         if size > self._message_max_bytes:
             raise KafkaException(KafkaError(
                 ErrorCode.MSG_SIZE_TOO_LARGE,
@@ -244,6 +333,7 @@ class Producer:
                 "Unable to produce message: Local: Unknown partition"))
         self._count(size)
         tp = parts[msg.partition]
+        txn = self._txn
         if txn is not None and not tp.txn_state:
             txn.add_partition(tp)
         qlen = tp.enqueue(msg)
@@ -254,6 +344,59 @@ class Producer:
                                    or qlen >= self._batch_num
                                    or qlen * size >= self._batch_size):
             leader.wake()
+
+    def produce_batch(self, topic: str, messages: list[dict[str, Any]], partition: int = -1,
+                      callback: DeliveryCallback | None = None,
+                      on_delivery: DeliveryCallback | None = None) -> int:
+        """Queue a list of messages, each a dict with optional 'value' and 'key' (str or
+        bytes), 'callback' (its own delivery callback), 'partition', 'headers' and
+        'timestamp'; returns how many were queued.
+
+        As confluent-kafka 2.16 (which calls rd_kafka_produce_batch() without
+        RD_KAFKA_MSG_F_PARTITION): every message goes to `partition` (default: the
+        partitioner), a message's own 'partition' is type-checked and otherwise ignored;
+        its 'headers' are checked and dropped; a 'timestamp' is NotImplementedError.
+        Every dict is checked before any message is queued (TypeError/ValueError naming the
+        index). A message that cannot be queued (queue full, too large, unknown partition...)
+        gets an '_error' KafkaError in its dict; the others are queued all the same.
+        """
+        if type(topic) is not str and not isinstance(topic, str):
+            raise TypeError(f"argument 1 must be str, not {type(topic).__name__}")
+        if type(partition) is not int:
+            partition = _int_arg(partition, _INT32, "signed integer is greater than maximum")
+        elif not _INT32_MIN <= partition <= _INT32_MAX:
+            raise OverflowError("signed integer is greater than maximum")
+        default_cb = callback if callback is not None else on_delivery
+        if default_cb is not None and not callable(default_cb):
+            raise TypeError(f"on_delivery must be callable, not {type(default_cb).__name__}")
+        if not isinstance(messages, list):
+            raise TypeError("messages must be a list")
+        if not messages:
+            return 0
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        checked = [_batch_message(i, m, default_cb) for i, m in enumerate(messages)]
+        return self._enqueue_batch(topic, partition, messages, checked)
+
+    def _enqueue_batch(self, topic: str, partition: int, messages: list[dict[str, Any]],
+                       checked: list[_BatchMessage]) -> int:
+        """App thread. Queue checked messages one by one; as rd_kafka_produce_batch(), an
+        error that refuses every produce, and a full queue, fail all the messages after it."""
+        all_err = self._refusal()
+        good = 0
+        for msg_dict, (key, value, on_delivery, size) in zip(messages, checked):
+            if not all_err:
+                try:
+                    self._enqueue(topic, partition, key, value, None, 0, on_delivery, size)
+                    good += 1
+                    continue
+                except BufferError:
+                    all_err = ErrorCode._QUEUE_FULL
+                except KafkaException as exc:
+                    msg_dict["_error"] = _batch_error(exc.args[0].code())
+                    continue
+            msg_dict["_error"] = _batch_error(all_err)
+        return good
 
     def _count(self, size: int) -> None:
         """App thread. Reserve room for one message, or raise BufferError (nothing counted)."""
@@ -270,7 +413,7 @@ class Producer:
         """Serve queued delivery reports and events; wait up to `timeout` s (None/-1: forever)
         for the first one. Returns the number of events served."""
         if self._closed:
-            raise RuntimeError("Producer has been closed")
+            raise RuntimeError(_CLOSED)
         q = self._handle.reply_q
         if not q:
             if timeout == 0:
@@ -356,7 +499,7 @@ class Producer:
         """Wait until every message is delivered or failed and its report served; returns the
         number of messages still queued (0 when done within `timeout` seconds)."""
         if self._closed:
-            raise RuntimeError("Producer has been closed")
+            raise RuntimeError(_CLOSED)
         handle = self._handle
         deadline = deadline_for(timeout)
         with self._flush_lock:
@@ -389,7 +532,7 @@ class Producer:
         """Fail queued (_PURGE_QUEUE) and/or in-flight (_PURGE_INFLIGHT) messages; their reports
         are served by the next poll()/flush()."""
         if self._closed:
-            raise RuntimeError("Producer has been closed")
+            raise RuntimeError(_CLOSED)
         idempotence = self._idempotence
         purge(self._handle, in_queue, in_flight, blocking,
               idempotence.purged if idempotence is not None else None)
@@ -444,7 +587,7 @@ class Producer:
 
     def _transactions(self) -> Transactions:
         if self._closed:
-            raise RuntimeError("Producer has been closed")
+            raise RuntimeError(_CLOSED)
         if self._txn is None:
             raise KafkaException(KafkaError(
                 ErrorCode._NOT_CONFIGURED,
@@ -474,6 +617,20 @@ class Producer:
             self._closed = True
             self._handle.destroy()
         return True
+
+    def __bool__(self) -> bool:
+        """Always true, as confluent-kafka's: without it __len__ would make a producer with
+        nothing queued false, and `if producer:` would be wrong."""
+        return True
+
+    def __enter__(self: _P) -> _P:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        """Flush and close (as close()); returns None, so an exception from the block
+        propagates."""
+        self.close()
 
     def _abort_open_transaction(self) -> None:
         """close(): as confluent-kafka's, a transaction still open is aborted first (a failed

@@ -119,8 +119,9 @@ class Handle:
 
     def start(self) -> None:
         """App thread. Start the bootstrap brokers' and the main thread, ask for metadata."""
-        self.dbg("generic", "INIT", f"rdpy v{__version__} {self.name} initialized (debug "
-                 f"{','.join(sorted(self.debug)) or 'none'})")
+        if self.debug:  # librdkafka logs INIT under RD_KAFKA_DBG_ALL: any debug context
+            self.log(7, "INIT", f"rdpy v{__version__} {self.name} initialized (debug "
+                     f"{','.join(sorted(self.debug))})")
         if "conf" in self.debug:
             self.log(7, "CONF", "Client configuration:")
             for name, value in self.settings.conf().dump_modified():
