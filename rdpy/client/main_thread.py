@@ -12,12 +12,13 @@ method says otherwise.
 
 from __future__ import annotations
 
+import random
 import threading
 from typing import TYPE_CHECKING
 
 from rdpy.client.broker.setup import BrokerState
 from rdpy.client.msg import ProducerMessage
-from rdpy.client.ops import ConnectNow, StatsReady
+from rdpy.client.ops import Connect, ConnectNow, StatsReady
 from rdpy.client.produce import unassigned
 from rdpy.client.stats_collect import StatsCollector
 from rdpy.client.toppar import Topic, Toppar
@@ -32,6 +33,8 @@ __all__ = ["MainThread"]
 #: Longest sleep between ticks.
 _TICK = 0.1
 _INF = float("inf")
+#: Brokers neither connected nor connecting.
+_NOT_CONNECTED = (BrokerState.INIT, BrokerState.DOWN)
 
 
 class MainThread:
@@ -45,6 +48,8 @@ class MainThread:
         self.thread = threading.Thread(target=self._loop, name=f"rdpy:main:{handle.name}",
                                        daemon=True)
         self._next_probe = 0.0
+        #: librdkafka's 1 s timer: the first tick a second after the client was created.
+        self._next_connect_any = handle.clock() + 1.0
         self.rebootstrap = handle.settings.get_enum("metadata.recovery.strategy") == "rebootstrap"
         # Statistics: built every statistics.interval.ms and served to stats_cb by poll()
         # (collected only when someone will read them).
@@ -96,6 +101,7 @@ class MainThread:
         self._evict_stale_metadata(now)
         self._fail_removed()
         self._probe_cluster(now)
+        self._connect_any(now)
         for work in h.main_work:
             work.main_tick(now)
         self._emit_stats(now)
@@ -160,6 +166,23 @@ class MainThread:
         for b in brokers:
             if b.state == BrokerState.DOWN and b.next_connect_at > now:
                 b.post(ConnectNow())
+
+    def _connect_any(self, now: float) -> None:
+        """Once a second while no broker is up, ask one that is not connecting to connect,
+        even with nothing to send: librdkafka's sparse connections keep at least one
+        connection to the cluster (rd_kafka_connect_any() from its 1 s timer). A broker never
+        tried is preferred, so that every address is tried before all are reported down.
+        This is what connects a learned broker once the bootstrap ones are decommissioned."""
+        if now < self._next_connect_any:
+            return
+        self._next_connect_any = now + 1.0
+        brokers = self.handle.all_brokers()
+        if any(b.state == BrokerState.UP for b in brokers):
+            return
+        idle = [b for b in brokers if b.state in _NOT_CONNECTED]
+        pool = [b for b in idle if not b.connects] or idle
+        if pool:
+            random.choice(pool).post(Connect())
 
     def _emit_stats(self, now: float) -> None:
         """One statistics document per statistics.interval.ms, for poll()."""

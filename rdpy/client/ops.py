@@ -122,6 +122,12 @@ class ConnectNow:
 
 
 @dataclass(slots=True)
+class Connect:
+    """Sparse connections: connect even with nothing to send, the reconnect backoff respected
+    (librdkafka's RD_KAFKA_OP_CONNECT, sent by rd_kafka_connect_any() while no broker is up)."""
+
+
+@dataclass(slots=True)
 class Purge:
     """Producer.purge(): fail queued and/or in-flight messages; set `done` afterwards.
     `abort_txn`: abort_transaction()'s purge (an idempotent producer's sequence skips the
@@ -137,7 +143,7 @@ class Terminate:
     """Close the connection and end the thread."""
 
 
-BrokerOp = Union[SendRequest, TopparJoin, TopparLeave, TopparRemove, ConnectNow, Purge,
+BrokerOp = Union[SendRequest, TopparJoin, TopparLeave, TopparRemove, Connect, ConnectNow, Purge,
                  Terminate]
 
 
@@ -146,6 +152,6 @@ def unknown_op(op: object) -> NoReturn:
     raise TypeError(f"unknown op {op!r}")
 
 
-__all__ = ["BrokerOp", "CommitResult", "ConnectNow", "DeliveryReports", "ErrorEvent", "LogLine",
+__all__ = ["BrokerOp", "CommitResult", "Connect", "ConnectNow", "DeliveryReports", "ErrorEvent", "LogLine",
            "PlaceUnassigned", "Purge", "Rebalance", "ReplyOp", "SendRequest", "StatsReady",
            "Terminate", "Throttled", "TopparJoin", "TopparLeave", "TopparRemove", "unknown_op"]

@@ -9,7 +9,6 @@ change are copied in one C call first.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -47,6 +46,8 @@ class StatsCollector:
 
     def json(self) -> str:
         """Main thread. The document as stats_cb gets it."""
+        import json  # with statistics.interval.ms only, not with every client
+
         return json.dumps(self.document(), separators=(",", ":"))
 
     # --- the top level ---------------------------------------------------------------------------
@@ -56,10 +57,13 @@ class StatsCollector:
         h = self.handle
         now = h.clock()
         with h.lock:
-            brokers = h.bootstrap + list(h.brokers.values())
+            # librdkafka lists every broker handle it has: bootstrap ones (until a Metadata
+            # answer names the cluster's brokers: Handle.decommission_unavailable), learned
+            # ones, and logical ones (the group coordinator connection).
+            brokers = h.bootstrap + list(h.brokers.values()) + h.logical
             topics = list(h.topics.values())
             metadata_topics = len(h.metadata.topics)
-        broker_docs = {b.name: self._broker(b, now) for b in brokers}
+        broker_docs = {_key(b): self._broker(b, now) for b in brokers}
         topic_docs: dict[str, Values] = {}
         partitions: list[Values] = []
         for t in topics:
@@ -117,10 +121,10 @@ class StatsCollector:
         waiting = list(b.waitresp.values())
         req_by_key = dict(c.req)
         return {
-            "name": b.name,
-            "nodeid": b.node_id if b.node_id >= 0 else -1,
+            "name": _key(b),
+            "nodeid": b.node_id if b.node_id >= 0 and not b.logical else -1,
             "nodename": f"{b.host}:{b.port}",
-            "source": "configured" if b.node_id < 0 else "learned",
+            "source": "logical" if b.logical else "configured" if b.node_id < 0 else "learned",
             "state": b.state.value,
             "stateage": int((now - b.state_since) * _US),
             "outbuf_cnt": len(b.outq),
@@ -270,3 +274,9 @@ def _total(docs: Iterable[Values], key: str) -> int:
 
 def _lag(end: int, offset: int) -> int:
     return max(0, end - offset) if end >= 0 and offset >= 0 else -1
+
+
+def _key(b: Broker) -> str:
+    """A broker's name in the statistics: "host:port/nodeid", "host:port/bootstrap", or a
+    logical broker's own name (librdkafka's rkb_name)."""
+    return b.logical_name if b.logical else b.name

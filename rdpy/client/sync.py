@@ -155,3 +155,15 @@ def controller_id(handle: Handle, timeout: float | None) -> int:
     _known_cluster(handle, timeout, lambda: handle.metadata.controller_id != -1)
     with handle.lock:
         return handle.metadata.controller_id
+
+
+def require_cluster_id(handle: Handle, timeout: float | None) -> str:
+    """App thread. confluent-kafka's Producer/Consumer.cluster_id(timeout): the cluster id,
+    or KafkaException(_TIMED_OUT) with its text when none came within `timeout` s."""
+    found = cluster_id(handle, timeout)
+    if found is None:
+        raise KafkaException(KafkaError(
+            ErrorCode._TIMED_OUT,
+            "Failed to retrieve cluster id: Local: Timed out. The broker must support KIP-78 "
+            "(>= 0.10.1) for the cluster id to be available."))
+    return found

@@ -23,12 +23,12 @@ from rdpy.config import rules
 from rdpy.config.parse import UNSET, ConfError, default_value, format_value, parse
 from rdpy.config.properties import (
     GLOBAL_PROPERTIES,
-    JAVA_HINTS,
     PROPERTIES,
     TOPIC_PROPERTIES,
     Level,
     Property,
     Type,
+    unknown_property_hint,
 )
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 
@@ -49,10 +49,12 @@ def invalid_arg(message: str) -> KafkaException:
 
 
 def _no_such(name: str) -> KafkaException:
+    """librdkafka's error for an unknown name, text unchanged up to the closing quote (code
+    that matches on it keeps working), then rdpy's hint when the name is another client's."""
     msg = f'No such configuration property: "{name}"'
-    hint = JAVA_HINTS.get(name)
+    hint = unknown_property_hint(name)
     if hint is not None:
-        msg += f" (Java client property: {hint})"
+        msg += f" {hint}"
     return invalid_arg(msg)
 
 

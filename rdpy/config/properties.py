@@ -11,6 +11,7 @@ Defaults are stored as the canonical string `Conf.get()` returns (what rd_kafka_
 
 from __future__ import annotations
 
+import difflib
 import enum
 from dataclasses import dataclass
 
@@ -21,9 +22,10 @@ __all__ = [
     "PROPERTIES",
     "GLOBAL_PROPERTIES",
     "TOPIC_PROPERTIES",
-    "JAVA_HINTS",
+    "FOREIGN_NAMES",
     "PYTHON_CALLBACKS",
     "find",
+    "unknown_property_hint",
 ]
 
 
@@ -909,11 +911,32 @@ def find(name: str, level: Level) -> Property | None:
     return (GLOBAL_PROPERTIES if level is Level.GLOBAL else TOPIC_PROPERTIES).get(name)
 
 
-# Java-client property names librdkafka does not know.  Setting one fails with librdkafka's
-# `No such configuration property: "x"` followed by this advice, so users migrating from the
-# Java client learn the equivalent.  (ssl.truststore.location and sasl.jaas.config are INVALID
-# entries in the table itself, with librdkafka's own wording.)
-JAVA_HINTS: dict[str, str] = {
+# Names other Kafka clients use for what librdkafka calls differently (the Java client's and,
+# through the spelling rule of `unknown_property_hint`, kafka-python's).  Setting one fails
+# with librdkafka's `No such configuration property: "x"`, followed by a hint so that users
+# migrating from those clients learn the equivalent.  A value naming a property of the table
+# is suggested as "did you mean"; any other value is advice for a name with no equivalent.
+# (ssl.truststore.location and sasl.jaas.config are INVALID entries in the table itself, with
+# librdkafka's own wording.)
+FOREIGN_NAMES: dict[str, str] = {
+    # Java client names with a librdkafka equivalent.
+    "max.request.size": "message.max.bytes",
+    "fetch.max.wait.ms": "fetch.wait.max.ms",
+    "send.buffer.bytes": "socket.send.buffer.bytes",
+    "receive.buffer.bytes": "socket.receive.buffer.bytes",
+    "compression.gzip.level": "compression.level",
+    "compression.lz4.level": "compression.level",
+    "compression.zstd.level": "compression.level",
+    # kafka-python names (after its underscores became dots) with a librdkafka equivalent.
+    "ssl.cafile": "ssl.ca.location",
+    "ssl.certfile": "ssl.certificate.location",
+    "ssl.keyfile": "ssl.key.location",
+    "ssl.password": "ssl.key.password",
+    "ssl.crlfile": "ssl.crl.location",
+    "ssl.ciphers": "ssl.cipher.suites",
+    "sasl.plain.username": "sasl.username",
+    "sasl.plain.password": "sasl.password",
+    # Java client names with no equivalent: what to do instead.
     "ssl.truststore.password": "Java TrustStores are not supported, use `ssl.ca.location` and a certificate file instead",
     "ssl.truststore.type": "Java TrustStores are not supported, use `ssl.ca.location` and a certificate file instead",
     "ssl.truststore.certificates": "use `ssl.ca.pem` instead",
@@ -932,13 +955,55 @@ JAVA_HINTS: dict[str, str] = {
     "sasl.client.callback.handler.class": "use the `oauth_cb` callback instead",
     "interceptor.classes": "Java interceptors are not supported",
     "partitioner.class": "use `partitioner` with a built-in partitioner name",
-    "max.request.size": "use `message.max.bytes`",
-    "buffer.memory": "use `queue.buffering.max.kbytes`",
+    "buffer.memory": "use `queue.buffering.max.kbytes` (in kilobytes)",
     "max.block.ms": "produce() does not block: it raises BufferError when the queue is full",
-    "fetch.max.wait.ms": "use `fetch.wait.max.ms`",
     "metadata.max.idle.ms": "use `topic.metadata.refresh.interval.ms`",
     "security.providers": "use `ssl.ca.location`, `ssl.key.location` and `ssl.certificate.location`",
 }
+
+
+def _spelling(name: str) -> str:
+    """A foreign spelling of a librdkafka-style name: kafka-python's `linger_ms`, an
+    environment variable's `BOOTSTRAP_SERVERS`, a `group-id` all read as dotted lower case."""
+    return name.lower().replace("_", ".").replace("-", ".")
+
+
+_UNSETTABLE = (Type.INVALID, Type.INTERNAL, Type.POINTER)
+
+
+def _known(name: str) -> bool:
+    """`name` is a property (or alias) of either level."""
+    return name in GLOBAL_PROPERTIES or name in TOPIC_PROPERTIES
+
+
+def _settable(name: str) -> bool:
+    """`name` is a property (or alias) of either level that a string can set."""
+    prop = GLOBAL_PROPERTIES.get(name) or TOPIC_PROPERTIES.get(name)
+    return prop is not None and prop.type not in _UNSETTABLE
+
+
+def unknown_property_hint(name: str) -> str | None:
+    """What to append to `No such configuration property: "name"`, or None.
+
+    One rule for every foreign name: respell it as librdkafka does (`_spelling`), then
+    (1) a FOREIGN_NAMES entry gives its equivalent or advice, (2) a property of that
+    spelling is the equivalent, (3) a property spelled nearly the same (a typo) is
+    suggested.  Only the error path calls this, so the fuzzy match costs nothing elsewhere.
+    """
+    spelled = _spelling(name)
+    target = FOREIGN_NAMES.get(name) or FOREIGN_NAMES.get(spelled)
+    if target is None and spelled != name and _known(spelled):
+        # Even an INVALID entry: setting it then explains itself (sasl.jaas.config).
+        target = spelled
+    if target is None and not _known(spelled):
+        names = [n for n in (*GLOBAL_PROPERTIES, *TOPIC_PROPERTIES) if _settable(n)]
+        close = difflib.get_close_matches(spelled, names, n=1, cutoff=0.85)
+        target = close[0] if close else None
+    if target is None:
+        return None
+    if _known(target):
+        return f"(did you mean '{target}'?)"
+    return f"(Java client property: {target})"
 
 
 # Keys confluent-kafka-python handles itself rather than passing to librdkafka.  The value

@@ -324,7 +324,8 @@ _f(("brokers",), OBJ, U.NONE, _B, "one object per broker handle, keyed by broker
 # --- brokers.* --------------------------------------------------------------------------------
 BR = ("brokers", ANY)
 _f((*BR, "name"), STR, U.NONE, _B,
-   '"host:port/nodeid", "host:port/bootstrap" before the id is known, or a logical name', RSTR)
+   '"host:port/nodeid", "host:port/bootstrap" for a bootstrap broker, or a logical name',
+   RSTR)
 _f((*BR, "nodeid"), INT, U.ID, _B, "broker id; -1 for bootstrap and logical brokers", CTR)
 _f((*BR, "nodename"), STR, U.NONE, _B, '"host:port" (empty for a logical broker without one)',
    RSTR)
@@ -544,8 +545,11 @@ for _fld in FIELDS:
 LEVELS: tuple[Level, ...] = (
     Level((), "Top level", "", "The document's root object."),
     Level(BR, "brokers", "broker name",
-          "One object per broker handle: bootstrap, learned and logical brokers "
-          '(e.g. "GroupCoordinator", "TxnCoordinator").'),
+          "One object per broker handle: learned and logical brokers "
+          '(e.g. "GroupCoordinator", "TxnCoordinator"), and the bootstrap brokers until a '
+          "Metadata answer names the cluster's brokers: then, as librdkafka >= 2.10 does, "
+          "they are decommissioned (and listed again while a re-bootstrap looks for the "
+          "cluster)."),
     Level(BT, "brokers.toppars", '"topic-partition"',
           "The partitions whose leader this broker is, as seen by the client."),
     Level(("brokers", ANY, "req"), "brokers.req (request names)", "",

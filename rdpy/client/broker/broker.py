@@ -29,8 +29,8 @@ from rdpy.client.broker.role import IDLE_WAKEUP, BrokerRole
 from rdpy.client.broker.setup import SETUP_STATES, BrokerState, SetupPlan, SetupStep, api_name
 from rdpy.client.broker.transport import (Connection, IoWait, TransportError, format_address,
                                           resolve)
-from rdpy.client.ops import (BrokerOp, ConnectNow, Purge, SendRequest, Terminate, TopparJoin,
-                             TopparLeave, TopparRemove, unknown_op)
+from rdpy.client.ops import (BrokerOp, Connect, ConnectNow, Purge, SendRequest, Terminate,
+                             TopparJoin, TopparLeave, TopparRemove, unknown_op)
 from rdpy.client.request import QueuedRequest
 from rdpy.errors import ErrorCode
 from rdpy.protocol import ProtocolError, ProtocolSession
@@ -64,6 +64,9 @@ class Broker:
         self.name = (f"{host}:{port}/{node_id}" if node_id >= 0 else f"{host}:{port}/bootstrap")
         #: A logical broker: a connection of its own for one component (Handle.logical).
         self.logical = False
+        #: A logical broker's own name ("GroupCoordinator"): its key in the statistics,
+        #: where librdkafka lists it with node id -1 (`name` adds the node id, for logs).
+        self.logical_name = ""
         settings = handle.settings
         self.clock = handle.clock
         #: How the thread waits for its sockets: select.select, or a test's non-blocking one.
@@ -92,6 +95,11 @@ class Broker:
         #: When the thread's wait will end by itself (inf while it is awake).
         self.sleep_until = _INF
         self.terminating = False
+        #: The client no longer uses this broker (see decommission()).
+        self.decommissioned = False
+        #: A connection was asked for with nothing to send (sparse connections' Connect op):
+        #: the next attempt is made anyway (librdkafka's rkb_persistconn.internal).
+        self.connect_requested = False
         self.reconnect_backoff_min = settings.get_int("reconnect.backoff.ms") / 1000.0
         self.reconnect_backoff = self.reconnect_backoff_min
         self.reconnect_backoff_max = settings.get_int("reconnect.backoff.max.ms") / 1000.0
@@ -145,6 +153,18 @@ class Broker:
         """Any thread. Close the connection and end the thread."""
         self.post(Terminate())
 
+    def decommission(self) -> None:
+        """Any thread. The client stops using this broker (librdkafka's
+        rd_kafka_broker_decommission); the caller has taken it out of the broker table, so
+        nothing new comes to it. The thread ends once no answer is awaited on an UP
+        connection: the requests already sent are answered rather than failed (librdkafka
+        fails them, but its timers keep them from racing the Metadata answer that
+        decommissions a bootstrap broker; rdpy's idempotent producer asks for its id at
+        once). What is left then fails with _DESTROY_BROKER rather than _DESTROY, so that
+        its owners retry on another broker instead of taking it for the client closing."""
+        self.decommissioned = True
+        self.wake()
+
     def is_up(self) -> bool:
         """Any thread (a racy read, as a hint)."""
         return self.state == UP
@@ -165,7 +185,10 @@ class Broker:
                     self._fail(ErrorCode._FAIL, f"internal error: {exc!r}", self.clock())
         finally:
             self._close_connection()
-            self._fail_outstanding(ErrorCode._DESTROY)
+            # librdkafka's rd_kafka_broker_destroy_error().
+            self._fail_outstanding(ErrorCode._DESTROY_BROKER
+                                   if self.decommissioned and not self.handle.terminating
+                                   else ErrorCode._DESTROY)
             for s in (self._wake_r, self._wake_w):
                 s.close()
 
@@ -194,6 +217,11 @@ class Broker:
         self.stats.wakeups += 1
         if self.ops:
             self._serve_ops(now)
+        if self.decommissioned and not (self.state is UP and (self.waitresp or self.outq)):
+            self.handle.dbg("broker", "TERM", f"{self.name}: Decommissioning this broker "
+                            f"(after {int((now - self.state_since) * 1000)}ms in state "
+                            f"{self.state})")
+            self.terminating = True
         if self.terminating:
             return
         next_wakeup = now + IDLE_WAKEUP
@@ -261,6 +289,12 @@ class Broker:
                 # The main thread's probe while no broker is up: skip the rest of the backoff.
                 if self.state in _NOT_CONNECTED:
                     self.next_connect_at = 0.0
+            case Connect():
+                # Sparse connections: the main thread wants one broker connected (backoff
+                # respected, as librdkafka's CONNECT op moves INIT to TRY_CONNECT).
+                if self.state in _NOT_CONNECTED:
+                    self.handle.dbg("broker", "CONNECT", f"{self.name}: Received CONNECT op")
+                    self.connect_requested = True
             case Purge():
                 self.role.purge(op, now)
             case Terminate():
@@ -270,8 +304,9 @@ class Broker:
                 unknown_op(op)
 
     def _wants_connection(self) -> bool:
-        """Broker thread. Something to send: queued requests, or work for the role."""
-        if self.outq or self.waitresp:
+        """Broker thread. Something to send (queued requests, or work for the role), or a
+        connection asked for (connect_requested)."""
+        if self.outq or self.waitresp or self.connect_requested:
             return True
         for tp in self.toppars:
             if tp.msgq or tp.xmitq or tp.fetchable():
@@ -304,6 +339,7 @@ class Broker:
 
     def _connect(self, now: float) -> None:
         """Broker thread, state INIT or DOWN. A connection attempt: the first setup step."""
+        self.connect_requested = False  # one attempt per Connect op
         self._set_state(TRY_CONNECT, now)
         self.connects += 1
         self._update_reconnect_backoff(now)
