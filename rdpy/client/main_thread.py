@@ -80,8 +80,7 @@ class MainThread:
     def _loop(self) -> None:
         clock = self.handle.clock
         while not self.handle.terminating:
-            due = self._next_due
-            self._wake.wait(_TICK if due == _INF else max(0.0, min(_TICK, due - clock())))
+            self._wake.wait(self.sleep_for(clock()))
             self._wake.clear()
             if self.handle.terminating:
                 break
@@ -93,6 +92,13 @@ class MainThread:
             except Exception as exc:  # a bug must not silently kill the main thread
                 self.handle.log(3, "BUG", f"main thread: internal error: {exc!r}")
                 self.handle.report_error(ErrorCode._FAIL, f"main thread: internal error: {exc!r}")
+
+    def sleep_for(self, now: float) -> float:
+        """Seconds until the next tick: _TICK, or less when something is due sooner. The
+        statistics count as due on their own cadence rather than at the next regular tick (up
+        to _TICK late): librdkafka's stats timer fires on time."""
+        due = min(self._next_due, self._next_stats) if self._stats else self._next_due
+        return _TICK if due == _INF else max(0.0, min(_TICK, due - now))
 
     def serve(self, now: float) -> None:
         """One tick (tests call it directly, with a fake clock)."""
