@@ -119,9 +119,8 @@ class Handle:
 
     def start(self) -> None:
         """App thread. Start the bootstrap brokers' and the main thread, ask for metadata."""
-        if self.debug:  # librdkafka logs INIT under RD_KAFKA_DBG_ALL: any debug context
-            self.log(7, "INIT", f"rdpy v{__version__} {self.name} initialized (debug "
-                     f"{','.join(sorted(self.debug))})")
+        self.dbg("all", "INIT", f"rdpy v{__version__} {self.name} initialized (debug "
+                 f"{','.join(sorted(self.debug))})")
         if "conf" in self.debug:
             self.log(7, "CONF", "Client configuration:")
             for name, value in self.settings.conf().dump_modified():
@@ -368,9 +367,10 @@ class Handle:
             emit_log(None, self.name, level, facility, tagged)
 
     def dbg(self, context: str, facility: str, text: str) -> None:
-        """Any thread. A debug line, logged when `context` is among the `debug` contexts.
+        """Any thread. A debug line, logged when `context` is among the `debug` contexts, or
+        for context "all" when any is (librdkafka's RD_KAFKA_DBG_ALL matches every bit).
         Call sites on busy paths test `context in handle.debug` first to skip formatting."""
-        if context in self.debug:
+        if context in self.debug or context == "all" and self.debug:
             self.log(7, facility, text)
 
     # --- counters (produce() increments them inline under _cnt_lock) --------------------------

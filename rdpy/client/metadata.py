@@ -271,7 +271,9 @@ class MetadataRefresher:
         if ask.held is not None:
             ask.held.awaiting_metadata = False
             ask.held.wake()
-        if err:
+        # As rd_kafka_handle_Metadata(): nothing more while terminating (the requests
+        # still queued fail with _DESTROY then; no warning for those).
+        if err and err != ErrorCode._DESTROY and not h.terminating:
             self._failed(ask, broker, err, request)
 
     def _failed(self, ask: MetadataAsk, broker: Broker, err: int,
