@@ -7,7 +7,9 @@ Subscribes to TOPIC in GROUP: the group's coordinator shares TOPIC's partitions 
 process running this with the same GROUP (start two or three of them), moving partitions when a
 member joins or leaves. Each message is "processed" (counted) and then its offset committed, so
 a member that takes over a partition continues after the last processed message. Stops once
-nothing arrived for IDLE_SECONDS (default 3) and prints how many messages it read.
+nothing arrived for IDLE_SECONDS (default 3) after its first assignment (joining a group can
+take longer: Kafka holds a new group's first rebalance for group.initial.rebalance.delay.ms,
+Tansu for about half of session.timeout.ms) and prints how many messages it read.
 
 Rebalance callbacks (on_assign, on_revoke) and on_commit run inside poll()/close() on this
 thread, never on a background thread.
@@ -27,11 +29,16 @@ def main() -> int:
         return 2
     bootstrap, topic, group = sys.argv[1:4]
     idle_seconds = float(sys.argv[4]) if len(sys.argv) == 5 else 3.0
+    #: When a message last arrived, or the first assignment did; None while joining.
+    last_activity: float | None = None
 
     def on_assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # The group gave this member these partitions; without on_assign they are assigned
         # all the same (as confluent-kafka does). Reading starts at the group's committed
         # offsets, or at auto.offset.reset where it has none.
+        nonlocal last_activity
+        if last_activity is None:
+            last_activity = time.monotonic()
         print(f"assigned {sorted(p.partition for p in partitions)}", file=sys.stderr)
 
     def on_revoke(consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -52,8 +59,7 @@ def main() -> int:
     read = 0
     try:
         consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
-        last_message = time.monotonic()
-        while time.monotonic() - last_message < idle_seconds:
+        while last_activity is None or time.monotonic() - last_activity < idle_seconds:
             msg = consumer.poll(0.5)
             if msg is None:
                 continue
@@ -61,7 +67,7 @@ def main() -> int:
                 print(f"consumer error: {msg.error()}", file=sys.stderr)
                 continue
             read += 1  # "process" the message, then commit that it was processed
-            last_message = time.monotonic()
+            last_activity = time.monotonic()
             consumer.commit(message=msg, asynchronous=True)
     except KafkaException as exc:
         print(f"failed: {exc}", file=sys.stderr)
