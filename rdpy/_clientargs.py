@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["config_from_args", "require_group_id"]
+__all__ = ["config_from_args", "require_group_id", "timeout_arg"]
 
 
 def config_from_args(args: tuple[object, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -36,3 +36,17 @@ def require_group_id(config: dict[str, Any]) -> None:
     configuration lacking it fails with this ValueError whatever else it holds."""
     if "group.id" not in config:
         raise ValueError("Failed to create consumer: group.id must be set")
+
+
+def timeout_arg(timeout: object) -> float | None:
+    """A poll()/flush()/consume() timeout as confluent-kafka's C parser ('d') takes it: a float
+    or anything with __float__ or __index__; TypeError("must be real number, not str")
+    otherwise. None stays None (rdpy's "forever", as -1)."""
+    if timeout is None:
+        return None
+    cls = type(timeout)
+    if cls is float or cls is int:
+        return timeout  # type: ignore[return-value]
+    if not (hasattr(cls, "__float__") or hasattr(cls, "__index__")):
+        raise TypeError(f"must be real number, not {cls.__name__}")
+    return float(timeout)  # type: ignore[arg-type]

@@ -16,13 +16,14 @@ sockets.
 
 from __future__ import annotations
 
+import operator
 import re
 import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
 
-from rdpy._clientargs import config_from_args, require_group_id
+from rdpy._clientargs import config_from_args, require_group_id, timeout_arg
 from rdpy.admin import ClusterMetadata
 from rdpy.client.consume.cqueue import ConsumerQueue
 from rdpy.client.consume.engine import ConsumerEngine, StoreItem
@@ -210,6 +211,9 @@ class Consumer:
         queued message or event, waiting until the deadline."""
         if self._engine.closed:
             raise RuntimeError(_CLOSED)
+        # Checked here, off the fast path: a message already fetched is returned whatever
+        # the timeout; otherwise a timeout that is not a number is confluent-kafka's TypeError.
+        timeout = timeout_arg(timeout)
         queue = self._queue
         self._membership.last_poll = time.monotonic()
         deadline: float | None = None
@@ -235,6 +239,9 @@ class Consumer:
         confluent-kafka's, the call goes on until it has the messages or the timeout, then
         raises the last such exception, and the messages it had are dropped."""
         self._check_open()
+        # As confluent-kafka's parser: an integer (anything with __index__), then a number.
+        num_messages = operator.index(num_messages)
+        timeout = timeout_arg(timeout)
         if num_messages < 0 or num_messages > 1_000_000:
             raise ValueError("num_messages must be between 0 and 1000000 (1M)")
         failures: list[Exception] = []

@@ -10,11 +10,11 @@ import operator
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar, Union, overload
 
-from rdpy._clientargs import config_from_args
+from rdpy._clientargs import config_from_args, timeout_arg
 from rdpy.admin import ClusterMetadata
 from rdpy.client.events import ClientEvents
 from rdpy.client.handle import Handle
@@ -68,6 +68,11 @@ def _refuse_topic(code: int) -> None:
     raise KafkaException(KafkaError(code, f"Unable to produce message: {KafkaError(code).str()}"))
 
 
+def _type_name(obj: object) -> str:
+    """A type as CPython's argument parser names it in its TypeErrors: None, not NoneType."""
+    return "None" if obj is None else type(obj).__name__
+
+
 def _int_arg(value: Any, bounds: tuple[int, int], overflow: str) -> int:
     """An integer argument as confluent-kafka's C layer takes it: anything with __index__
     (bool too), TypeError otherwise, OverflowError outside the C type's range."""
@@ -90,19 +95,20 @@ def _to_bytes(value: Any, what: str) -> bytes | None:
 
 
 def _headers(headers: Any) -> Headers:
-    if isinstance(headers, Mapping):
-        items: Any = headers.items()
-    elif isinstance(headers, (list, tuple)):
-        items = headers
+    """produce()'s headers as confluent-kafka's py_headers_to_c() takes them: a dict, or a
+    list of 2-tuples (not a tuple of them, nor lists or other pairs as items)."""
+    if isinstance(headers, list):
+        items: Any = headers
+    elif isinstance(headers, dict):
+        items = headers.items()
     else:
         raise TypeError("expected headers to be dict or list of (key, value) tuples, "
                         f"not {type(headers).__name__}")
     out: list[tuple[str, bytes | None]] = []
     for item in items:
-        try:
-            k, v = item
-        except (TypeError, ValueError):
-            raise TypeError("Headers are expected to be a list of (key, value) tuples") from None
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise TypeError("Headers are expected to be a list of (key, value) tuples")
+        k, v = item
         if type(k) is not str:
             # confluent-kafka writes any other key as str(key) (b"k" becomes "b'k'").
             k = str(k)
@@ -141,8 +147,13 @@ def _batch_message(i: int, msg: object, default_cb: DeliveryCallback | None) -> 
     value = _batch_payload(i, "value", msg.get("value"))
     key = _batch_payload(i, "key", msg.get("key"))
     partition = msg.get("partition")
-    if partition is not None and not isinstance(partition, int):
-        raise TypeError(f"Message partition at index {i} must be int")
+    if partition is not None:
+        if not isinstance(partition, int):
+            raise TypeError(f"Message partition at index {i} must be int")
+        if not _INT64_MIN <= partition <= _INT64_MAX:
+            # confluent-kafka's PyLong_AsLong() error (raised there after the batch was
+            # queued); refused here before anything is.
+            raise OverflowError("Python int too large to convert to C long")
     if msg.get("timestamp") is not None:
         raise NotImplementedError("Message timestamps are not currently supported in batch mode")
     on_delivery = msg.get("callback")
@@ -248,7 +259,7 @@ class Producer:
         the producer is closed.
         """
         if type(topic) is not str and not isinstance(topic, str):
-            raise TypeError(f"argument 1 must be str, not {type(topic).__name__}")
+            raise TypeError(f"argument 1 must be str, not {_type_name(topic)}")
         # The hot path: checks inlined, one lock for the counters, none for the partition queue.
         if value is not None and type(value) is not bytes:
             value = _to_bytes(value, "value")
@@ -269,35 +280,23 @@ class Producer:
             raise TypeError(f"on_delivery must be callable, not {type(on_delivery).__name__}")
         size = (len(value) if value is not None else 0) + (len(key) if key is not None else 0)
         hdrs: Headers = None
-        if headers:
+        if headers is not None:  # '', 0, () are refused as confluent-kafka does
             hdrs = _headers(headers)
             if hdrs:
                 size += sum(len(k) + (len(v) if v is not None else 0) for k, v in hdrs)
         # As confluent-kafka: the arguments are parsed before the handle is looked at.
         if self._closed:
             raise RuntimeError(_CLOSED)
-        code = self._refusal()
-        if code:
+        # _refusal() inlined (the hot path): a fatal error, or a transaction taking no messages.
+        txn = self._txn
+        if self._handle.fatal_error is not None or (txn is not None and not txn.may_enq):
+            code = self._refusal()
             raise KafkaException(KafkaError(
                 code, f"Unable to produce message: {KafkaError(code).str()}"))
-        self._enqueue(topic, partition, key, value, hdrs, timestamp, on_delivery, size)
-
-    def _refusal(self) -> int:
-        """App thread. The error every produce is refused with right now (a fatal error, or a
-        transaction state that takes no messages: rd_kafka_check_produce()), else 0."""
-        if self._handle.fatal_error is not None:
-            return ErrorCode._FATAL
-        txn = self._txn
-        if txn is not None and not txn.may_enq:
-            return ErrorCode._STATE
-        return 0
-
-    def _enqueue(self, topic: str, partition: int, key: bytes | None, value: bytes | None,
-                 hdrs: Headers, timestamp: int, on_delivery: DeliveryCallback | None,
-                 size: int) -> None:
-        """App thread. Queue one checked message (rd_kafka_msg_new() and its partitioning):
-        KafkaException for a message too large, a topic that cannot take it or a partition
-        it does not have, BufferError when the queue is full; nothing is counted then."""
+        # Queue it (rd_kafka_msg_new() and its partitioning), inline: a method call per
+        # message costs the hot path ~5%. KafkaException for a message too large, a topic
+        # that cannot take it or a partition it does not have, BufferError when the queue
+        # is full; nothing is counted then.
         if size > self._message_max_bytes:
             raise KafkaException(KafkaError(
                 ErrorCode.MSG_SIZE_TOO_LARGE,
@@ -333,7 +332,6 @@ class Producer:
                 "Unable to produce message: Local: Unknown partition"))
         self._count(size)
         tp = parts[msg.partition]
-        txn = self._txn
         if txn is not None and not tp.txn_state:
             txn.add_partition(tp)
         qlen = tp.enqueue(msg)
@@ -344,6 +342,16 @@ class Producer:
                                    or qlen >= self._batch_num
                                    or qlen * size >= self._batch_size):
             leader.wake()
+
+    def _refusal(self) -> int:
+        """App thread. The error every produce is refused with right now (a fatal error, or a
+        transaction state that takes no messages: rd_kafka_check_produce()), else 0."""
+        if self._handle.fatal_error is not None:
+            return ErrorCode._FATAL
+        txn = self._txn
+        if txn is not None and not txn.may_enq:
+            return ErrorCode._STATE
+        return 0
 
     def produce_batch(self, topic: str, messages: list[dict[str, Any]], partition: int = -1,
                       callback: DeliveryCallback | None = None,
@@ -358,10 +366,12 @@ class Producer:
         its 'headers' are checked and dropped; a 'timestamp' is NotImplementedError.
         Every dict is checked before any message is queued (TypeError/ValueError naming the
         index). A message that cannot be queued (queue full, too large, unknown partition...)
-        gets an '_error' KafkaError in its dict; the others are queued all the same.
+        gets an '_error' KafkaError in its dict; the others are queued all the same. Should
+        the application's partitioner raise, the exception propagates and that message and
+        every one after it get an '_error' (_FAIL): the dicts without one were queued.
         """
         if type(topic) is not str and not isinstance(topic, str):
-            raise TypeError(f"argument 1 must be str, not {type(topic).__name__}")
+            raise TypeError(f"argument 1 must be str, not {_type_name(topic)}")
         if type(partition) is not int:
             partition = _int_arg(partition, _INT32, "signed integer is greater than maximum")
         elif not _INT32_MIN <= partition <= _INT32_MAX:
@@ -384,10 +394,15 @@ class Producer:
         error that refuses every produce, and a full queue, fail all the messages after it."""
         all_err = self._refusal()
         good = 0
-        for msg_dict, (key, value, on_delivery, size) in zip(messages, checked):
+        for i, (msg_dict, (key, value, on_delivery, _size)) in enumerate(zip(messages, checked)):
             if not all_err:
                 try:
-                    self._enqueue(topic, partition, key, value, None, 0, on_delivery, size)
+                    # produce()'s checks pass again (cheap, on checked values): its
+                    # enqueue path is inline, for the hot path's sake.
+                    # Producer's own, not a subclass's (SerializingProducer's takes key first
+                    # and would serialize): batches are sent as given, as confluent-kafka's.
+                    Producer.produce(self, topic, value, key, partition,
+                                     on_delivery=on_delivery)
                     good += 1
                     continue
                 except BufferError:
@@ -395,6 +410,13 @@ class Producer:
                 except KafkaException as exc:
                     msg_dict["_error"] = _batch_error(exc.args[0].code())
                     continue
+                except BaseException:
+                    # The application's partitioner raised: the exception propagates, and
+                    # the dicts still tell which messages were queued (those without
+                    # '_error'), since the count returned is lost.
+                    for rest in messages[i:]:
+                        rest["_error"] = _batch_error(ErrorCode._FAIL)
+                    raise
             msg_dict["_error"] = _batch_error(all_err)
         return good
 
@@ -419,8 +441,10 @@ class Producer:
             if timeout == 0:
                 return 0  # the common poll(0) after each produce(): no lock, no clock
         else:
+            if type(timeout) is not int and type(timeout) is not float:
+                timeout_arg(timeout)  # TypeError for a timeout that is not a number
             return self._serve(q.pop_all())
-        deadline = deadline_for(timeout)
+        deadline = deadline_for(timeout_arg(timeout))
         while True:
             ops = q.pop_all()
             if ops:
@@ -501,7 +525,7 @@ class Producer:
         if self._closed:
             raise RuntimeError(_CLOSED)
         handle = self._handle
-        deadline = deadline_for(timeout)
+        deadline = deadline_for(timeout_arg(timeout))
         with self._flush_lock:
             self._flushers += 1
             handle.flushing = True
@@ -556,22 +580,25 @@ class Producer:
         """Commit a consumer's positions (the next offsets to consume) to its group as part
         of the current transaction: committed only if the transaction is. `group_metadata`
         is the consumer's consumer_group_metadata()."""
-        # As confluent-kafka: the arguments are read before anything transactional is asked.
+        # As confluent-kafka: a closed producer is refused first, then the positions and the
+        # group metadata are read (in that order) before anything transactional is asked.
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        if not isinstance(positions, list):
+            raise TypeError("requires list of TopicPartition")
+        offsets: list[tuple[str, int, int, str | None, int]] = []
+        for tp in positions:
+            if not isinstance(tp, TopicPartition):
+                raise TypeError("expected TopicPartition")
+            epoch = tp.leader_epoch
+            offsets.append((tp.topic, tp.partition, tp.offset, tp.metadata,
+                            epoch if epoch is not None else -1))
         if isinstance(group_metadata, GroupMetadata):
             group = group_metadata
         elif isinstance(group_metadata, (bytes, bytearray)):
             group = GroupMetadata.parse(bytes(group_metadata))
         else:
             raise TypeError(f"expected bytes, {type(group_metadata).__name__} found")
-        if not isinstance(positions, list):
-            raise TypeError("expected list of TopicPartition")
-        offsets: list[tuple[str, int, int, str | None, int]] = []
-        for tp in positions:
-            if not isinstance(tp, TopicPartition):
-                raise TypeError("expected list of TopicPartition")
-            epoch = tp.leader_epoch
-            offsets.append((tp.topic, tp.partition, tp.offset, tp.metadata,
-                            epoch if epoch is not None else -1))
         self._transactions().send_offsets_to_transaction(offsets, group, timeout)
 
     def commit_transaction(self, timeout: float | None = None) -> None:
@@ -687,7 +714,8 @@ def _delivery_report(m: ProducerMessage, err: KafkaError | None, now: float) -> 
     report._error = err
     # A failed message has no timestamp, as in librdkafka (TIMESTAMP_NOT_AVAILABLE, -1).
     report._timestamp = (m.ts_type, m.timestamp) if err is None else (0, -1)
-    report._latency = now - m.enq_time
+    # Whole microseconds, as librdkafka's rd_kafka_message_latency() (and a pickled copy).
+    report._latency = int((now - m.enq_time) * 1_000_000) / 1_000_000
     report._leader_epoch = None
     report._delivery_count = None
     return report
