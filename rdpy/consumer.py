@@ -32,7 +32,7 @@ from rdpy.client.group.metadata import GroupMetadata
 from rdpy.client.startup import refuse_unimplemented
 from rdpy.client.group.assignors import RebalanceProtocol
 from rdpy.client.ops import CommitResult, Rebalance, ReplyOp
-from rdpy.client.sync import deadline_for, list_topics
+from rdpy.client.sync import deadline_for, list_topics, require_cluster_id
 from rdpy.client.toppar import FetchState, Toppar
 from rdpy.config import Conf
 from rdpy.constants import OFFSET_INVALID, OFFSET_STORED
@@ -518,6 +518,24 @@ class Consumer:
         return found
 
     # --- misc ----------------------------------------------------------------------------------
+
+    def cluster_id(self, timeout: float = -1) -> str:
+        """The cluster's id (Metadata v2+, KIP-78), waiting up to `timeout` s (-1: forever)
+        for the first Metadata answer; KafkaException(_TIMED_OUT) when none carried one."""
+        if not self._initialized() or self._engine.closed:
+            raise RuntimeError("Handle has been closed")
+        return require_cluster_id(self._handle, timeout_arg(timeout))
+
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        """Set the SASL username and password for the next authentication. rdpy has no SASL
+        yet (security.protocol=sasl_* is refused at creation), so on the plaintext connections
+        it has they are not used, as librdkafka does not use them there."""
+        for position, value in enumerate((username, password), 1):
+            if not isinstance(value, str):
+                kind = "None" if value is None else type(value).__name__  # CPython's wording
+                raise TypeError(f"argument {position} must be str, not {kind}")
+        if not self._initialized() or self._engine.closed:
+            raise RuntimeError("Handle has been closed")
 
     def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
         """Ask the cluster for its brokers and topics (all, or just `topic`)."""

@@ -29,7 +29,7 @@ from rdpy.client.group.metadata import GroupMetadata
 from rdpy.client.produce.txn import Transactions
 from rdpy.client.queue import MAX_BLOCK_SLICE
 from rdpy.client.startup import engine_settings, refuse_unimplemented
-from rdpy.client.sync import deadline_for, list_topics
+from rdpy.client.sync import deadline_for, list_topics, require_cluster_id
 from rdpy.config import Conf, Settings
 from rdpy.errors import ErrorCode, KafkaError, KafkaException
 from rdpy.message import Message
@@ -622,6 +622,24 @@ class Producer:
         return self._txn
 
     # --- metadata ------------------------------------------------------------------------------
+
+    def cluster_id(self, timeout: float = -1) -> str:
+        """The cluster's id (Metadata v2+, KIP-78), waiting up to `timeout` s (-1: forever)
+        for the first Metadata answer; KafkaException(_TIMED_OUT) when none carried one."""
+        if self._closed:
+            raise RuntimeError("Handle has been closed")
+        return require_cluster_id(self._handle, timeout_arg(timeout))
+
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        """Set the SASL username and password for the next authentication. rdpy has no SASL
+        yet (security.protocol=sasl_* is refused at creation), so on the plaintext connections
+        it has they are not used, as librdkafka does not use them there."""
+        for position, value in enumerate((username, password), 1):
+            if not isinstance(value, str):
+                kind = "None" if value is None else type(value).__name__  # CPython's wording
+                raise TypeError(f"argument {position} must be str, not {kind}")
+        if self._closed:
+            raise RuntimeError("Handle has been closed")
 
     def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
         """Ask the cluster for its brokers and topics (all, or just `topic`)."""
