@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["config_from_args", "require_group_id", "timeout_arg"]
+__all__ = ["check_sasl_credentials", "config_from_args", "require_group_id", "timeout_arg"]
 
 
 def config_from_args(args: tuple[object, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -50,3 +50,11 @@ def timeout_arg(timeout: object) -> float | None:
     if not (hasattr(cls, "__float__") or hasattr(cls, "__index__")):
         raise TypeError(f"must be real number, not {cls.__name__}")
     return float(timeout)  # type: ignore[arg-type]
+
+
+def check_sasl_credentials(username: object, password: object) -> None:
+    """set_sasl_credentials()'s arguments as confluent-kafka's parser ('ss') takes them."""
+    for position, value in enumerate((username, password), 1):
+        if not isinstance(value, str):
+            kind = "None" if value is None else type(value).__name__  # CPython's wording
+            raise TypeError(f"argument {position} must be str, not {kind}")

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
 
-from rdpy._clientargs import config_from_args, require_group_id, timeout_arg
+from rdpy._clientargs import check_sasl_credentials, config_from_args, require_group_id, timeout_arg
 from rdpy.admin import ClusterMetadata
 from rdpy.client.consume.cqueue import ConsumerQueue
 from rdpy.client.consume.engine import ConsumerEngine, StoreItem
@@ -530,10 +530,7 @@ class Consumer:
         """Set the SASL username and password for the next authentication. rdpy has no SASL
         yet (security.protocol=sasl_* is refused at creation), so on the plaintext connections
         it has they are not used, as librdkafka does not use them there."""
-        for position, value in enumerate((username, password), 1):
-            if not isinstance(value, str):
-                kind = "None" if value is None else type(value).__name__  # CPython's wording
-                raise TypeError(f"argument {position} must be str, not {kind}")
+        check_sasl_credentials(username, password)
         if not self._initialized() or self._engine.closed:
             raise RuntimeError("Handle has been closed")
 

@@ -17,12 +17,7 @@ from rdpy.consumer import Consumer
 from rdpy.error import ConsumeError, KeyDeserializationError, ValueDeserializationError
 from rdpy.message import Message
 from rdpy.serialization import MessageField, SerializationContext
-from rdpy.serialization._serdes import (
-    build_serdes,
-    close_serdes,
-    offer_cluster_id_resolver,
-    pop_serde_props,
-)
+from rdpy.serialization._serdes import close_serdes, start_with_serdes
 
 __all__ = ["DeserializingConsumer"]
 
@@ -37,21 +32,12 @@ class DeserializingConsumer(Consumer):
     builder is a ValueError. Experimental in confluent-kafka, and so here.
     """
 
+    #: The deserializers built from builders, this consumer's to close (none until __init__ is done).
+    _owned_serdes: List[Any] = []
+
     def __init__(self, conf: Dict[str, Any]) -> None:
-        specs, rest = pop_serde_props(conf, "key.deserializer", "value.deserializer")
-        serdes, self._owned_serdes, rest = build_serdes(specs, rest)
-        self._key_deserializer, self._value_deserializer = serdes
-        try:
-            super().__init__(rest)
-            offer_cluster_id_resolver(self, serdes)
-        except BaseException:
-            # The consumer failed to come up: what it built is nobody else's to close.
-            owned, self._owned_serdes = self._owned_serdes, []
-            try:
-                close_serdes(owned)
-            except Exception:
-                pass
-            raise
+        self._key_deserializer, self._value_deserializer, self._owned_serdes = start_with_serdes(
+            self, conf, "key.deserializer", "value.deserializer", super().__init__)
 
     def poll(self, timeout: Optional[float] = -1) -> Optional[Message]:
         """The next message, its key and value deserialized (readable through key()/value()

@@ -9,17 +9,12 @@ the producer built. Serializers run on the thread calling produce(), before anyt
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from rdpy.error import KeySerializationError, ValueSerializationError
 from rdpy.producer import Producer
 from rdpy.serialization import MessageField, SerializationContext
-from rdpy.serialization._serdes import (
-    build_serdes,
-    close_serdes,
-    offer_cluster_id_resolver,
-    pop_serde_props,
-)
+from rdpy.serialization._serdes import close_serdes, start_with_serdes
 
 __all__ = ["SerializingProducer"]
 
@@ -37,21 +32,12 @@ class SerializingProducer(Producer):
     is a ValueError. Experimental in confluent-kafka, and so here.
     """
 
+    #: The serializers built from builders, this producer's to close (none until __init__ is done).
+    _owned_serdes: List[Any] = []
+
     def __init__(self, conf: Dict[str, Any]) -> None:
-        specs, rest = pop_serde_props(conf, "key.serializer", "value.serializer")
-        serdes, self._owned_serdes, rest = build_serdes(specs, rest)
-        self._key_serializer, self._value_serializer = serdes
-        try:
-            super().__init__(rest)
-            offer_cluster_id_resolver(self, serdes)
-        except BaseException:
-            # The producer failed to come up: what it built is nobody else's to close.
-            owned, self._owned_serdes = self._owned_serdes, []
-            try:
-                close_serdes(owned)
-            except Exception:
-                pass
-            raise
+        self._key_serializer, self._value_serializer, self._owned_serdes = start_with_serdes(
+            self, conf, "key.serializer", "value.serializer", super().__init__)
 
     def produce(  # type: ignore[override]  # key comes before value, as in confluent-kafka
         self,

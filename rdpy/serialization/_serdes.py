@@ -109,6 +109,27 @@ def close_serdes(serdes: List[Any]) -> None:
         raise first
 
 
+def start_with_serdes(client: object, conf: Dict[str, Any], key_prop: str, value_prop: str,
+                      start: Callable[[Dict[str, Any]], None]) -> Tuple[Any, Any, List[Any]]:
+    """A serializing client's construction: take its serdes off `conf`, run the builders,
+    `start` the client with the rest (its base class's __init__), then offer the serdes the
+    client's cluster id. Returns (key serde, value serde, the serdes built here, which the
+    client owns and closes). If the client fails to start, what was built is closed: the
+    start's error is the one raised, a failure to close is dropped."""
+    specs, rest = pop_serde_props(conf, key_prop, value_prop)
+    serdes, owned, rest = build_serdes(specs, rest)
+    try:
+        start(rest)
+        offer_cluster_id_resolver(client, serdes)
+    except BaseException:
+        try:
+            close_serdes(owned)
+        except Exception:
+            pass
+        raise
+    return serdes[0], serdes[1], owned
+
+
 class SharedClusterIdResolver:
     """Calls the client's ``cluster_id(timeout=...)`` for the serdes, one call at a time:
     callers arriving while a call is under way wait for it and share its answer (or error).
