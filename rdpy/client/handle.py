@@ -37,6 +37,7 @@ from rdpy.config.conf import ClientType, Settings
 from rdpy.errors import ErrorCode, KafkaError, err2name, err2str
 
 if TYPE_CHECKING:
+    from rdpy.client.request import QueuedRequest
     from rdpy.mock import MockCluster
     from rdpy.protocol.messages.metadata import MetadataResponse
 
@@ -98,6 +99,10 @@ class Handle:
         self.read_committed = settings.get_enum("isolation.level") == "read_committed"
         #: What a client's components do on the main thread's tick.
         self.main_work: list[MainThreadWork] = []
+        #: Requests posted to a broker whose thread had ended, with the error they fail with:
+        #: failed by the main thread's next tick (Broker.post).
+        self._late_failures: list[tuple[Broker, QueuedRequest, int]] = []
+        self._late_lock = threading.Lock()
         #: A consumer's own statistics ("cgrp", prefetched bytes); None for other clients.
         self.consumer_stats: ConsumerStatsSource | None = None
         #: An idempotent producer's "eos" statistics; None for other clients.
@@ -403,6 +408,19 @@ class Handle:
     def apply_metadata(self, response: MetadataResponse, requested: list[str] | None) -> None:
         """Any thread. See MetadataRefresher.apply."""
         self.refresher.apply(response, requested)
+
+    def fail_late(self, broker: Broker, request: QueuedRequest, err: int) -> None:
+        """Any thread. `request` was posted to `broker` after its thread ended: the main
+        thread fails it with `err` (see Broker.post)."""
+        with self._late_lock:
+            self._late_failures.append((broker, request, err))
+        self.wake_main()
+
+    def take_late_failures(self) -> list[tuple[Broker, QueuedRequest, int]]:
+        """Main thread. The requests fail_late() handed over since the last call."""
+        with self._late_lock:
+            taken, self._late_failures = self._late_failures, []
+        return taken
 
     def wake_main(self) -> None:
         """Any thread. The main thread runs its next tick now."""

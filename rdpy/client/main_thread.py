@@ -103,6 +103,8 @@ class MainThread:
     def serve(self, now: float) -> None:
         """One tick (tests call it directly, with a fake clock)."""
         h = self.handle
+        for broker, request, err in h.take_late_failures():
+            request.fail(broker, err)
         need_refresh = self._serve_waiting(now)
         self._evict_stale_metadata(now)
         self._fail_removed()

@@ -404,3 +404,23 @@ def test_cached_topic_metadata_expires_after_metadata_max_age() -> None:
     clock.now += 0.2
     handle.serve_main(clock.now)
     assert "t" not in handle.metadata.topics
+
+
+def test_a_request_posted_after_the_thread_ended_fails_on_the_main_thread() -> None:
+    """A decommissioned broker's thread ends while the client runs on: a component that picked
+    the broker just before it left the table may post a request after that. It fails with the
+    error the thread failed its own requests with, at the main thread's next tick (not on the
+    poster's thread, which may hold locks), instead of waiting forever."""
+    handle, broker, clock = make_broker()
+    before: list[int] = []
+    broker.enqueue_request(metadata_request(lambda b, err, resp, req: before.append(err)))
+    broker._fail_outstanding(ErrorCode._DESTROY_BROKER)  # what the ending thread does
+    assert before == [ErrorCode._DESTROY_BROKER]
+
+    after: list[tuple[Broker, int]] = []
+    broker.enqueue_request(metadata_request(lambda b, err, resp, req: after.append((b, err))))
+    assert after == []  # not on this (the poster's) thread
+    handle.serve_main(clock.now)
+    assert after == [(broker, ErrorCode._DESTROY_BROKER)]
+    handle.serve_main(clock.now)
+    assert len(after) == 1

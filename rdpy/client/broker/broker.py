@@ -88,6 +88,9 @@ class Broker:
         self.toppars: list[Toppar] = []
         self.ops: deque[BrokerOp] = deque()
         self._ops_lock = threading.Lock()
+        #: Set under the ops lock by the ending thread: the error a request posted after that
+        #: fails with (a decommissioned broker ends while the client runs on).
+        self._ended_with: int | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -140,10 +143,19 @@ class Broker:
             pass
 
     def post(self, op: BrokerOp) -> None:
-        """Any thread, takes the ops lock. Queues an op for the broker thread and wakes it."""
+        """Any thread, takes the ops lock. Queues an op for the broker thread and wakes it.
+        Once the thread has ended (decommissioned: a component may have picked this broker
+        just before it left the table), a request is failed as the thread failed the ones it
+        held, on the main thread (Handle.fail_late): no caller waits for an answer that cannot
+        come, and no callback runs on the poster's thread, which may hold locks."""
         with self._ops_lock:
-            self.ops.append(op)
-        self.wake()
+            ended_with = self._ended_with
+            if ended_with is None:
+                self.ops.append(op)
+        if ended_with is None:
+            self.wake()
+        elif isinstance(op, SendRequest) and not op.request.purged:
+            self.handle.fail_late(self, op.request, ended_with)
 
     def enqueue_request(self, request: QueuedRequest) -> None:
         """Any thread. The request is sent when the connection is UP (connecting if needed)."""
@@ -199,6 +211,7 @@ class Broker:
         with self._ops_lock:
             posted = [op.request for op in self.ops if isinstance(op, SendRequest)]
             self.ops.clear()
+            self._ended_with = err
         requests = list(self.waitresp.values()) + list(self.outq) + posted
         self.waitresp.clear()
         self.outq.clear()
