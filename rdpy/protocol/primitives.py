@@ -530,10 +530,12 @@ class Reader:
         return None if v is None else bytes(v)
 
     def bytes_(self) -> bytes:
+        # A null where the spec says non-nullable reads as b"", as string() does: librdkafka
+        # reads every bytes field as nullable, and its mock cluster answers a SyncGroup that
+        # failed (REBALANCE_IN_PROGRESS) with a null assignment; refusing the whole answer
+        # would lose its error code, and with it the prompt rejoin.
         v = self.nbytes_view()
-        if v is None:
-            raise self.error("null value for non-nullable bytes")
-        return bytes(v)
+        return b"" if v is None else bytes(v)
 
     def cnbytes(self) -> bytes | None:
         v = self.cnbytes_view()
@@ -541,9 +543,7 @@ class Reader:
 
     def cbytes(self) -> bytes:
         v = self.cnbytes_view()
-        if v is None:
-            raise self.error("null value for non-nullable bytes")
-        return bytes(v)
+        return b"" if v is None else bytes(v)  # as bytes_()
 
     def records(self) -> memoryview | None:
         """``records`` fields: nullable bytes, returned zero-copy."""

@@ -13,6 +13,7 @@ from rdpy.protocol import ProtocolError
 from rdpy.protocol.base import Message
 from rdpy.protocol.messages import fetch, metadata, produce
 from rdpy.protocol.messages.find_coordinator import FindCoordinatorResponse
+from rdpy.protocol.messages.sync_group import SyncGroupResponse
 
 from .test_protocol_roundtrip import CASES, message_strategy
 
@@ -114,3 +115,17 @@ def test_null_in_a_non_nullable_string_reads_as_empty() -> None:
     body = bytes.fromhex("001e" "ffffffff" "ffff" "ffffffff")
     response = FindCoordinatorResponse.decode(body, 0)
     assert (response.error_code, response.node_id, response.host, response.port) == (30, -1, "", -1)
+
+
+def test_null_in_non_nullable_bytes_reads_as_empty() -> None:
+    """librdkafka's mock cluster answers a SyncGroup that failed (REBALANCE_IN_PROGRESS) with a
+    null assignment. Refusing it turned the broker's error into a _BAD_MSG, and the member
+    rejoined a second late: the mock had formed the next generation without it by then."""
+    # v3: throttle_time_ms, error_code 27, assignment (null)
+    body = bytes.fromhex("00000000" "001b" "ffffffff")
+    response = SyncGroupResponse.decode(body, 3)
+    assert (response.error_code, response.assignment) == (27, b"")
+    # v4 (flexible): compact bytes, 0 = null, then no tagged fields
+    body = bytes.fromhex("00000000" "001b" "00" "00")
+    response = SyncGroupResponse.decode(body, 4)
+    assert (response.error_code, response.assignment) == (27, b"")

@@ -73,9 +73,13 @@ def test_cooperative_sticky_moves_only_what_the_newcomer_gets(client: ModuleType
         pytest.skip("tansu: a cooperative-sticky group does not settle in one go (three members take ~15 s, "
                     "and the newcomer's partitions sometimes come over two rebalances, e.g. {1, 2} then {0}), "
                     "so which partitions the newcomer's arrival moved cannot be observed")
-    if explicit and group_broker.kind == "librdkafka_mock":
-        pytest.skip("reduced matrix (run time): the mock's cooperative rebalances take 10-20 s; the explicit "
-                    "incremental_assign variant runs on kafka and rdpy_mock")
+    if group_broker.kind == "librdkafka_mock":
+        pytest.skip("librdkafka_mock: it ends a SyncGroup round as soon as the leader's assignments arrive and "
+                    "refuses a follower's SyncGroup that comes after them (INVALID_REQUEST: "
+                    "rd_kafka_mock_cgrp_classic_check_state in state Up), so that follower never revokes and "
+                    "the group needs more rebalances than the protocol does; with every member in one process "
+                    "that race is lost now and then by both clients (confluent-kafka 1 run in 14, rdpy 2 in 15: "
+                    "partitions moved over two rebalances, or an assignment lost to ILLEGAL_GENERATION)")
     topic = group_broker.create_topic("coop", PARTITIONS)
     group = unique("coop")
     conf = group_conf(group_broker, group, "cooperative-sticky")
