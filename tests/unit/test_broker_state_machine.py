@@ -24,8 +24,11 @@ from rdpy.client.broker.broker import Broker
 from rdpy.client.broker.role import IDLE_WAKEUP
 from rdpy.client.broker.setup import BrokerState, SecurityProtocol, SetupPlan
 from rdpy.client.handle import Handle
-from rdpy.client.ops import ErrorEvent, LogLine, ReplyOp
+from rdpy.client.msg import ProducerMessage
+from rdpy.client.ops import ErrorEvent, LogLine, ReplyOp, TopparLeave
+from rdpy.client.produce.server import ProduceServer
 from rdpy.client.request import Request
+from rdpy.client.toppar import Toppar
 from rdpy.config import Conf
 from rdpy.errors import ErrorCode, KafkaError
 from rdpy.protocol import Message, ResponseHeader
@@ -424,3 +427,29 @@ def test_a_request_posted_after_the_thread_ended_fails_on_the_main_thread() -> N
     assert after == [(broker, ErrorCode._DESTROY_BROKER)]
     handle.serve_main(clock.now)
     assert len(after) == 1
+
+
+@pytest.mark.parametrize("leave_posted", [True, False], ids=["leave-posted-late", "still-led"])
+def test_an_ending_thread_hands_its_transmit_queues_back(leave_posted: bool) -> None:
+    """A decommissioned broker's partitions are moved off it by TopparLeave ops, which can come
+    just after its thread's last look at its ops; the thread then ended still owning their
+    transmit queues, which no other broker could claim and nothing expired: every message of
+    the partition stayed unreported (seen on Kafka and rdpy's mock with leaders moving). An
+    ending thread serves what was posted, and hands back whatever it still leads."""
+    handle, broker, clock = make_broker()
+    broker.role = ProduceServer(broker)  # as a Producer's handle makes its brokers' roles
+    tp = Toppar("t", 0)
+    msgs = [ProducerMessage("t", 0, None, b"v", None, 0, None, 0.0, clock.now + 60, 1) for _ in range(3)]
+    broker.toppars.append(tp)
+    for m in msgs[:2]:
+        tp.enqueue(m)
+    assert tp.claim_xmitq(broker)
+    tp.move_msgq_to_xmitq()  # two in the transmit queue, given msgids 1 and 2
+    tp.enqueue(msgs[2])  # one not taken in yet
+    if leave_posted:
+        broker.post(TopparLeave(tp))  # as undelegate() does when the broker is decommissioned
+    broker._fail_outstanding(ErrorCode._DESTROY_BROKER)  # what the ending thread does
+    assert tp.xmit_owner is None and not tp.xmitq and broker.toppars == []
+    assert list(tp.msgq) == msgs  # in order: the transmit queue's ahead of the newer one
+    other = Broker(handle, 2, "127.0.0.1", 1, io_wait=clock.wait)
+    assert tp.claim_xmitq(other)

@@ -209,9 +209,10 @@ class Broker:
         and not taken in yet) completes with `err`, so nobody waits for an answer that
         cannot come (as librdkafka purges a destroyed broker's queues with _DESTROY)."""
         with self._ops_lock:
-            posted = [op.request for op in self.ops if isinstance(op, SendRequest)]
+            pending = list(self.ops)
             self.ops.clear()
             self._ended_with = err
+        posted = [op.request for op in pending if isinstance(op, SendRequest)]
         requests = list(self.waitresp.values()) + list(self.outq) + posted
         self.waitresp.clear()
         self.outq.clear()
@@ -222,6 +223,27 @@ class Broker:
                 request.fail(self, err)
             except Exception as exc:  # the thread is ending: log, and fail the others
                 self.handle.log(3, "BUG", f"{self.name}: failing a request at exit: {exc!r}")
+        self._hand_back_partitions([op for op in pending if not isinstance(op, SendRequest)])
+
+    def _hand_back_partitions(self, pending: list[BrokerOp]) -> None:
+        """Broker thread, ending, after its requests failed (a producer's retried messages
+        are back in its transmit queues by then). The ops posted and not served yet are
+        served (partition moves, a purge whose caller waits), then every partition still
+        here is handed back as if it moved away (its transmit queue to the head of msgq, its
+        new leader woken): a transmit queue left owned by an ended thread would never be
+        sent, nor expired. (A decommissioned broker's partitions are moved off it by
+        TopparLeave ops, which can come just after the thread's last look at its ops.)"""
+        for op in pending:  # partition moves, and a purge (whose caller waits for it)
+            try:
+                self._serve_op(op, self.clock())
+            except Exception as exc:  # the thread is ending: log, and go on
+                self.handle.log(3, "BUG", f"{self.name}: serving {op!r} at exit: {exc!r}")
+        toppars, self.toppars = self.toppars, []
+        for tp in toppars:
+            try:
+                self.role.toppar_left(tp)
+            except Exception as exc:  # the thread is ending: log, and hand back the others
+                self.handle.log(3, "BUG", f"{self.name}: handing back {tp!r} at exit: {exc!r}")
 
     def serve_once(self, now: float) -> None:
         """Broker thread. One step of the state machine, ending in one bounded wait."""
