@@ -146,13 +146,18 @@ def test_cooperative_sticky_moves_only_what_the_newcomer_gets(client: ModuleType
             others = [m.name for m in everyone if m is not owner and any(q == p for at, q, _, _ in m.records
                                                                          if at >= subscribed_at)]
             assert others == [], (p, owner.name, others)
-    # Non-moved partitions kept being read between the newcomer's subscribe() and its first
-    # assignment, when the brokers made that take long enough to see it (a second rebalance
-    # follows the revocation).
+    # The three kept reading their kept partitions between the newcomer's subscribe() and its
+    # first assignment, when the brokers made that take long enough to see it (a second
+    # rebalance follows the revocation); eager members would have stopped. Per member, not
+    # per partition: the test polls one record per member per round, so under load one
+    # partition's backlog can fill a member's whole window (confluent-kafka on Kafka once
+    # read no record of one kept partition in 0.5 s). That no kept partition was revoked is
+    # proven above: each was read exactly once, by its owner alone.
     if first_assigned - subscribed_at > 0.5:
-        kept = ALL - moved
-        read_during = {p for m in three for at, p, _, _ in m.records if subscribed_at <= at <= first_assigned}
-        assert kept <= read_during, f"not read during the rebalance: {sorted(kept - read_during)}"
+        for m in three:
+            kept = m.assigned() & before[m.name]
+            read_during = {p for at, p, _, _ in m.records if subscribed_at <= at <= first_assigned}
+            assert read_during & kept, f"{m.name} read none of {sorted(kept)} during the rebalance"
     for m in everyone:
         assert not m.errors, (m.name, m.errors[:3])
 
