@@ -207,7 +207,8 @@ class Broker:
     def _fail_outstanding(self, err: int) -> None:
         """Broker thread, ending. Every request it still holds (in flight, queued, or posted
         and not taken in yet) completes with `err`, so nobody waits for an answer that
-        cannot come (as librdkafka purges a destroyed broker's queues with _DESTROY)."""
+        cannot come (as librdkafka purges a destroyed broker's queues with _DESTROY); then
+        its partitions are handed back (_hand_back_partitions). Posting ends here."""
         with self._ops_lock:
             pending = list(self.ops)
             self.ops.clear()
