@@ -192,9 +192,10 @@ def test_broker_back_just_after_a_reconnect_attempt(client: ModuleType, proxied:
     consumed = consume_all(proxied.bootstrap, topic, 3, expected=len(summary.delivered), timeout=60)
     ledger.check_log(consumed, ordered=False, allow_duplicates=True)
     # rdpy must ack within 3 s of the return. librdkafka usually does too, but now and then
-    # backs off plainly (see above: 8.2 s once, and more than 3 s in a CI run), so confluent-kafka is
-    # held only to reconnect.backoff.max.ms (10 s) and a margin.
-    bound = 3.0 if client.__name__ == "rdpy" else 12.0
+    # backs off plainly (see above: 8.2 s once; 10.1 s in a CI run, attempts 2.1, 6.9, 16.9 s
+    # into the outage), so confluent-kafka is held only to reconnect.backoff.max.ms (10 s, the
+    # largest gap between its attempts) and a margin for the connection and the first ack.
+    bound = 3.0 if client.__name__ == "rdpy" else 13.0
     assert first is not None and first < bound, f"first ack {first} s after the broker was back; attempts at {attempts}"
     # message.timeout.ms (30 s) outlasts the outage and a prompt return: nothing times out.
     ledger.check_reports(ordered=False, expect_delivered=True)
