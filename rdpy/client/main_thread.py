@@ -132,7 +132,7 @@ class MainThread:
                 need_refresh = True
                 failed += unassigned.expire(topic, now, h.refresher.propagation_max)
                 continue
-            leaderless, expired = _serve_leaderless(topic, now)
+            leaderless, expired = _serve_leaderless(topic, now, h.fatal_error is not None)
             need_refresh = need_refresh or leaderless
             failed += expired
         h.deliver(failed)
@@ -201,16 +201,19 @@ class MainThread:
         self.handle.reply_q.push(StatsReady(self._stats.json()))
 
 
-def _serve_leaderless(topic: Topic, now: float) -> tuple[bool, list[ProducerMessage]]:
+def _serve_leaderless(topic: Topic, now: float,
+                      stopped: bool) -> tuple[bool, list[ProducerMessage]]:
     """Whether a partition of `topic` needs its leader looked up again (none, or one that is
-    down while the partition has work), and the timed-out messages at the head of the
-    leaderless partitions' queues."""
+    down while the partition has work), and the messages of the leaderless partitions'
+    queues that fail now: timed out at the head, or all of them once the producer `stopped`
+    on a fatal error (messages put back after its purge, as ProduceServer does for the
+    partitions with a leader)."""
     query = False
     expired: list[ProducerMessage] = []
     for tp in topic.partitions:
         if tp.leader is None:
             query = True
-            expired += _expire_msgq(tp, now)
+            expired += _purge_msgq(tp) if stopped and tp.msgq else _expire_msgq(tp, now)
         elif not query and _leader_down(tp):
             query = True
     return query, expired
@@ -223,6 +226,14 @@ def _leader_down(tp: Toppar) -> bool:
     leader = tp.leader
     return (leader is not None and leader.state == BrokerState.DOWN
             and bool(tp.msgq or tp.xmitq or tp.fetchable()))
+
+
+def _purge_msgq(tp: Toppar) -> list[ProducerMessage]:
+    """Takes `tp.lock`. Everything in a leaderless partition's queue, failed _PURGE_QUEUE."""
+    purged = tp.take_all()
+    for m in purged:
+        m.err = ErrorCode._PURGE_QUEUE
+    return purged
 
 
 def _expire_msgq(tp: Toppar, now: float) -> list[ProducerMessage]:

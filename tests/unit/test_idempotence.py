@@ -15,7 +15,9 @@ from rdpy import KafkaError, KafkaException, Producer
 from rdpy.client.broker.broker import Broker
 from rdpy.client.handle import Handle
 from rdpy.client.msg import ProducerMessage
-from rdpy.client.ops import ErrorEvent
+from rdpy.client.main_thread import _serve_leaderless
+from rdpy.client.ops import DeliveryReports, ErrorEvent
+from rdpy.client.produce.server import ProduceServer, SentBatch
 from rdpy.client.produce.idempotence import (
     MAX_INFLIGHT_BATCHES,
     IdempState,
@@ -379,6 +381,56 @@ def test_a_fatal_error_is_raised_from_poll_and_refuses_produce() -> None:
         assert p._handle.fatal_cnt == 2
     finally:
         p.close()
+
+
+def _reports(handle: Handle) -> dict[bytes | None, int]:
+    """Each reported message's value and error code, from the handle's reply queue."""
+    return {m.value: m.err for op in handle.reply_q.pop_all() if isinstance(op, DeliveryReports)
+            for m in op.msgs}
+
+
+def test_messages_put_back_after_the_fatal_purge_fail_as_purged() -> None:
+    """A fatal error's purge empties the queues once; a request in flight answered afterwards
+    with a retriable error put its messages back, and with nothing sent any more they waited
+    until message.timeout.ms (CI: 4 of 20 unreported after the head batch's
+    OUT_OF_ORDER_SEQUENCE_NUMBER, when the purge ran before the four answers behind it). The
+    partition's leader fails whatever it finds queued once the producer is stopped."""
+    handle = _handle()
+    eos, broker = _assigned(handle)
+    server = ProduceServer(broker, eos)
+    tp = Toppar("t", 0)
+    broker.toppars.append(tp)
+    assert tp.claim_xmitq(broker)
+    msgs = _fill(tp, 3)
+    _in_flight(eos, tp, 3)
+    tp.set_xmitq(deque())  # all three in flight, one batch each
+    eos.produce_error(broker, tp, _perr(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER), Pid(7, 0), 0,
+                      msgs[:1], 1)
+    assert handle.fatal_error is not None
+    handle.reply_q.pop_all()
+    # The second batch's answer, a retriable error, comes after the purge.
+    server._partition_error(SentBatch(tp, msgs[1:2], Pid(7, 0), 1), msgs[1:2],
+                            ErrorCode.NOT_ENOUGH_REPLICAS, 0.0)
+    # The third's is handed back to msgq by a former leader (as release_xmitq does).
+    tp.requeue_front(msgs[2:])
+    server.serve(0.0)
+    assert not tp.xmitq and not tp.msgq
+    assert _reports(handle) == {b"1": ErrorCode._PURGE_QUEUE, b"2": ErrorCode._PURGE_QUEUE}
+
+
+def test_a_leaderless_partitions_queue_is_purged_once_the_producer_is_stopped() -> None:
+    """The same on the main thread for a partition without a leader to serve it."""
+    handle = _handle()
+    _assigned(handle)
+    with handle.lock:
+        topic = handle.refresher._new_topic("t")
+    tp = Toppar("t", 0)
+    topic.partitions = [tp]
+    tp.requeue_front([_with_msgid(_message(1), 1)])
+    assert _serve_leaderless(topic, 0.0, stopped=False) == (True, [])
+    query, failed = _serve_leaderless(topic, 0.0, stopped=True)
+    assert query and [(m.value, m.err) for m in failed] == [(b"1", ErrorCode._PURGE_QUEUE)]
+    assert not tp.msgq
 
 
 def test_close_destroys_the_client_even_when_flush_raises() -> None:

@@ -152,11 +152,15 @@ class ProduceServer:
         #: producer id, a drain done, a partition added to the transaction), not a timer.
         held: set[Toppar] = set()
         owned = [tp for tp in broker.toppars if tp.claim_xmitq(broker)]
+        stopped = self.handle.fatal_error is not None
         for tp in owned:
             if tp.msgq:
                 tp.move_msgq_to_xmitq()
             xmitq = tp.xmitq
             if not xmitq:
+                continue
+            if stopped:
+                self._purge_xmitq(tp)
                 continue
             if xmitq[0].deadline <= now:
                 self._expire(tp, now)
@@ -197,11 +201,14 @@ class ProduceServer:
     def serve_unsendable(self, now: float) -> float:
         """Broker thread, not UP (or held). Expire messages whose message.timeout.ms passed."""
         wakeup = now + IDLE_WAKEUP
+        stopped = self.handle.fatal_error is not None
         for tp in self.broker.toppars:
             if not tp.claim_xmitq(self.broker):
                 continue
             if tp.msgq:
                 tp.move_msgq_to_xmitq()
+            if tp.xmitq and stopped:
+                self._purge_xmitq(tp)
             if tp.xmitq:
                 self._expire(tp, now)
                 if tp.xmitq:
@@ -653,6 +660,21 @@ class ProduceServer:
         tp.release_xmitq(self.broker)
         self._fail(tp.take_all(), ErrorCode._UNKNOWN_PARTITION)
 
+    def _purge_xmitq(self, tp: Toppar, abort_txn: bool = False) -> None:
+        """Broker thread, owner of `tp`'s transmit queue. Fail everything in it with
+        _PURGE_QUEUE.
+
+        Besides purge(), serve() calls this on every partition it owns once the producer hit
+        a fatal error: the error's purge empties the queues once, but messages still come
+        back into them afterwards (a request in flight answered with a retriable error, a
+        former leader handing its queue back), and with nothing sent any more they would
+        wait there until message.timeout.ms."""
+        msgs = list(tp.xmitq)
+        tp.set_xmitq(deque())
+        self._fail(msgs, ErrorCode._PURGE_QUEUE)
+        if self.eos is not None:
+            self.eos.purged(tp, len(msgs), abort_txn)
+
     def purge(self, op: Purge, now: float) -> None:
         """Broker thread. Purge this broker's transmit queues and/or in-flight requests
         (rd_kafka_purge)."""
@@ -660,11 +682,7 @@ class ProduceServer:
         if op.in_queue:
             for tp in self.broker.toppars:
                 if tp.xmit_owner is self.broker and tp.xmitq:
-                    msgs = list(tp.xmitq)
-                    tp.set_xmitq(deque())
-                    self._fail(msgs, ErrorCode._PURGE_QUEUE)
-                    if eos is not None:
-                        eos.purged(tp, len(msgs), op.abort_txn)
+                    self._purge_xmitq(tp, op.abort_txn)
         if op.in_flight:
             for request in list(self.broker.waitresp.values()):
                 if isinstance(request, ProduceCall) and not request.purged:
