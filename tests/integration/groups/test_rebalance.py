@@ -51,13 +51,41 @@ def test_eager_revokes_everything_and_assigns_anew(client: ModuleType, group_bro
     else:  # roundrobin over one topic: alternate partitions
         assert sorted(sorted(h) for h in halves) == [list(range(0, 12, 2)), list(range(1, 12, 2))], halves
     # a: everything revoked (with assignment() still all of it inside on_revoke), then its half.
-    assert [(e.kind, e.partitions, e.assignment_inside) for e in a.events[1:]] == [
-        ("revoke", ALL, ALL), ("assign", a.assigned(), frozenset())]
+    rounds = _eager_rounds(a.events[1:], held=ALL)
+    assert a.events[-1].partitions == a.assigned() == halves[0]
+    _check_round_count(group_broker, rounds)
     # b leaves: a's half is revoked, then all 12 assigned to a.
+    seen = len(a.events)
     b.c.close()
     poll_until([a], lambda: a.assigned() == ALL, "a to get every partition back after b left")
-    assert [(e.kind, e.partitions) for e in a.events[3:]] == [("revoke", halves[0]), ("assign", ALL)]
+    _check_round_count(group_broker, _eager_rounds(a.events[seen:], held=halves[0]))
+    assert a.events[-1].partitions == ALL
     assert not a.errors and not b.errors
+
+
+def _eager_rounds(events: list[Any], held: frozenset[int]) -> int:
+    """Check that `events` are whole eager rebalances for a member that held `held` before
+    them: each revokes everything held (assignment() still all of it inside on_revoke), then
+    assigns with nothing assigned inside on_assign. Returns how many there were."""
+    assert [e.kind for e in events] == ["revoke", "assign"] * (len(events) // 2), events
+    for revoke, assign in zip(events[::2], events[1::2]):
+        assert (revoke.partitions, revoke.assignment_inside) == (held, held), events
+        assert assign.assignment_inside == frozenset(), events
+        held = assign.partitions
+    return len(events) // 2
+
+
+def _check_round_count(group_broker: GroupBroker, rounds: int) -> None:
+    """One rebalance per membership change. librdkafka's mock may need more: it ends a
+    SyncGroup round as soon as the leader's assignments arrive and refuses a follower's
+    SyncGroup that comes later (INVALID_REQUEST), so that follower rejoins and the group
+    rebalances again (rd_kafka_mock_cgrp_classic_check_state in state Up). Both clients lose
+    that race now and then with every member in one process (confluent-kafka 2 runs in 24,
+    rdpy 1 in 20, seen in its debug log); each extra round is a whole eager one."""
+    if group_broker.kind == "librdkafka_mock":
+        assert rounds >= 1
+    else:
+        assert rounds == 1
 
 
 @pytest.mark.parametrize("explicit", [False, True], ids=["auto", "explicit"])
