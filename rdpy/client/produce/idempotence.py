@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -579,13 +580,13 @@ class Idempotence:
         perr.update_next_ack = False
         perr.update_next_err = True
 
-    def purged(self, tp: Toppar, count: int, abort_txn: bool = False) -> None:
-        """Any thread. purge() took `count` of `tp`'s messages that had sequence numbers
+    def purged(self, tp: Toppar, msgs: Sequence[ProducerMessage], abort_txn: bool = False) -> None:
+        """Any thread. purge() took `msgs`, messages of `tp` that had sequence numbers
         (abort_transaction()'s purge: the sequence skips them)."""
         if self.txn is None:
-            self.messages_dropped(tp, count, "purged")
+            self.messages_dropped(tp, len(msgs), "purged")
         elif abort_txn:
-            self.txn.purged_in_abort(tp, count)
+            self.txn.purged_in_abort(tp, msgs)
         else:
             # Purged by the application: the transaction cannot commit (their reports are
             # failures, commit_transaction() says _INCONSISTENT), and its abort bumps the

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["purge"]
 
-#: Told how many messages that already had msgids (sequence numbers) a partition lost.
-NumberedDropped = Callable[["Toppar", int], None]
+#: Told which messages that already had msgids (sequence numbers) a partition lost.
+NumberedDropped = Callable[["Toppar", "list[ProducerMessage]"], None]
 
 
 def purge(handle: Handle, in_queue: bool, in_flight: bool, blocking: bool,
@@ -56,7 +56,7 @@ def _purge_queues(handle: Handle, numbered_dropped: NumberedDropped | None) -> N
             t.ua.clear()
         for tp in t.partitions:
             taken = tp.take_all()
-            numbered = sum(1 for m in taken if m.msgid)
+            numbered = [m for m in taken if m.msgid]
             if numbered and numbered_dropped is not None:
                 numbered_dropped(tp, numbered)
             purged += taken

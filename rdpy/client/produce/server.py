@@ -152,15 +152,15 @@ class ProduceServer:
         #: producer id, a drain done, a partition added to the transaction), not a timer.
         held: set[Toppar] = set()
         owned = [tp for tp in broker.toppars if tp.claim_xmitq(broker)]
-        stopped = self.handle.fatal_error is not None
+        discard, in_abort = self._discarding()
         for tp in owned:
             if tp.msgq:
                 tp.move_msgq_to_xmitq()
             xmitq = tp.xmitq
             if not xmitq:
                 continue
-            if stopped:
-                self._purge_xmitq(tp)
+            if discard:
+                self._purge_xmitq(tp, in_abort)
                 continue
             if xmitq[0].deadline <= now:
                 self._expire(tp, now)
@@ -201,14 +201,14 @@ class ProduceServer:
     def serve_unsendable(self, now: float) -> float:
         """Broker thread, not UP (or held). Expire messages whose message.timeout.ms passed."""
         wakeup = now + IDLE_WAKEUP
-        stopped = self.handle.fatal_error is not None
+        discard, in_abort = self._discarding()
         for tp in self.broker.toppars:
             if not tp.claim_xmitq(self.broker):
                 continue
             if tp.msgq:
                 tp.move_msgq_to_xmitq()
-            if tp.xmitq and stopped:
-                self._purge_xmitq(tp)
+            if tp.xmitq and discard:
+                self._purge_xmitq(tp, in_abort)
             if tp.xmitq:
                 self._expire(tp, now)
                 if tp.xmitq:
@@ -660,20 +660,29 @@ class ProduceServer:
         tp.release_xmitq(self.broker)
         self._fail(tp.take_all(), ErrorCode._UNKNOWN_PARTITION)
 
+    def _discarding(self) -> tuple[bool, bool]:
+        """Broker thread. Whether what is queued fails (_PURGE_QUEUE) instead of being sent,
+        and whether as part of an aborted transaction: after a fatal error nothing is sent
+        again, and a transaction that failed or is being aborted never sends what it
+        queued. One purge empties the queues when either begins, but messages still come
+        back afterwards (a request in flight answered with a retriable error, a former
+        leader handing its queue back); left there, they would wait until
+        message.timeout.ms, and flush() or abort_transaction() with them."""
+        if self.handle.fatal_error is not None:
+            return True, False
+        txn = self.eos.txn if self.eos is not None else None
+        if txn is not None and txn.discards_queued():
+            return True, True
+        return False, False
+
     def _purge_xmitq(self, tp: Toppar, abort_txn: bool = False) -> None:
         """Broker thread, owner of `tp`'s transmit queue. Fail everything in it with
-        _PURGE_QUEUE.
-
-        Besides purge(), serve() calls this on every partition it owns once the producer hit
-        a fatal error: the error's purge empties the queues once, but messages still come
-        back into them afterwards (a request in flight answered with a retriable error, a
-        former leader handing its queue back), and with nothing sent any more they would
-        wait there until message.timeout.ms."""
+        _PURGE_QUEUE (purge(), or serve() while _discarding())."""
         msgs = list(tp.xmitq)
         tp.set_xmitq(deque())
         self._fail(msgs, ErrorCode._PURGE_QUEUE)
         if self.eos is not None:
-            self.eos.purged(tp, len(msgs), abort_txn)
+            self.eos.purged(tp, msgs, abort_txn)
 
     def purge(self, op: Purge, now: float) -> None:
         """Broker thread. Purge this broker's transmit queues and/or in-flight requests
@@ -693,7 +702,7 @@ class ProduceServer:
                         batch.tp.inflight -= len(live)
                         self._fail(live, ErrorCode._PURGE_INFLIGHT)
                         if eos is not None and batch.pid is not None:
-                            eos.purged(batch.tp, len(live), op.abort_txn)
+                            eos.purged(batch.tp, live, op.abort_txn)
                             eos.batch_settled(batch.tp, self.broker)
         if op.done is not None:
             op.done.set()

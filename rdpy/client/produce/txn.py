@@ -23,8 +23,7 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from collections.abc import Callable
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -53,6 +52,7 @@ from rdpy.protocol.messages import txn_offset_commit as txn_offset_commit_msgs
 if TYPE_CHECKING:
     from rdpy.client.broker.broker import Broker
     from rdpy.client.handle import Handle
+    from rdpy.client.msg import ProducerMessage
     from rdpy.client.toppar import Toppar
     from rdpy.protocol.messages.add_offsets_to_txn import AddOffsetsToTxnResponse
     from rdpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnResponse
@@ -339,15 +339,27 @@ class Transactions:
         purge(self.handle, in_queue=True, in_flight=False, blocking=False,
               numbered_dropped=self.purged_in_abort, abort_txn=True)
 
-    def purged_in_abort(self, tp: Toppar, count: int) -> None:
-        """Any thread. `count` of `tp`'s numbered messages were purged by an abort: they will
+    def purged_in_abort(self, tp: Toppar, msgs: Sequence[ProducerMessage]) -> None:
+        """Any thread. `msgs`, numbered messages of `tp`, were purged by an abort: they will
         not be sent, so the partition's sequence skips them (rd_kafka_toppar_purge_queues
-        with RD_KAFKA_PURGE_F_ABORT_TXN)."""
+        with RD_KAFKA_PURGE_F_ABORT_TXN).
+
+        Unless one of them may have been written: queued again after an answer that left
+        that open (a timeout, a lost connection), its sequence numbers may be on the broker,
+        and the next transaction would send other messages under them under the same
+        epoch: DUPLICATE_SEQUENCE_NUMBER (reported delivered, never written) or a fatal
+        OUT_OF_ORDER_SEQUENCE_NUMBER. The abort then bumps the epoch, so every partition
+        starts its sequence over (librdkafka skips them regardless)."""
         with tp.lock:
-            tp.epoch_base_msgid += count
+            tp.epoch_base_msgid += len(msgs)
         self.handle.dbg("eos", "ADVBASE", f"{tp.topic} [{tp.partition}] advancing epoch base "
-                        f"msgid to {tp.epoch_base_msgid} due to {count} message(s) in aborted "
-                        "transaction")
+                        f"msgid to {tp.epoch_base_msgid} due to {len(msgs)} message(s) in "
+                        "aborted transaction")
+        if any(m.possibly_persisted for m in msgs):
+            with self.lock:
+                self.requires_epoch_bump = True
+            self.handle.dbg("eos", "ADVBASE", f"{tp.topic} [{tp.partition}]: a purged message "
+                            "may have been written: the abort bumps the epoch")
 
     def purged_by_application(self) -> None:
         """Any thread. purge() took messages of this transaction that had sequence numbers:
@@ -389,6 +401,11 @@ class Transactions:
     def may_send(self) -> bool:
         """Broker thread. Batches may be sent in these states."""
         return self.state in (S.IN_TRANSACTION, S.BEGIN_COMMIT)
+
+    def discards_queued(self) -> bool:
+        """Broker thread. The transaction failed or is being aborted: what it has queued
+        will never be sent (the abort's purge fails it)."""
+        return self.state in _DISCARDS_QUEUED
 
     def idemp_state_change(self, state: IdempState) -> None:
         """Any thread, Idempotence's lock held (rd_kafka_txn_idemp_state_change)."""
@@ -1082,6 +1099,11 @@ class Transactions:
     def stats(self, now: float) -> tuple[str, int, bool]:
         """Any thread. txn_state, txn_stateage (ms), txn_may_enq."""
         return self.state.value, int((now - self.state_since) * 1000), self.may_enq
+
+
+#: States in which the transaction's queued messages are purged rather than kept.
+_DISCARDS_QUEUED = frozenset((S.ABORTABLE_ERROR, S.BEGIN_ABORT, S.ABORTING_TRANSACTION,
+                              S.ABORT_NOT_ACKED))
 
 
 def _coordinator_name(broker: Broker) -> str:
