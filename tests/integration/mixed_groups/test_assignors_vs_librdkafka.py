@@ -183,7 +183,7 @@ def test_rdpy_assignor_matches_librdkafka_leader_with_racks(
                            instance_id=f"{run.group}-{instance_id}" if instance_id else None),
                 partitions)
     assert run.settle(timeout=40.0) is None
-    log = run.last_run()
+    log = run.first_full_run()
     assert log is not None
     by_id = {m.member_id: m for m in run.members}
     assert all(owned == 0 for _, owned, _ in log.members), log.members
