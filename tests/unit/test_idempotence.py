@@ -17,7 +17,6 @@ from rdpy.client.handle import Handle
 from rdpy.client.msg import ProducerMessage
 from rdpy.client.main_thread import _serve_leaderless
 from rdpy.client.ops import DeliveryReports, ErrorEvent
-from rdpy.client.produce.server import ProduceServer, SentBatch
 from rdpy.client.produce.idempotence import (
     MAX_INFLIGHT_BATCHES,
     IdempState,
@@ -25,6 +24,7 @@ from rdpy.client.produce.idempotence import (
     Pid,
     ProduceErr,
 )
+from rdpy.client.produce.server import ProduceServer, SentBatch
 from rdpy.client.toppar import Toppar
 from rdpy.config import Conf
 from rdpy.errors import ErrAction, ErrorCode, RequestKind, err_action
